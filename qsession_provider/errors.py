@@ -1,0 +1,100 @@
+"""The exception hierarchy shared by every layer.
+
+Faces translate these into the classes their users already catch (for example
+qiskit-ibm-runtime's ``IBMInputValueError``); the core and the engine raise only these.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "QSessionError",
+    "InputError",
+    "InvalidProgramError",
+    "UnboundParameterError",
+    "ResourceTooLargeError",
+    "KernelError",
+    "DeviceNotFoundError",
+    "SessionError",
+    "SessionClosedError",
+    "SessionNotFoundError",
+    "JobError",
+    "JobNotFoundError",
+    "JobFailedError",
+    "JobCancelledError",
+    "JobTimeoutError",
+    "InvalidJobStateError",
+    "PluginError",
+    "StoreError",
+]
+
+
+class QSessionError(Exception):
+    """Root of every error raised by qsession_provider."""
+
+
+class InputError(QSessionError, ValueError):
+    """The caller's input is invalid; nothing was changed."""
+
+
+class InvalidProgramError(InputError):
+    """A circuit (program) is malformed: bad qubit, gate, matrix or parameter value."""
+
+
+class UnboundParameterError(InvalidProgramError):
+    """A program still has symbolic parameters at run time."""
+
+
+class ResourceTooLargeError(InputError, MemoryError):
+    """The simulation would not fit in available memory (refused before allocating)."""
+
+
+class KernelError(QSessionError, RuntimeError):
+    """The compiled kernel reported an internal failure."""
+
+
+class DeviceNotFoundError(InputError, LookupError):
+    """No device (backend) of that name is registered."""
+
+
+class SessionError(QSessionError):
+    """Base class for session errors."""
+
+
+class SessionClosedError(SessionError):
+    """The session no longer accepts jobs (closed, cancelled, timed out or failed)."""
+
+
+class SessionNotFoundError(SessionError, LookupError):
+    """No session with that id exists in the store."""
+
+
+class JobError(QSessionError):
+    """Base class for job errors."""
+
+
+class JobNotFoundError(JobError, LookupError):
+    """No job with that id exists in the store."""
+
+
+class JobFailedError(JobError):
+    """The job finished in the ERROR state; ``str(err)`` carries the job's error message."""
+
+
+class JobCancelledError(JobError):
+    """The job was cancelled, so it has no result."""
+
+
+class JobTimeoutError(JobError, TimeoutError):
+    """Waiting for a job exceeded the given timeout."""
+
+
+class InvalidJobStateError(JobError):
+    """A job state transition that the state machine does not allow."""
+
+
+class PluginError(QSessionError):
+    """A plugin failed to load or registered something invalid."""
+
+
+class StoreError(QSessionError):
+    """The job store could not read or write a record."""

@@ -1,0 +1,407 @@
+"""The statevector simulator: runs neutral programs on the C kernels.
+
+The simulator compiles each program structure once (an LRU cache keyed by
+:meth:`Program.structure_key`), allocates a state over the qubits the program actually
+touches, runs each run of gates in one kernel call with the GIL released, and then
+samples all shots in one pass, evaluates Pauli sums from X/Z masks, or returns the state.
+Mid-circuit measurements, resets and classically conditioned gates are simulated by
+per-shot branches: each branch carries a state and the number of shots that took it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..core.observables import PauliSum
+from ..core.params import ParamExpr
+from ..core.program import Condition, Program
+from ..errors import InputError, InvalidProgramError, ResourceTooLargeError
+from .compiler import CompiledProgram, GateStep, MeasureStep, Plan, ResetStep, compile_program
+from .kernels import load_kernel
+
+__all__ = ["StatevectorSimulator", "available_memory"]
+
+_X = np.array([0, 1, 1, 0], dtype=np.complex128)
+_DTYPES = {"double": np.complex128, "single": np.complex64}
+
+
+def available_memory() -> int:
+    """Bytes of memory the OS reports as available (MemAvailable), or physical memory."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return 1 << 62
+
+
+def _gib(nbytes: float) -> str:
+    return f"{nbytes / 2**30:.1f} GiB"
+
+
+@dataclass
+class _Branch:
+    """A set of shots that share one state and one classical record."""
+
+    state: np.ndarray
+    shots: int
+    bits: dict[tuple[str, int], int]
+
+
+class StatevectorSimulator:
+    """Exact statevector simulation of :class:`Program` objects.
+
+    Args:
+        precision: ``"double"`` (complex128, default) or ``"single"`` (complex64).
+        kernel: ``"c"`` (default) or ``"reference"`` (pure numpy); default from
+            the ``QSESSION_KERNEL`` environment variable.
+        max_memory: refuse states larger than this many bytes; default: the memory
+            the OS reports as available when the state is allocated.
+        cache_size: number of compiled program structures kept.
+
+    Example:
+        >>> from qsession_provider.core import Program, Gate, Measure
+        >>> bell = Program(2, [Gate("h", (0,)), Gate("x", (1,), controls=(0,)),
+        ...                    Measure(0, "c", 0), Measure(1, "c", 1)], {"c": 2})
+        >>> bits = StatevectorSimulator().sample(bell, shots=4, seed=1)["c"]
+        >>> bits.shape
+        (4, 2)
+    """
+
+    def __init__(
+        self,
+        *,
+        precision: str = "double",
+        kernel: str | None = None,
+        max_memory: int | None = None,
+        cache_size: int = 256,
+    ) -> None:
+        if precision not in _DTYPES:
+            raise InputError(f"precision must be 'double' or 'single', got {precision!r}")
+        self.precision = precision
+        self.dtype = np.dtype(_DTYPES[precision])
+        self.kernel = load_kernel(kernel)
+        self.max_memory = max_memory
+        self._cache: OrderedDict[Any, CompiledProgram] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    # -- compilation -------------------------------------------------------------------
+    def compile(self, program: Program) -> CompiledProgram:
+        """The compiled form of ``program`` (cached by structure)."""
+        if not isinstance(program, Program):
+            raise InputError(f"expected a Program, got {type(program).__name__}")
+        key = program.structure_key()
+        with self._lock:
+            compiled = self._cache.get(key)
+            if compiled is not None:
+                self._cache.move_to_end(key)
+                return compiled
+        compiled = compile_program(program)
+        with self._lock:
+            self._cache[key] = compiled
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return compiled
+
+    # -- public API --------------------------------------------------------------------
+    def final_state(
+        self, program: Program, values: Mapping[str, float] | None = None
+    ) -> np.ndarray:
+        """The final state over all ``program.num_qubits`` qubits (Qiskit bit order).
+
+        Raises:
+            InvalidProgramError: the program measures, resets or is conditioned, or a
+                parameter is unbound / not finite.
+            ResourceTooLargeError: the full-width state would not fit in memory.
+        """
+        if not program.is_unitary() or program.has_measurements():
+            raise InvalidProgramError(
+                "final_state needs a unitary program (no measurements, resets or conditions)"
+            )
+        compiled = self.compile(program)
+        vals = self._values(program, values)
+        state = self._evolve(compiled, vals)
+        phase = compiled.global_phase
+        if isinstance(phase, ParamExpr):
+            phase = float(phase.evaluate(vals))
+        if phase:
+            state *= np.exp(1j * phase).astype(self.dtype)
+        if compiled.width == compiled.num_qubits:
+            return state
+        self._check_memory(compiled.num_qubits, "the full-width final state")
+        full = np.zeros(2**compiled.num_qubits, dtype=self.dtype)
+        full[_scatter_indices(compiled.active, compiled.width)] = state
+        return full
+
+    def probabilities(
+        self, program: Program, values: Mapping[str, float] | None = None
+    ) -> np.ndarray:
+        """Probabilities over the touched qubits, in the order of ``compile(program).active``."""
+        compiled = self.compile(program)
+        if compiled.branching:
+            raise InvalidProgramError("probabilities need a program without mid-circuit operations")
+        state = self._evolve(compiled, self._values(program, values))
+        return self.kernel.probabilities(state)
+
+    def sample(
+        self,
+        program: Program,
+        shots: int,
+        values: Mapping[str, float] | None = None,
+        seed: int | np.random.Generator | None = None,
+    ) -> dict[str, np.ndarray]:
+        """Sample ``shots`` shots; returns register name -> ``(shots, size)`` uint8 bits.
+
+        Column ``j`` of a register's array is bit ``j`` of that register. The same seed
+        gives the same shots.
+        """
+        if isinstance(shots, bool) or not isinstance(shots, (int, np.integer)) or shots <= 0:
+            raise InputError(f"shots must be a positive integer, got {shots!r}")
+        compiled = self.compile(program)
+        vals = self._values(program, values)
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        out = {
+            name: np.zeros((int(shots), size), dtype=np.uint8)
+            for name, size in compiled.registers.items()
+        }
+        if not compiled.branching:
+            state = self._evolve(compiled, vals)
+            self._write_terminal(compiled, state, out, slice(0, shots), rng)
+            return out
+        start = 0
+        for branch in self._branches(compiled, vals, int(shots), rng):
+            rows = slice(start, start + branch.shots)
+            for (reg, bit), value in branch.bits.items():
+                out[reg][rows, bit] = value
+            self._write_terminal(compiled, branch.state, out, rows, rng)
+            start += branch.shots
+        order = rng.permutation(int(shots))
+        return {name: arr[order] for name, arr in out.items()}
+
+    def expectation_values(
+        self,
+        program: Program,
+        observables: Sequence[PauliSum],
+        values: Mapping[str, float] | None = None,
+    ) -> np.ndarray:
+        """Exact ``Re <psi|O|psi>`` for each observable, as a float64 array."""
+        if not program.is_unitary():
+            raise InvalidProgramError(
+                "expectation values need a unitary program (no measurements, resets or conditions)"
+            )
+        compiled = self.compile(program)
+        state = self._evolve(compiled, self._values(program, values))
+        return self.expectations_of_state(compiled, state, observables)
+
+    # -- shared with the program executors ---------------------------------------------
+    def evolve(self, compiled: CompiledProgram, values: Mapping[str, float]) -> np.ndarray:
+        """The state over ``compiled.active`` after all gates (no global phase applied)."""
+        return self._evolve(compiled, values)
+
+    def expectations_of_state(
+        self, compiled: CompiledProgram, state: np.ndarray, observables: Sequence[PauliSum]
+    ) -> np.ndarray:
+        """Expectation values of ``observables`` in ``state`` (a state over ``compiled.active``)."""
+        x_masks: list[int] = []
+        z_masks: list[int] = []
+        index: dict[tuple[int, int], int] = {}
+        terms: list[list[tuple[int, complex]]] = []
+        for obs in observables:
+            if not isinstance(obs, PauliSum):
+                raise InputError(f"observable {obs!r} is not a PauliSum")
+            if obs.max_qubit >= compiled.num_qubits:
+                raise InputError(
+                    f"observable acts on qubit {obs.max_qubit}, but the circuit has "
+                    f"{compiled.num_qubits} qubits"
+                )
+            row = []
+            for term in obs.terms:
+                masks = term.masks(compiled.positions)
+                if masks is None:
+                    continue
+                slot = index.get(masks)
+                if slot is None:
+                    slot = index[masks] = len(x_masks)
+                    x_masks.append(masks[0])
+                    z_masks.append(masks[1])
+                row.append((slot, term.coeff))
+            terms.append(row)
+        if x_masks:
+            vals = self.kernel.expectation_paulis(
+                state, np.array(x_masks, dtype=np.uint64), np.array(z_masks, dtype=np.uint64)
+            )
+        else:
+            vals = np.zeros(0)
+        return np.array([sum((c * vals[s]).real for s, c in row) for row in terms], dtype=float)
+
+    # -- internals ---------------------------------------------------------------------
+    def _values(self, program: Program, values: Mapping[str, float] | None) -> Mapping[str, float]:
+        vals = values or {}
+        program.check_bindings(vals)
+        return vals
+
+    def _check_memory(self, width: int, what: str, copies: int = 1) -> None:
+        need = (2**width) * self.dtype.itemsize * copies
+        limit = self.max_memory if self.max_memory is not None else available_memory()
+        if need > limit:
+            raise ResourceTooLargeError(
+                f"{what} needs a {width}-qubit {self.dtype.name} statevector of {_gib(need)}, but "
+                f"only {_gib(limit)} is available; use precision='single' to halve it, "
+                "or fewer qubits"
+            )
+
+    def _new_state(self, width: int) -> np.ndarray:
+        self._check_memory(width, "this circuit")
+        state = np.zeros(2**width, dtype=self.dtype)
+        state[0] = 1.0
+        return state
+
+    def _evolve(self, compiled: CompiledProgram, values: Mapping[str, float]) -> np.ndarray:
+        state = self._new_state(compiled.width)
+        for segment in compiled.segments:
+            if isinstance(segment, Plan):
+                self._run_plan(state, segment, values)
+        return state
+
+    def _run_plan(self, state: np.ndarray, plan: Plan, values: Mapping[str, float]) -> None:
+        if not len(plan.kinds):
+            return
+        matrices, offsets = plan.bind(values)
+        self.kernel.run_plan(
+            state,
+            plan.kinds,
+            plan.qubits,
+            plan.qubit_offsets,
+            matrices,
+            offsets,
+            plan.ctrl_counts,
+            plan.ctrl_states,
+        )
+
+    def _apply_step(self, state: np.ndarray, step: GateStep, values: Mapping[str, float]) -> None:
+        data = step.bind(values)
+        if step.kind == 1:
+            self.kernel.apply_diagonal(state, step.targets, data, step.controls, step.ctrl_state)
+        else:
+            k = len(step.targets)
+            self.kernel.apply_matrix(
+                state, step.targets, data.reshape(2**k, 2**k), step.controls, step.ctrl_state
+            )
+
+    def _write_terminal(
+        self,
+        compiled: CompiledProgram,
+        state: np.ndarray,
+        out: dict[str, np.ndarray],
+        rows: slice,
+        rng: np.random.Generator,
+    ) -> None:
+        if not compiled.terminal:
+            return
+        shots = rows.stop - rows.start
+        uniforms = rng.random(shots)
+        order = np.argsort(uniforms, kind="stable")
+        picked = self.kernel.sample(state, uniforms[order])
+        indices = np.empty(shots, dtype=np.int64)
+        indices[order] = picked
+        for position, reg, bit in compiled.terminal:
+            if position is None:
+                out[reg][rows, bit] = 0
+            else:
+                out[reg][rows, bit] = (indices >> position) & 1
+
+    def _branches(
+        self,
+        compiled: CompiledProgram,
+        values: Mapping[str, float],
+        shots: int,
+        rng: np.random.Generator,
+    ) -> list[_Branch]:
+        branches = [_Branch(self._new_state(compiled.width), shots, {})]
+        for segment in compiled.segments:
+            if isinstance(segment, Plan):
+                for b in branches:
+                    self._run_plan(b.state, segment, values)
+                continue
+            next_branches: list[_Branch] = []
+            for b in branches:
+                if segment.condition is not None and not _holds(
+                    segment.condition, b.bits, compiled.registers
+                ):
+                    next_branches.append(b)
+                elif isinstance(segment, GateStep):
+                    self._apply_step(b.state, segment, values)
+                    next_branches.append(b)
+                else:
+                    next_branches.extend(self._split(compiled, b, segment, rng, len(branches)))
+            branches = next_branches
+        return branches
+
+    def _split(
+        self,
+        compiled: CompiledProgram,
+        branch: _Branch,
+        step: MeasureStep | ResetStep,
+        rng: np.random.Generator,
+        live: int,
+    ) -> list[_Branch]:
+        position = step.position
+        if position is None:
+            p1 = 0.0
+        else:
+            p1 = min(max(float(self.kernel.measure_probability(branch.state, position)), 0.0), 1.0)
+        ones = (
+            int(rng.binomial(branch.shots, p1))
+            if 0.0 < p1 < 1.0
+            else (branch.shots if p1 >= 1.0 else 0)
+        )
+        parts: list[tuple[int, int]] = [
+            (o, n) for o, n in ((0, branch.shots - ones), (1, ones)) if n
+        ]
+        result = []
+        for i, (outcome, count) in enumerate(parts):
+            if i + 1 < len(parts):
+                self._check_memory(compiled.width, "per-shot branching", copies=live + 1)
+                state = branch.state.copy()
+            else:
+                state = branch.state
+            if position is not None and 0.0 < p1 < 1.0:
+                self.kernel.collapse(state, position, outcome, True)
+            bits = dict(branch.bits)
+            if isinstance(step, MeasureStep):
+                bits[(step.register, step.bit)] = outcome
+            elif outcome == 1 and position is not None:
+                self.kernel.apply_matrix(state, (position,), _X.reshape(2, 2), (), -1)
+            result.append(_Branch(state, count, bits))
+        return result
+
+
+def _holds(
+    cond: Condition, bits: Mapping[tuple[str, int], int], registers: Mapping[str, int]
+) -> bool:
+    if cond.bit is not None:
+        return bits.get((cond.register, cond.bit), 0) == cond.value
+    value = sum(bits.get((cond.register, i), 0) << i for i in range(registers[cond.register]))
+    return value == cond.value
+
+
+def _scatter_indices(active: tuple[int, ...], width: int) -> np.ndarray:
+    """Full-register index of each compact basis index."""
+    compact = np.arange(2**width, dtype=np.int64)
+    full = np.zeros_like(compact)
+    for pos, qubit in enumerate(active):
+        full |= ((compact >> pos) & 1) << qubit
+    return full
