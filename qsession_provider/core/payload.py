@@ -84,10 +84,6 @@ class SamplerPub:
             raise InputError(f"sampler pub: expected a Program, got {type(self.program).__name__}")
         object.__setattr__(self, "values", _check_values(self.program, self.values, "sampler pub"))
         object.__setattr__(self, "shots", _check_shots(self.shots, "sampler pub"))
-        if not self.program.has_measurements():
-            raise InputError(
-                f"sampler pub: circuit {self.program.name or '<unnamed>'!r} has no measurements"
-            )
 
     @property
     def shape(self) -> tuple[int, ...]:

@@ -101,7 +101,6 @@ def test_run_payload_and_json_round_trip() -> None:
         (lambda: SamplerPub(ry_program(True), [[0.1, 0.2]], 10), "last axis must have length 1"),
         (lambda: SamplerPub(ry_program(True), [0.1], -3), "positive integer"),
         (lambda: SamplerPub(ry_program(True), [np.nan], 3), "NaN"),
-        (lambda: SamplerPub(ry_program(False), [0.1], 3), "no measurements"),
         (lambda: EstimatorPub(ry_program(True), [0.1], PauliSum()), "unitary circuit"),
         (lambda: EstimatorPub(ry_program(False), [0.1], PauliSum(), precision=-1), "precision"),
         (

@@ -1,0 +1,273 @@
+"""Qiskit pubs and circuits → neutral job payloads (``sampler``, ``estimator``, ``run``).
+
+Pure conversion: no scheduling, no execution. The caller has already coerced each pub and
+resolved its shots (``SamplerPub.coerce(pub, shots)``) or precision
+(``EstimatorPub.coerce(pub, precision)``). Circuits go through a :class:`ProgramCache`,
+observables through a small content-keyed :class:`ObservableCache`, so a VQE loop that
+submits the same circuit and Hamiltonian job after job translates them only once.
+
+Errors are the neutral ones (:class:`~qsession_provider.errors.InputError` and its
+subclasses), with the pub or circuit index prefixed to the message; the face translates
+them into what its users catch.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+from qiskit.circuit import QuantumCircuit
+from qiskit.primitives.containers import BindingsArray
+from qiskit.primitives.containers import EstimatorPub as QiskitEstimatorPub
+from qiskit.primitives.containers import SamplerPub as QiskitSamplerPub
+from qiskit.quantum_info import SparseObservable
+
+from ..core.observables import PauliSum
+from ..core.payload import EstimatorPayload, EstimatorPub, RunPayload, SamplerPayload, SamplerPub
+from ..core.program import Program
+from ..errors import InputError, UnboundParameterError
+from ._observables import sparse_pauli_to_sum
+from ._programs import ProgramCache
+
+__all__ = [
+    "ObservableCache",
+    "estimator_payload",
+    "parameter_values",
+    "run_payload",
+    "sampler_payload",
+]
+
+
+class ObservableCache:
+    """Thread-safe LRU cache of ``SparseObservable`` → :class:`PauliSum` conversions.
+
+    Keyed by content (qubit count and the raw coefficient, term, index and boundary
+    arrays), because ``ObservablesArray`` builds fresh ``SparseObservable`` objects on
+    every coercion, so identity would never hit. Other observable forms are converted
+    without caching.
+
+    Args:
+        maxsize: the most observables kept; ``0`` disables caching.
+    """
+
+    def __init__(self, maxsize: int = 1024) -> None:
+        self.maxsize = maxsize
+        self._entries: OrderedDict[tuple[Any, ...], PauliSum] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, observable: Any) -> PauliSum:
+        """The :class:`PauliSum` of ``observable`` (see ``sparse_pauli_to_sum``)."""
+        if not isinstance(observable, SparseObservable) or self.maxsize == 0:
+            return sparse_pauli_to_sum(observable)
+        key = (
+            observable.num_qubits,
+            np.asarray(observable.coeffs).tobytes(),
+            np.asarray(observable.bit_terms).tobytes(),
+            np.asarray(observable.indices).tobytes(),
+            np.asarray(observable.boundaries).tobytes(),
+        )
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+                return found
+        converted = sparse_pauli_to_sum(observable)
+        with self._lock:
+            self._entries[key] = converted
+            while len(self._entries) > self.maxsize:
+                self._entries.popitem(last=False)
+        return converted
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+
+#: Shared by every estimator job that does not bring its own cache.
+_OBSERVABLES = ObservableCache()
+
+
+@contextmanager
+def _where(prefix: str) -> Iterator[None]:
+    """Re-raise neutral errors with ``prefix`` (e.g. ``"pub 2"``) in front of the message."""
+    try:
+        yield
+    except InputError as exc:
+        raise type(exc)(f"{prefix}: {exc}") from None
+
+
+def _check_seed(seed: Any) -> int | None:
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"seed must be None or an integer >= 0, got {seed!r}")
+    return int(seed)
+
+
+def _circuit_label(circuit: QuantumCircuit) -> str:
+    return repr(circuit.name) if circuit.name else "<unnamed>"
+
+
+def parameter_values(
+    bindings: BindingsArray, circuit: QuantumCircuit, program: Program
+) -> np.ndarray:
+    """The values of ``bindings`` as a float array ``(*bindings.shape, len(program.parameters))``.
+
+    Columns follow ``program.parameters`` (names such as ``θ[0]``, as ``circuit_to_program``
+    writes them). Parameters that the translation dropped (e.g. one used only in a ``delay``)
+    may be bound and are ignored.
+
+    Raises:
+        InputError: the bindings do not bind exactly the circuit's parameters.
+    """
+    if not isinstance(bindings, BindingsArray):
+        raise InputError(f"parameter values must be a BindingsArray, got {type(bindings).__name__}")
+    names = [name for key in bindings.data for name in key]
+    if len(names) != circuit.num_parameters or len(set(names)) != len(names):
+        expected = sorted(p.name for p in circuit.parameters)
+        raise InputError(
+            f"parameter values bind {sorted(names)} but circuit {_circuit_label(circuit)} "
+            f"has parameters {expected}"
+        )
+    position = {name: i for i, name in enumerate(names)}
+    missing = [name for name in program.parameters if name not in position]
+    if missing:
+        raise InputError(
+            f"parameter values give no value for {missing} of circuit {_circuit_label(circuit)} "
+            f"(bound: {sorted(names)})"
+        )
+    if not program.parameters:
+        return np.zeros((*bindings.shape, 0), dtype=float)
+    full = bindings.as_array()
+    return np.ascontiguousarray(full[..., [position[name] for name in program.parameters]])
+
+
+def sampler_payload(
+    pubs: Sequence[QiskitSamplerPub],
+    *,
+    seed: int | None,
+    cache: ProgramCache,
+) -> SamplerPayload:
+    """The neutral ``sampler`` payload for coerced Qiskit sampler pubs.
+
+    Args:
+        pubs: ``SamplerPub`` objects whose ``shots`` are set.
+        seed: seed for the sampling RNG (None: fresh entropy).
+        cache: the translation cache.
+
+    Returns:
+        A :class:`SamplerPayload` with one neutral pub per Qiskit pub, in order.
+
+    Raises:
+        InputError: no pubs, a pub without shots, a circuit without measurements, or
+            parameter values that do not match the circuit.
+        InvalidProgramError: a circuit cannot be translated.
+    """
+    seed = _check_seed(seed)
+    out = []
+    for index, pub in enumerate(pubs):
+        with _where(f"pub {index}"):
+            if not isinstance(pub, QiskitSamplerPub):
+                raise InputError(f"expected a coerced SamplerPub, got {type(pub).__name__}")
+            if pub.shots is None:
+                raise InputError("shots are not set; coerce it with SamplerPub.coerce(pub, shots)")
+            program = cache.get(pub.circuit)
+            values = parameter_values(pub.parameter_values, pub.circuit, program)
+            out.append(SamplerPub(program, values, pub.shots))
+    return SamplerPayload(tuple(out), seed)
+
+
+def estimator_payload(
+    pubs: Sequence[QiskitEstimatorPub],
+    *,
+    seed: int | None,
+    cache: ProgramCache,
+    observable_cache: ObservableCache | None = None,
+) -> EstimatorPayload:
+    """The neutral ``estimator`` payload for coerced Qiskit estimator pubs.
+
+    Args:
+        pubs: ``EstimatorPub`` objects whose ``precision`` is set.
+        seed: seed for the shot-noise RNG used when ``precision > 0``.
+        cache: the translation cache.
+        observable_cache: observable conversions; default: one cache shared by all jobs.
+
+    Returns:
+        An :class:`EstimatorPayload`; each pub's observables are an object array of
+        :class:`PauliSum` with the ``ObservablesArray``'s shape.
+
+    Raises:
+        InputError: no pubs, a pub without precision, a non-unitary circuit, parameter
+            values that do not match the circuit, or shapes that do not broadcast.
+        InvalidProgramError: a circuit or observable cannot be translated.
+    """
+    seed = _check_seed(seed)
+    observables = observable_cache if observable_cache is not None else _OBSERVABLES
+    out = []
+    for index, pub in enumerate(pubs):
+        with _where(f"pub {index}"):
+            if not isinstance(pub, QiskitEstimatorPub):
+                raise InputError(f"expected a coerced EstimatorPub, got {type(pub).__name__}")
+            if pub.precision is None:
+                raise InputError(
+                    "precision is not set; coerce it with EstimatorPub.coerce(pub, precision)"
+                )
+            program = cache.get(pub.circuit)
+            values = parameter_values(pub.parameter_values, pub.circuit, program)
+            sparse = pub.observables.sparse_observables_array()
+            flat = sparse.ravel()
+            sums = np.empty(flat.shape, dtype=object)
+            for k in range(flat.size):
+                # Item assignment: PauliSum has __len__, so slice assignment could unpack it.
+                sums[k] = observables.get(flat[k])
+            out.append(EstimatorPub(program, values, sums.reshape(sparse.shape), pub.precision))
+    return EstimatorPayload(tuple(out), seed)
+
+
+def run_payload(
+    circuits: QuantumCircuit | Sequence[QuantumCircuit],
+    *,
+    shots: int,
+    memory: bool,
+    seed: int | None,
+    cache: ProgramCache,
+    options: Mapping[str, Any] | None = None,
+) -> RunPayload:
+    """The neutral ``run`` payload for ``backend.run(circuits, ...)``.
+
+    Args:
+        circuits: one circuit or a sequence of circuits, all parameters bound.
+        shots: shots per circuit.
+        memory: whether the result keeps per-shot memory.
+        seed: ``seed_simulator``.
+        cache: the translation cache.
+        options: other run options, carried as they are.
+
+    Returns:
+        A :class:`RunPayload` with one program per circuit, in order.
+
+    Raises:
+        UnboundParameterError: a circuit still has parameters (the message names it).
+        InputError: no circuits, an item that is not a circuit, or bad shots/seed.
+        InvalidProgramError: a circuit cannot be translated.
+    """
+    seed = _check_seed(seed)
+    if isinstance(circuits, QuantumCircuit):
+        circuits = [circuits]
+    programs = []
+    for index, circuit in enumerate(circuits):
+        with _where(f"circuit {index}"):
+            if not isinstance(circuit, QuantumCircuit):
+                raise InputError(f"expected a QuantumCircuit, got {type(circuit).__name__}")
+            if circuit.num_parameters:
+                names = [p.name for p in circuit.parameters]
+                raise UnboundParameterError(
+                    f"circuit {_circuit_label(circuit)} has unbound parameters {names}; bind "
+                    "them with circuit.assign_parameters(...) before backend.run"
+                )
+            programs.append(cache.get(circuit))
+    return RunPayload(tuple(programs), shots, bool(memory), seed, dict(options or {}))

@@ -1,0 +1,94 @@
+/*
+ * Statevector kernels: plain C99, no Python.
+ *
+ * A state is an interleaved array of 2**n complex amplitudes (re, im, re, im, ...), either
+ * double (complex128) or float (complex64).  Qubit q is bit q of the amplitude index.  For a
+ * k-qubit gate on targets (t0, ..., t_{k-1}), bit j of the matrix row/column index belongs to
+ * targets[j].  Matrices and diagonals are always interleaved complex128, whatever the state's
+ * precision.
+ *
+ * The kernels trust their arguments: module.c checks every shape, index and dtype before the
+ * call.  All entry points are reached through a per-dtype table of function pointers
+ * (qs_get_ops) whose entries were compiled for the best instruction set this CPU supports
+ * (qs_simd_init).
+ */
+#ifndef QSESSION_KERNELS_H
+#define QSESSION_KERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define QS_MAX_TARGETS 6  /* dense and diagonal gates act on 1..QS_MAX_TARGETS qubits */
+#define QS_MAX_QUBITS 62  /* indices are uint64; 2**62 amplitudes is far beyond any memory */
+
+/* Return codes of the kernels. */
+enum {
+    QS_OK = 0,
+    QS_ERR_NOMEM = -1,     /* a scratch allocation failed */
+    QS_ERR_ZERO_NORM = -2, /* the state has zero norm (sample, measure_probability) */
+    QS_ERR_ZERO_PROB = -3  /* collapse onto an outcome of zero probability */
+};
+
+typedef enum { QS_COMPLEX128 = 0, QS_COMPLEX64 = 1 } qs_dtype;
+
+typedef enum { QS_GATE_MATRIX = 0, QS_GATE_DIAGONAL = 1 } qs_gate_kind;
+
+/* One gate.  targets/controls must be distinct and < n; 1 <= k <= QS_MAX_TARGETS. */
+typedef struct qs_gate {
+    int kind;             /* qs_gate_kind */
+    int k;                /* number of targets */
+    int nc;               /* number of controls */
+    const int *targets;   /* k entries; targets[j] is bit j of the matrix index */
+    const int *controls;  /* nc entries */
+    int64_t ctrl_state;   /* bit i = required value of controls[i]; -1 = all ones */
+    const double *data;   /* kind MATRIX: row-major (2**k, 2**k); DIAGONAL: 2**k entries */
+} qs_gate;
+
+/* Per-dtype operations.  `state` points at 2**n interleaved amplitudes of the table's dtype. */
+typedef struct qs_ops {
+    /* Apply one gate in place.  Returns QS_OK or QS_ERR_NOMEM. */
+    int (*apply_gate)(void *state, int n, const qs_gate *gate);
+    /* Apply gates[0..ngates) in order.  Returns QS_OK or QS_ERR_NOMEM (state partly updated). */
+    int (*run_plan)(void *state, int n, const qs_gate *gates, int64_t ngates);
+    /* out[i] = |state[i]|**2 for all 2**n amplitudes. */
+    void (*probabilities)(const void *state, int n, double *out);
+    /* Sum of |state[i]|**2. */
+    double (*norm_squared)(const void *state, int n);
+    /* One pass over the cumulative distribution for sorted uniforms u[0..nshots) in [0, 1).
+     * Returns QS_OK or QS_ERR_ZERO_NORM. */
+    int (*sample)(const void *state, int n, const double *u, int64_t nshots, int64_t *out);
+    /* out[t] = Re <psi| P_t |psi> for the Pauli strings (x[t], z[t]); masks < 2**n.
+     * Returns QS_OK or QS_ERR_NOMEM. */
+    int (*expectation_paulis)(const void *state, int n, const uint64_t *x, const uint64_t *z,
+                              int64_t nterms, double *out);
+    /* *p1 = probability that `qubit` reads 1 (relative to the norm).  QS_ERR_ZERO_NORM if 0. */
+    int (*measure_probability)(const void *state, int n, int qubit, double *p1);
+    /* Project onto qubit == outcome; if renormalize, scale to unit norm.
+     * Returns QS_OK or QS_ERR_ZERO_PROB (state untouched). */
+    int (*collapse)(void *state, int n, int qubit, int outcome, int renormalize);
+} qs_ops;
+
+/* Pick the code path: level NULL or "" = best the CPU supports; otherwise "avx512f", "avx2"
+ * or "generic".  Returns 0, -1 for an unknown name, -2 if the CPU (or build) lacks it. */
+int qs_simd_init(const char *level);
+/* The code path in use: "avx512f", "avx2" or "generic". */
+const char *qs_simd_level(void);
+/* The operations for a dtype, compiled for the selected code path. */
+const qs_ops *qs_get_ops(qs_dtype dtype);
+
+/* OpenMP threads used for states of at least 2**QS_PARALLEL_MIN_QUBITS amplitudes. */
+#define QS_PARALLEL_MIN_QUBITS 14
+void qs_set_num_threads(int nthreads); /* nthreads >= 1; ignored without OpenMP */
+/* 1 without OpenMP, and in a process forked after this one ran a parallel region (GNU libgomp
+ * would hang there). */
+int qs_get_num_threads(void);
+int qs_has_openmp(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* QSESSION_KERNELS_H */

@@ -1,0 +1,710 @@
+/*
+ * module.c -- CPython/NumPy glue for qsession_provider.sim._kernel.
+ *
+ * Every entry point: parse arguments, check arrays (dtype -> TypeError; shape, contiguity,
+ * qubit indices -> ValueError), then call the kernel from kernels.c with the GIL released.
+ * Arguments are borrowed; the only new references are results and temporaries released on the
+ * single `error:` path of each function.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
+#include <numpy/arrayobject.h>
+
+#include <stdlib.h>
+
+#include "kernels.h"
+
+/* ------------------------------------------------------------------------------------------ */
+/* Argument checks                                                                             */
+/* ------------------------------------------------------------------------------------------ */
+
+/* A Python integer (anything with __index__) as a long long; huge values are a ValueError. */
+static int as_int64(PyObject *obj, const char *what, long long *out)
+{
+    PyObject *index = PyNumber_Index(obj);
+    if (index == NULL) {
+        if (PyErr_ExceptionMatches(PyExc_TypeError)) {
+            PyErr_Format(PyExc_TypeError, "%s must be an integer, not %.100s", what,
+                         Py_TYPE(obj)->tp_name);
+        }
+        return -1;
+    }
+    *out = PyLong_AsLongLong(index);
+    Py_DECREF(index);
+    if (*out == -1 && PyErr_Occurred()) {
+        if (PyErr_ExceptionMatches(PyExc_OverflowError)) {
+            PyErr_Format(PyExc_ValueError, "%s is out of range", what);
+        }
+        return -1;
+    }
+    return 0;
+}
+
+/* The state: a 1-D, C-contiguous, aligned, native-order complex128/complex64 ndarray whose
+ * length is a power of two.  Sets *n (number of qubits) and *dtype. */
+static int check_state(PyObject *obj, int writeable, int *n, qs_dtype *dtype)
+{
+    PyArrayObject *arr;
+    npy_intp len;
+    int q;
+    if (!PyArray_Check(obj)) {
+        PyErr_Format(PyExc_TypeError, "state must be a numpy.ndarray, not %.100s",
+                     Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    arr = (PyArrayObject *)obj;
+    if (PyArray_TYPE(arr) == NPY_COMPLEX128) {
+        *dtype = QS_COMPLEX128;
+    } else if (PyArray_TYPE(arr) == NPY_COMPLEX64) {
+        *dtype = QS_COMPLEX64;
+    } else {
+        PyErr_SetString(PyExc_TypeError, "state must have dtype complex128 or complex64");
+        return -1;
+    }
+    if (!PyArray_ISNOTSWAPPED(arr)) {
+        PyErr_SetString(PyExc_TypeError, "state must be in native byte order");
+        return -1;
+    }
+    if (PyArray_NDIM(arr) != 1) {
+        PyErr_Format(PyExc_ValueError, "state must be 1-D, got %d dimensions",
+                     PyArray_NDIM(arr));
+        return -1;
+    }
+    if (!PyArray_IS_C_CONTIGUOUS(arr) || !PyArray_ISALIGNED(arr)) {
+        PyErr_SetString(PyExc_ValueError, "state must be C-contiguous and aligned");
+        return -1;
+    }
+    if (writeable && !PyArray_ISWRITEABLE(arr)) {
+        PyErr_SetString(PyExc_ValueError, "state must be writeable (it is updated in place)");
+        return -1;
+    }
+    len = PyArray_DIM(arr, 0);
+    if (len < 1 || (len & (len - 1)) != 0) {
+        PyErr_Format(PyExc_ValueError, "state length must be a power of two, got %zd",
+                     (Py_ssize_t)len);
+        return -1;
+    }
+    for (q = 0; ((npy_intp)1 << q) < len; ++q) {
+    }
+    if (q > QS_MAX_QUBITS) {
+        PyErr_SetString(PyExc_ValueError, "state has too many qubits");
+        return -1;
+    }
+    *n = q;
+    return 0;
+}
+
+/* A 1-D (ndim 1) or square 2-D (ndim 2) aligned, C-contiguous, native-order array of the
+ * given type.  len0 < 0 accepts any length; ndim 2 requires shape (len0, len0). */
+static int check_array(PyObject *obj, const char *name, int typenum, const char *typename,
+                       int ndim, npy_intp len0)
+{
+    PyArrayObject *arr;
+    if (!PyArray_Check(obj)) {
+        PyErr_Format(PyExc_TypeError, "%s must be a numpy.ndarray of %s, not %.100s", name,
+                     typename, Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    arr = (PyArrayObject *)obj;
+    if (PyArray_TYPE(arr) != typenum || !PyArray_ISNOTSWAPPED(arr)) {
+        PyErr_Format(PyExc_TypeError, "%s must have dtype %s (native byte order)", name,
+                     typename);
+        return -1;
+    }
+    if (PyArray_NDIM(arr) != ndim ||
+        (len0 >= 0 && PyArray_DIM(arr, 0) != len0) ||
+        (ndim == 2 && PyArray_DIM(arr, 1) != PyArray_DIM(arr, 0))) {
+        if (ndim == 2) {
+            PyErr_Format(PyExc_ValueError, "%s must have shape (%zd, %zd)", name,
+                         (Py_ssize_t)len0, (Py_ssize_t)len0);
+        } else if (len0 >= 0) {
+            PyErr_Format(PyExc_ValueError, "%s must have shape (%zd,)", name, (Py_ssize_t)len0);
+        } else {
+            PyErr_Format(PyExc_ValueError, "%s must be 1-D", name);
+        }
+        return -1;
+    }
+    if (!PyArray_IS_C_CONTIGUOUS(arr) || !PyArray_ISALIGNED(arr)) {
+        PyErr_Format(PyExc_ValueError, "%s must be C-contiguous and aligned", name);
+        return -1;
+    }
+    return 0;
+}
+
+/* Qubit indices from a sequence of ints into out[*count]; each in [0, n) and not yet in *used. */
+static int parse_qubits(PyObject *seq, const char *name, int n, int maxcount, int *out,
+                        int *count, uint64_t *used)
+{
+    PyObject *fast = NULL;
+    Py_ssize_t i, len;
+    int rc = -1;
+    if (seq == NULL || seq == Py_None) {
+        *count = 0;
+        return 0;
+    }
+    fast = PySequence_Fast(seq, "");
+    if (fast == NULL) {
+        PyErr_Format(PyExc_TypeError, "%s must be a sequence of ints, not %.100s", name,
+                     Py_TYPE(seq)->tp_name);
+        goto error;
+    }
+    len = PySequence_Fast_GET_SIZE(fast);
+    if (len > maxcount) {
+        PyErr_Format(PyExc_ValueError, "%s: at most %d qubits allowed, got %zd", name, maxcount,
+                     len);
+        goto error;
+    }
+    for (i = 0; i < len; ++i) {
+        long long q;
+        if (as_int64(PySequence_Fast_GET_ITEM(fast, i), name, &q) < 0) goto error;
+        if (q < 0 || q >= n) {
+            PyErr_Format(PyExc_ValueError, "%s: qubit %lld out of range for %d qubits", name, q,
+                         n);
+            goto error;
+        }
+        if (*used & ((uint64_t)1 << q)) {
+            PyErr_Format(PyExc_ValueError, "%s: qubit %lld used more than once", name, q);
+            goto error;
+        }
+        *used |= (uint64_t)1 << q;
+        out[i] = (int)q;
+    }
+    *count = (int)len;
+    rc = 0;
+error:
+    Py_XDECREF(fast);
+    return rc;
+}
+
+static int check_ctrl_state(long long ctrl_state, int nc, const char *where)
+{
+    if (ctrl_state != -1 && (ctrl_state < 0 || ctrl_state >= ((long long)1 << nc))) {
+        PyErr_Format(PyExc_ValueError, "%sctrl_state %lld out of range for %d controls", where,
+                     ctrl_state, nc);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *raise_kernel_error(int rc)
+{
+    switch (rc) {
+    case QS_ERR_ZERO_NORM:
+        PyErr_SetString(PyExc_ValueError, "state has zero (or non-finite) norm");
+        break;
+    case QS_ERR_ZERO_PROB:
+        PyErr_SetString(PyExc_ValueError, "outcome has zero probability");
+        break;
+    default:
+        PyErr_NoMemory();
+        break;
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Gates                                                                                       */
+/* ------------------------------------------------------------------------------------------ */
+
+static PyObject *apply_common(PyObject *args, PyObject *kwds, int kind)
+{
+    static char *kw_matrix[] = {"state", "targets", "matrix", "controls", "ctrl_state", NULL};
+    static char *kw_diag[] = {"state", "targets", "diag", "controls", "ctrl_state", NULL};
+    PyObject *state, *targets, *data, *controls = NULL, *ctrl_obj = NULL;
+    int tq[QS_MAX_TARGETS], cq[QS_MAX_QUBITS], k, nc, n, rc;
+    long long ctrl_state = -1;
+    uint64_t used = 0;
+    qs_dtype dtype;
+    qs_gate gate;
+    const qs_ops *ops;
+    const char *data_name = kind == QS_GATE_MATRIX ? "matrix" : "diag";
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOO|OO",
+                                     kind == QS_GATE_MATRIX ? kw_matrix : kw_diag, &state,
+                                     &targets, &data, &controls, &ctrl_obj)) {
+        return NULL;
+    }
+    if (check_state(state, 1, &n, &dtype) < 0) return NULL;
+    if (parse_qubits(targets, "targets", n, QS_MAX_TARGETS, tq, &k, &used) < 0) return NULL;
+    if (k < 1) {
+        PyErr_SetString(PyExc_ValueError, "targets: at least one qubit required");
+        return NULL;
+    }
+    if (parse_qubits(controls, "controls", n, QS_MAX_QUBITS, cq, &nc, &used) < 0) return NULL;
+    if (ctrl_obj != NULL && ctrl_obj != Py_None &&
+        as_int64(ctrl_obj, "ctrl_state", &ctrl_state) < 0) {
+        return NULL;
+    }
+    if (check_ctrl_state(ctrl_state, nc, "") < 0) return NULL;
+    if (check_array(data, data_name, NPY_COMPLEX128, "complex128",
+                    kind == QS_GATE_MATRIX ? 2 : 1, (npy_intp)1 << k) < 0) {
+        return NULL;
+    }
+    gate.kind = kind;
+    gate.k = k;
+    gate.nc = nc;
+    gate.targets = tq;
+    gate.controls = cq;
+    gate.ctrl_state = ctrl_state;
+    gate.data = (const double *)PyArray_DATA((PyArrayObject *)data);
+    ops = qs_get_ops(dtype);
+    Py_BEGIN_ALLOW_THREADS
+    rc = ops->apply_gate(PyArray_DATA((PyArrayObject *)state), n, &gate);
+    Py_END_ALLOW_THREADS
+    if (rc != QS_OK) return raise_kernel_error(rc);
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_apply_matrix(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    (void)self;
+    return apply_common(args, kwds, QS_GATE_MATRIX);
+}
+
+static PyObject *py_apply_diagonal(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    (void)self;
+    return apply_common(args, kwds, QS_GATE_DIAGONAL);
+}
+
+/* Typed views of the run_plan arrays, checked for dtype, shape and contiguity. */
+static int plan_array(PyObject *obj, const char *name, int typenum, const char *typename,
+                      npy_intp len, void **data, npy_intp *got_len)
+{
+    if (check_array(obj, name, typenum, typename, 1, len) < 0) return -1;
+    *data = PyArray_DATA((PyArrayObject *)obj);
+    if (got_len) *got_len = PyArray_DIM((PyArrayObject *)obj, 0);
+    return 0;
+}
+
+static PyObject *py_run_plan(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"state", "kinds", "qubits", "qubit_offsets", "matrices",
+                             "matrix_offsets", "ctrl_counts", "ctrl_states", NULL};
+    PyObject *state, *kinds_o, *qubits_o, *qoff_o, *mats_o, *moff_o, *cc_o, *cs_o;
+    const npy_int32 *kinds, *qubits, *cc;
+    const npy_int64 *qoff, *moff, *cs;
+    const double *mats;
+    void *ptr;
+    npy_intp G, Q, M, g, i;
+    int n, rc;
+    qs_dtype dtype;
+    qs_gate *gates = NULL;
+    int *qbuf = NULL;
+    const qs_ops *ops;
+    PyObject *result = NULL;
+    (void)self;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOOOOOO", kwlist, &state, &kinds_o, &qubits_o,
+                                     &qoff_o, &mats_o, &moff_o, &cc_o, &cs_o)) {
+        return NULL;
+    }
+    if (check_state(state, 1, &n, &dtype) < 0) goto error;
+    if (plan_array(kinds_o, "kinds", NPY_INT32, "int32", -1, &ptr, &G) < 0) goto error;
+    kinds = (const npy_int32 *)ptr;
+    if (plan_array(qubits_o, "qubits", NPY_INT32, "int32", -1, &ptr, &Q) < 0) goto error;
+    qubits = (const npy_int32 *)ptr;
+    if (plan_array(qoff_o, "qubit_offsets", NPY_INT64, "int64", G + 1, &ptr, NULL) < 0) goto error;
+    qoff = (const npy_int64 *)ptr;
+    if (plan_array(mats_o, "matrices", NPY_COMPLEX128, "complex128", -1, &ptr, &M) < 0) goto error;
+    mats = (const double *)ptr;
+    if (plan_array(moff_o, "matrix_offsets", NPY_INT64, "int64", G + 1, &ptr, NULL) < 0) goto error;
+    moff = (const npy_int64 *)ptr;
+    if (plan_array(cc_o, "ctrl_counts", NPY_INT32, "int32", G, &ptr, NULL) < 0) goto error;
+    cc = (const npy_int32 *)ptr;
+    if (plan_array(cs_o, "ctrl_states", NPY_INT64, "int64", G, &ptr, NULL) < 0) goto error;
+    cs = (const npy_int64 *)ptr;
+
+    if (qoff[0] != 0 || qoff[G] != Q) {
+        PyErr_Format(PyExc_ValueError, "qubit_offsets must start at 0 and end at len(qubits)=%zd",
+                     (Py_ssize_t)Q);
+        goto error;
+    }
+    if (moff[0] != 0 || moff[G] != M) {
+        PyErr_Format(PyExc_ValueError,
+                     "matrix_offsets must start at 0 and end at len(matrices)=%zd", (Py_ssize_t)M);
+        goto error;
+    }
+    gates = (qs_gate *)PyMem_Malloc((size_t)(G > 0 ? G : 1) * sizeof(qs_gate));
+    qbuf = (int *)PyMem_Malloc((size_t)(Q > 0 ? Q : 1) * sizeof(int));
+    if (gates == NULL || qbuf == NULL) {
+        PyErr_NoMemory();
+        goto error;
+    }
+    for (g = 0; g < G; ++g) {
+        const npy_int64 nq = qoff[g + 1] - qoff[g], nd = moff[g + 1] - moff[g];
+        npy_int64 k, want;
+        uint64_t used = 0;
+        if (kinds[g] != QS_GATE_MATRIX && kinds[g] != QS_GATE_DIAGONAL) {
+            PyErr_Format(PyExc_ValueError, "gate %zd: kind must be 0 (matrix) or 1 (diagonal), "
+                         "got %d", (Py_ssize_t)g, (int)kinds[g]);
+            goto error;
+        }
+        if (nq < 0 || nd < 0 || qoff[g + 1] > Q || moff[g + 1] > M) {
+            PyErr_Format(PyExc_ValueError, "gate %zd: offsets must be non-decreasing and in range",
+                         (Py_ssize_t)g);
+            goto error;
+        }
+        k = nq - cc[g];
+        if (cc[g] < 0 || k < 1 || k > QS_MAX_TARGETS) {
+            PyErr_Format(PyExc_ValueError, "gate %zd: %lld qubits with %d controls leave %lld "
+                         "targets (1..%d required)", (Py_ssize_t)g, (long long)nq, (int)cc[g],
+                         (long long)k, QS_MAX_TARGETS);
+            goto error;
+        }
+        for (i = qoff[g]; i < qoff[g + 1]; ++i) {
+            if (qubits[i] < 0 || qubits[i] >= n) {
+                PyErr_Format(PyExc_ValueError, "gate %zd: qubit %d out of range for %d qubits",
+                             (Py_ssize_t)g, (int)qubits[i], n);
+                goto error;
+            }
+            if (used & ((uint64_t)1 << qubits[i])) {
+                PyErr_Format(PyExc_ValueError, "gate %zd: qubit %d used more than once",
+                             (Py_ssize_t)g, (int)qubits[i]);
+                goto error;
+            }
+            used |= (uint64_t)1 << qubits[i];
+            qbuf[i] = (int)qubits[i];
+        }
+        want = kinds[g] == QS_GATE_MATRIX ? (npy_int64)1 << (2 * k) : (npy_int64)1 << k;
+        if (nd != want) {
+            PyErr_Format(PyExc_ValueError, "gate %zd: expected %lld matrix entries for %lld "
+                         "targets, got %lld", (Py_ssize_t)g, (long long)want, (long long)k,
+                         (long long)nd);
+            goto error;
+        }
+        if (cs[g] != -1 && (cs[g] < 0 || cs[g] >= ((npy_int64)1 << cc[g]))) {
+            PyErr_Format(PyExc_ValueError, "gate %zd: ctrl_state %lld out of range for %d "
+                         "controls", (Py_ssize_t)g, (long long)cs[g], (int)cc[g]);
+            goto error;
+        }
+        gates[g].kind = kinds[g];
+        gates[g].k = (int)k;
+        gates[g].nc = cc[g];
+        gates[g].controls = qbuf + qoff[g];
+        gates[g].targets = qbuf + qoff[g] + cc[g];
+        gates[g].ctrl_state = cs[g];
+        gates[g].data = mats + 2 * moff[g];
+    }
+    ops = qs_get_ops(dtype);
+    Py_BEGIN_ALLOW_THREADS
+    rc = ops->run_plan(PyArray_DATA((PyArrayObject *)state), n, gates, (int64_t)G);
+    Py_END_ALLOW_THREADS
+    if (rc != QS_OK) {
+        raise_kernel_error(rc);
+        goto error;
+    }
+    Py_INCREF(Py_None);
+    result = Py_None;
+error:
+    PyMem_Free(gates);
+    PyMem_Free(qbuf);
+    return result;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Probabilities, sampling, expectation values, measurement                                    */
+/* ------------------------------------------------------------------------------------------ */
+
+static PyObject *py_probabilities(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"state", NULL};
+    PyObject *state, *out;
+    npy_intp len;
+    int n;
+    qs_dtype dtype;
+    const qs_ops *ops;
+    (void)self;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O", kwlist, &state)) return NULL;
+    if (check_state(state, 0, &n, &dtype) < 0) return NULL;
+    len = (npy_intp)1 << n;
+    out = PyArray_SimpleNew(1, &len, NPY_FLOAT64);
+    if (out == NULL) return NULL;
+    ops = qs_get_ops(dtype);
+    Py_BEGIN_ALLOW_THREADS
+    ops->probabilities(PyArray_DATA((PyArrayObject *)state), n,
+                       (double *)PyArray_DATA((PyArrayObject *)out));
+    Py_END_ALLOW_THREADS
+    return out;
+}
+
+static PyObject *py_norm_squared(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"state", NULL};
+    PyObject *state;
+    int n;
+    qs_dtype dtype;
+    double value;
+    const qs_ops *ops;
+    (void)self;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O", kwlist, &state)) return NULL;
+    if (check_state(state, 0, &n, &dtype) < 0) return NULL;
+    ops = qs_get_ops(dtype);
+    Py_BEGIN_ALLOW_THREADS
+    value = ops->norm_squared(PyArray_DATA((PyArrayObject *)state), n);
+    Py_END_ALLOW_THREADS
+    return PyFloat_FromDouble(value);
+}
+
+static PyObject *py_sample(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"state", "uniforms", NULL};
+    PyObject *state, *uniforms, *out = NULL;
+    const double *u;
+    npy_intp S, j;
+    int n, rc;
+    qs_dtype dtype;
+    const qs_ops *ops;
+    (void)self;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO", kwlist, &state, &uniforms)) return NULL;
+    if (check_state(state, 0, &n, &dtype) < 0) goto error;
+    if (check_array(uniforms, "uniforms", NPY_FLOAT64, "float64", 1, -1) < 0) goto error;
+    u = (const double *)PyArray_DATA((PyArrayObject *)uniforms);
+    S = PyArray_DIM((PyArrayObject *)uniforms, 0);
+    for (j = 0; j < S; ++j) {
+        if (!(u[j] >= 0.0 && u[j] < 1.0)) {
+            PyErr_Format(PyExc_ValueError, "uniforms[%zd] is not in [0, 1)", (Py_ssize_t)j);
+            goto error;
+        }
+        if (j > 0 && u[j] < u[j - 1]) {
+            PyErr_Format(PyExc_ValueError, "uniforms must be sorted ascending (index %zd)",
+                         (Py_ssize_t)j);
+            goto error;
+        }
+    }
+    out = PyArray_SimpleNew(1, &S, NPY_INT64);
+    if (out == NULL) goto error;
+    ops = qs_get_ops(dtype);
+    Py_BEGIN_ALLOW_THREADS
+    rc = ops->sample(PyArray_DATA((PyArrayObject *)state), n, u, (int64_t)S,
+                     (int64_t *)PyArray_DATA((PyArrayObject *)out));
+    Py_END_ALLOW_THREADS
+    if (rc != QS_OK) {
+        raise_kernel_error(rc);
+        goto error;
+    }
+    return out;
+error:
+    Py_XDECREF(out);
+    return NULL;
+}
+
+static PyObject *py_expectation_paulis(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"state", "x_masks", "z_masks", NULL};
+    PyObject *state, *x_o, *z_o, *out = NULL;
+    const uint64_t *x, *z;
+    npy_intp T, t;
+    int n, rc;
+    uint64_t limit;
+    qs_dtype dtype;
+    const qs_ops *ops;
+    (void)self;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOO", kwlist, &state, &x_o, &z_o)) return NULL;
+    if (check_state(state, 0, &n, &dtype) < 0) goto error;
+    if (check_array(x_o, "x_masks", NPY_UINT64, "uint64", 1, -1) < 0) goto error;
+    T = PyArray_DIM((PyArrayObject *)x_o, 0);
+    if (check_array(z_o, "z_masks", NPY_UINT64, "uint64", 1, T) < 0) goto error;
+    x = (const uint64_t *)PyArray_DATA((PyArrayObject *)x_o);
+    z = (const uint64_t *)PyArray_DATA((PyArrayObject *)z_o);
+    limit = (uint64_t)1 << n;
+    for (t = 0; t < T; ++t) {
+        if (x[t] >= limit || z[t] >= limit) {
+            PyErr_Format(PyExc_ValueError, "Pauli term %zd acts on qubits beyond the %d of the "
+                         "state", (Py_ssize_t)t, n);
+            goto error;
+        }
+    }
+    out = PyArray_SimpleNew(1, &T, NPY_FLOAT64);
+    if (out == NULL) goto error;
+    ops = qs_get_ops(dtype);
+    Py_BEGIN_ALLOW_THREADS
+    rc = ops->expectation_paulis(PyArray_DATA((PyArrayObject *)state), n, x, z, (int64_t)T,
+                                 (double *)PyArray_DATA((PyArrayObject *)out));
+    Py_END_ALLOW_THREADS
+    if (rc != QS_OK) {
+        raise_kernel_error(rc);
+        goto error;
+    }
+    return out;
+error:
+    Py_XDECREF(out);
+    return NULL;
+}
+
+static int parse_one_qubit(PyObject *obj, int n, int *qubit)
+{
+    long long q;
+    if (as_int64(obj, "qubit", &q) < 0) return -1;
+    if (q < 0 || q >= n) {
+        PyErr_Format(PyExc_ValueError, "qubit %lld out of range for %d qubits", q, n);
+        return -1;
+    }
+    *qubit = (int)q;
+    return 0;
+}
+
+static PyObject *py_measure_probability(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"state", "qubit", NULL};
+    PyObject *state, *qubit_o;
+    int n, qubit, rc;
+    double p1 = 0.0;
+    qs_dtype dtype;
+    const qs_ops *ops;
+    (void)self;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO", kwlist, &state, &qubit_o)) return NULL;
+    if (check_state(state, 0, &n, &dtype) < 0) return NULL;
+    if (parse_one_qubit(qubit_o, n, &qubit) < 0) return NULL;
+    ops = qs_get_ops(dtype);
+    Py_BEGIN_ALLOW_THREADS
+    rc = ops->measure_probability(PyArray_DATA((PyArrayObject *)state), n, qubit, &p1);
+    Py_END_ALLOW_THREADS
+    if (rc != QS_OK) return raise_kernel_error(rc);
+    return PyFloat_FromDouble(p1);
+}
+
+static PyObject *py_collapse(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"state", "qubit", "outcome", "renormalize", NULL};
+    PyObject *state, *qubit_o, *outcome_o;
+    int n, qubit, rc, renormalize = 1;
+    long long outcome;
+    qs_dtype dtype;
+    const qs_ops *ops;
+    (void)self;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOO|p", kwlist, &state, &qubit_o, &outcome_o,
+                                     &renormalize)) {
+        return NULL;
+    }
+    if (check_state(state, 1, &n, &dtype) < 0) return NULL;
+    if (parse_one_qubit(qubit_o, n, &qubit) < 0) return NULL;
+    if (as_int64(outcome_o, "outcome", &outcome) < 0) return NULL;
+    if (outcome != 0 && outcome != 1) {
+        PyErr_Format(PyExc_ValueError, "outcome must be 0 or 1, got %lld", outcome);
+        return NULL;
+    }
+    ops = qs_get_ops(dtype);
+    Py_BEGIN_ALLOW_THREADS
+    rc = ops->collapse(PyArray_DATA((PyArrayObject *)state), n, qubit, (int)outcome,
+                       renormalize);
+    Py_END_ALLOW_THREADS
+    if (rc != QS_OK) return raise_kernel_error(rc);
+    Py_RETURN_NONE;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Threads and dispatch                                                                        */
+/* ------------------------------------------------------------------------------------------ */
+
+static PyObject *py_set_num_threads(PyObject *self, PyObject *arg)
+{
+    long long nt;
+    (void)self;
+    if (as_int64(arg, "n", &nt) < 0) return NULL;
+    if (nt < 1 || nt > 4096) {
+        PyErr_Format(PyExc_ValueError, "number of threads must be in 1..4096, got %lld", nt);
+        return NULL;
+    }
+    qs_set_num_threads((int)nt);
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_get_num_threads(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    return PyLong_FromLong(qs_get_num_threads());
+}
+
+static PyObject *py_simd_level(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    return PyUnicode_FromString(qs_simd_level());
+}
+
+static PyObject *py_has_openmp(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    return PyBool_FromLong(qs_has_openmp());
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Module                                                                                      */
+/* ------------------------------------------------------------------------------------------ */
+
+#define KW (PyCFunction)(void (*)(void))
+
+static PyMethodDef kernel_methods[] = {
+    {"apply_matrix", KW py_apply_matrix, METH_VARARGS | METH_KEYWORDS,
+     "apply_matrix(state, targets, matrix, controls=(), ctrl_state=-1)\n--\n\n"
+     "Apply a dense (2**k, 2**k) complex128 matrix on `targets` in place."},
+    {"apply_diagonal", KW py_apply_diagonal, METH_VARARGS | METH_KEYWORDS,
+     "apply_diagonal(state, targets, diag, controls=(), ctrl_state=-1)\n--\n\n"
+     "Multiply amplitudes by diag[bits of targets] in place."},
+    {"run_plan", KW py_run_plan, METH_VARARGS | METH_KEYWORDS,
+     "run_plan(state, kinds, qubits, qubit_offsets, matrices, matrix_offsets, ctrl_counts, "
+     "ctrl_states)\n--\n\nApply a list of gates in one call, with the GIL released once."},
+    {"probabilities", KW py_probabilities, METH_VARARGS | METH_KEYWORDS,
+     "probabilities(state)\n--\n\nReturn |state|**2 as a new float64 array."},
+    {"norm_squared", KW py_norm_squared, METH_VARARGS | METH_KEYWORDS,
+     "norm_squared(state)\n--\n\nReturn the sum of |state|**2."},
+    {"sample", KW py_sample, METH_VARARGS | METH_KEYWORDS,
+     "sample(state, uniforms)\n--\n\n"
+     "Map sorted uniforms in [0, 1) to basis-state indices in one pass over the state."},
+    {"expectation_paulis", KW py_expectation_paulis, METH_VARARGS | METH_KEYWORDS,
+     "expectation_paulis(state, x_masks, z_masks)\n--\n\n"
+     "Return Re <psi|P|psi> for each Pauli string given by its x and z bit masks."},
+    {"measure_probability", KW py_measure_probability, METH_VARARGS | METH_KEYWORDS,
+     "measure_probability(state, qubit)\n--\n\nReturn the probability that `qubit` reads 1."},
+    {"collapse", KW py_collapse, METH_VARARGS | METH_KEYWORDS,
+     "collapse(state, qubit, outcome, renormalize=True)\n--\n\n"
+     "Project onto qubit == outcome in place, rescaling to unit norm if renormalize."},
+    {"set_num_threads", py_set_num_threads, METH_O,
+     "set_num_threads(n, /)\n--\n\nSet the OpenMP thread count used for large states."},
+    {"get_num_threads", py_get_num_threads, METH_NOARGS,
+     "get_num_threads()\n--\n\nReturn the OpenMP thread count (1 without OpenMP)."},
+    {"simd_level", py_simd_level, METH_NOARGS,
+     "simd_level()\n--\n\nReturn the code path in use: 'avx512f', 'avx2' or 'generic'."},
+    {"has_openmp", py_has_openmp, METH_NOARGS,
+     "has_openmp()\n--\n\nReturn True if the extension was built with OpenMP."},
+    {NULL, NULL, 0, NULL},
+};
+
+#undef KW
+
+static struct PyModuleDef kernel_module = {
+    PyModuleDef_HEAD_INIT,
+    "_kernel",
+    "Compiled statevector kernels (see _kernel.pyi).  The environment variable QSESSION_SIMD\n"
+    "(avx512f | avx2 | generic) forces a code path at import, for testing.",
+    -1,
+    kernel_methods,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+};
+
+PyMODINIT_FUNC PyInit__kernel(void)
+{
+    const char *level = getenv("QSESSION_SIMD");
+    int rc;
+    import_array();
+    rc = qs_simd_init(level);
+    if (rc == -1) {
+        PyErr_Format(PyExc_ImportError,
+                     "QSESSION_SIMD=%.50s: expected 'avx512f', 'avx2' or 'generic'", level);
+        return NULL;
+    }
+    if (rc == -2) {
+        PyErr_Format(PyExc_ImportError, "QSESSION_SIMD=%.50s: not supported by this CPU or build",
+                     level);
+        return NULL;
+    }
+    return PyModule_Create(&kernel_module);
+}
