@@ -23,6 +23,7 @@ __all__ = [
     "JobCancelledError",
     "JobTimeoutError",
     "InvalidJobStateError",
+    "ClockStalledError",
     "PluginError",
     "StoreError",
 ]
@@ -90,6 +91,14 @@ class JobTimeoutError(JobError, TimeoutError):
 
 class InvalidJobStateError(JobError):
     """A job state transition that the state machine does not allow."""
+
+
+class ClockStalledError(QSessionError, TimeoutError):
+    """A wait on a manual :class:`~qsession_provider.core.clock.VirtualClock` cannot progress.
+
+    Raised when the runtime is idle, the caller waits for something only virtual time can
+    bring, and nobody has advanced the clock for the clock's ``stall_timeout`` (real seconds).
+    """
 
 
 class PluginError(QSessionError):

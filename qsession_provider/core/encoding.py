@@ -50,7 +50,7 @@ def to_jsonable(obj: Any) -> Any:
             return {
                 "__nd__": [
                     data.dtype.str,
-                    list(data.shape),
+                    list(obj.shape),
                     base64.b64encode(data.tobytes()).decode("ascii"),
                 ]
             }

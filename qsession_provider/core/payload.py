@@ -159,17 +159,23 @@ class EstimatorPub:
 class _PayloadBase:
     """Shared checks; subclasses define ``programs`` (their IR programs, in order)."""
 
-    def validate(self, max_qubits: int) -> None:
+    def validate(self, max_qubits: int, *, touched_only: bool = False) -> None:
         """Check the payload fits a device with ``max_qubits`` qubits.
+
+        Args:
+            max_qubits: the device's qubit count.
+            touched_only: count only the qubits operations touch (simulators), not the
+                declared circuit width (QPUs).
 
         Raises:
             InputError: a circuit is wider than the device.
         """
         for index, program in enumerate(self.programs):  # type: ignore[attr-defined]
-            if program.num_qubits > max_qubits:
+            width = touched_qubits(program) if touched_only else program.num_qubits
+            if width > max_qubits:
+                what = "uses" if touched_only else "has"
                 raise InputError(
-                    f"circuit {index} ({program.name or 'unnamed'}) has "
-                    f"{program.num_qubits} qubits, "
+                    f"circuit {index} ({program.name or 'unnamed'}) {what} {width} qubits, "
                     f"more than the device's {max_qubits}"
                 )
 

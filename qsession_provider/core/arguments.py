@@ -1,0 +1,116 @@
+"""Checks and encodings for arguments the runtime accepts (internal to the core).
+
+Every check raises :class:`~qsession_provider.errors.InputError` with a message naming the
+argument, before anything is changed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from ..errors import InputError, StoreError
+from .clock import parse_duration
+from .encoding import dumps, loads
+from .job_record import JobStatus
+from .payload import PROGRAMS, payload_from_json
+
+__all__ = [
+    "check_text",
+    "check_name",
+    "check_tags",
+    "new_id",
+    "positive_duration",
+    "paging",
+    "timestamp",
+    "statuses",
+    "encode",
+    "decode_payload",
+    "decode_result",
+]
+
+
+def check_text(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise InputError(f"{what} must be a string, got {type(value).__name__}")
+    return value
+
+
+def check_name(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise InputError(f"{what} must be a non-empty string, got {value!r}")
+    return value
+
+
+def check_tags(tags: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(tags, str):
+        raise InputError(f"tags must be a list of strings, got the string {tags!r}")
+    try:
+        out = tuple(tags)
+    except TypeError:
+        raise InputError(f"tags must be a list of strings, got {tags!r}") from None
+    for tag in out:
+        if not isinstance(tag, str):
+            raise InputError(f"tags must be strings, got {tag!r}")
+    return out
+
+
+def new_id(value: str | None, what: str) -> str:
+    if value is None:
+        return str(uuid.uuid4())
+    return check_name(value, what)
+
+
+def positive_duration(value: Any, default: float, what: str) -> float:
+    if value is None:
+        return default
+    seconds = parse_duration(value)
+    if seconds <= 0:
+        raise InputError(f"{what} must be > 0, got {value!r}")
+    return seconds
+
+
+def paging(value: Any, what: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InputError(f"{what} must be a non-negative integer, got {value!r}")
+    return value
+
+
+def timestamp(value: float | datetime | None) -> float | None:
+    if value is None or isinstance(value, (int, float)):
+        return value
+    if isinstance(value, datetime):
+        return value.timestamp()
+    raise InputError(f"expected a timestamp or datetime, got {value!r}")
+
+
+def statuses(status: Any) -> frozenset[JobStatus]:
+    items = [status] if isinstance(status, (str, JobStatus)) else list(status)
+    out = set()
+    for item in items:
+        try:
+            out.add(JobStatus(item.upper() if isinstance(item, str) else item))
+        except ValueError:
+            allowed = ", ".join(s.value for s in JobStatus)
+            raise InputError(f"unknown job status {item!r}; expected one of {allowed}") from None
+    return frozenset(out)
+
+
+def encode(value: Any, what: str) -> str:
+    try:
+        return dumps(value.to_json() if hasattr(value, "to_json") else value)
+    except StoreError as exc:
+        raise InputError(f"the {what} cannot be stored: {exc}") from None
+
+
+def decode_payload(program_id: str, text: str) -> Any:
+    data = loads(text)
+    return payload_from_json(program_id, data) if program_id in PROGRAMS else data
+
+
+def decode_result(text: str | None) -> Any:
+    return None if text is None else loads(text)

@@ -1,0 +1,337 @@
+"""The job handle: status, waiting, results and cancellation of one job.
+
+The :class:`Job` handle holds one :class:`threading.Condition`; its state changes only
+through the producer-only ``_transition`` method, which checks
+:data:`~.job_record.TRANSITIONS` and raises
+:class:`~qsession_provider.errors.InvalidJobStateError` on an illegal change (the
+``concurrent.futures.Future`` pattern). Done-callbacks never run under that lock. The
+states, error codes and the record are re-exported from :mod:`.job_record`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import (
+    InvalidJobStateError,
+    JobCancelledError,
+    JobFailedError,
+    JobTimeoutError,
+)
+from .clock import Clock, RealClock
+from .job_record import (
+    FINAL_STATES,
+    PENDING_STATES,
+    TRANSITIONS,
+    JobErrorCode,
+    JobRecord,
+    JobStatus,
+)
+
+__all__ = [
+    "Job",
+    "JobStatus",
+    "FINAL_STATES",
+    "PENDING_STATES",
+    "TRANSITIONS",
+    "JobErrorCode",
+    "JobRecord",
+]
+
+
+class Job:
+    """A handle on one job: status, waiting, result, cancellation.
+
+    Handles for jobs this process runs are updated in place by the runtime. Handles for
+    jobs owned by another process (loaded by id) read the store: :meth:`refresh` reloads,
+    and :meth:`wait` polls the store in real time.
+
+    Args:
+        record: the current record.
+        clock: the clock waits are measured on.
+        payload: the payload object, or None to load it lazily with ``load_payload``.
+        load_payload: returns the payload (decoded from the store).
+        load_result: returns the result of a DONE job (decoded from the store).
+        cancel: asks the runtime to cancel this job; returns True if it did.
+        reload: returns a fresh record from the store (set for foreign jobs only).
+    """
+
+    def __init__(
+        self,
+        record: JobRecord,
+        *,
+        clock: Clock,
+        payload: Any = None,
+        load_payload: Callable[[], Any] | None = None,
+        load_result: Callable[[], Any] | None = None,
+        cancel: Callable[[Job], bool] | None = None,
+        reload: Callable[[], JobRecord] | None = None,
+    ) -> None:
+        self._record = record
+        self._clock = clock
+        self._cond = threading.Condition()
+        self._payload = payload
+        self._load_payload = load_payload
+        self._load_result = load_result
+        self._cancel = cancel
+        self._reload = reload
+        self._result: Any = None
+        self._has_result = False
+        self._callbacks: list[Callable[[Job], object]] = []
+
+    # -- record views ----------------------------------------------------------------------
+    @property
+    def record(self) -> JobRecord:
+        """The current record (an immutable snapshot)."""
+        return self._record
+
+    @property
+    def id(self) -> str:
+        """The job id."""
+        return self._record.id
+
+    def job_id(self) -> str:
+        """The job id (Qiskit spelling)."""
+        return self._record.id
+
+    @property
+    def status(self) -> JobStatus:
+        """Current status."""
+        return self._record.status
+
+    @property
+    def program_id(self) -> str:
+        """``sampler``, ``estimator`` or ``run``."""
+        return self._record.program_id
+
+    @property
+    def device(self) -> str:
+        """Name of the device the job runs on."""
+        return self._record.device
+
+    @property
+    def session_id(self) -> str | None:
+        """Id of the job's session, or None in job mode."""
+        return self._record.session_id
+
+    @property
+    def instance(self) -> str:
+        """The instance (user or group) the job is charged to."""
+        return self._record.instance
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        """Job tags."""
+        return self._record.tags
+
+    @property
+    def name(self) -> str:
+        """Job name."""
+        return self._record.name
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """Face-specific data stored with the job (read-only by convention)."""
+        return self._record.metadata
+
+    @property
+    def created_at(self) -> float:
+        """Submission time."""
+        return self._record.created_at
+
+    @property
+    def started_at(self) -> float | None:
+        """Time execution began, or None."""
+        return self._record.started_at
+
+    @property
+    def finished_at(self) -> float | None:
+        """Time the job reached a final state, or None."""
+        return self._record.finished_at
+
+    @property
+    def error_message(self) -> str | None:
+        """Why the job failed or was cancelled, or None."""
+        return self._record.error_message
+
+    @property
+    def error_code(self) -> str | None:
+        """A :class:`JobErrorCode` value for ERROR/CANCELLED jobs, or None."""
+        return self._record.error_code
+
+    @property
+    def payload(self) -> Any:
+        """The neutral payload (loaded from the store on first use for stored jobs)."""
+        if self._payload is None and self._load_payload is not None:
+            self._payload = self._load_payload()
+        return self._payload
+
+    @property
+    def is_foreign(self) -> bool:
+        """True if another process runs this job (this handle reads the store)."""
+        return self._reload is not None
+
+    # -- state queries -------------------------------------------------------------------
+    def in_final_state(self) -> bool:
+        """True once DONE, ERROR or CANCELLED."""
+        return self._record.status in FINAL_STATES
+
+    def running(self) -> bool:
+        """True while RUNNING."""
+        return self._record.status is JobStatus.RUNNING
+
+    def cancelled(self) -> bool:
+        """True if CANCELLED."""
+        return self._record.status is JobStatus.CANCELLED
+
+    def errored(self) -> bool:
+        """True if ERROR."""
+        return self._record.status is JobStatus.ERROR
+
+    def succeeded(self) -> bool:
+        """True if DONE."""
+        return self._record.status is JobStatus.DONE
+
+    # -- waiting and results -------------------------------------------------------------
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the job is final or ``timeout`` clock seconds pass.
+
+        On a :class:`~qsession_provider.core.clock.VirtualClock` the timeout is virtual
+        time (see the clock's no-deadlock rule). Foreign jobs are polled in real time.
+
+        Returns:
+            True if the job is in a final state.
+        """
+        if self._reload is not None:
+            return self._poll_until_final(timeout)
+        return self._clock.wait_for(self.in_final_state, timeout, self._cond)
+
+    def result(self, timeout: float | None = None) -> Any:
+        """The job's result, waiting for it if needed.
+
+        Raises:
+            JobTimeoutError: not final after ``timeout`` seconds.
+            JobFailedError: the job ended in ERROR (message from the job).
+            JobCancelledError: the job was cancelled.
+        """
+        if not self.wait(timeout):
+            raise JobTimeoutError(f"job {self.id} did not finish within {timeout} s")
+        record = self._record
+        if record.status is JobStatus.CANCELLED:
+            err: Exception = JobCancelledError(
+                f"job {record.id} was cancelled: {record.error_message or 'cancelled'}"
+            )
+        elif record.status is JobStatus.ERROR:
+            err = JobFailedError(f"job {record.id} failed: {record.error_message}")
+        else:
+            with self._cond:
+                if not self._has_result and self._load_result is not None:
+                    self._result = self._load_result()
+                    self._has_result = True
+                return self._result
+        err.job_id = record.id  # type: ignore[attr-defined]
+        err.error_code = record.error_code  # type: ignore[attr-defined]
+        raise err
+
+    def cancel(self) -> bool:
+        """Ask the runtime to cancel the job.
+
+        A queued job is always cancelled; a running one only if its device allows it.
+
+        Returns:
+            True if the job is now CANCELLED because of this call.
+        """
+        if self._cancel is None:
+            return False
+        return self._cancel(self)
+
+    def refresh(self) -> JobRecord:
+        """Reload a foreign job's record from the store; returns the current record."""
+        if self._reload is not None and not self.in_final_state():
+            record = self._reload()
+            callbacks: list[Callable[[Job], object]] = []
+            with self._cond:
+                self._record = record
+                if record.status in FINAL_STATES:
+                    callbacks, self._callbacks = self._callbacks, []
+                self._cond.notify_all()
+            for fn in callbacks:
+                fn(self)
+        return self._record
+
+    def add_done_callback(self, fn: Callable[[Job], object]) -> None:
+        """Call ``fn(job)`` once the job is final (at once if it already is).
+
+        Callbacks run in a runtime thread, never under a runtime lock; they must not block
+        waiting for other jobs.
+        """
+        with self._cond:
+            if self._record.status not in FINAL_STATES:
+                self._callbacks.append(fn)
+                return
+        fn(self)
+
+    # -- producer side (runtime only) -----------------------------------------------------
+    def _transition(
+        self,
+        status: JobStatus,
+        *,
+        result: Any = None,
+        has_result: bool = False,
+        **changes: Any,
+    ) -> list[Callable[[], object]]:
+        """Move to ``status`` with record ``changes``. Producer-only (the runtime).
+
+        Returns:
+            The done-callbacks to run (bound, without arguments) once the caller has
+            released its locks; empty unless the new state is final.
+
+        Raises:
+            InvalidJobStateError: the transition table does not allow the change.
+        """
+        with self._cond:
+            current = self._record.status
+            if status not in TRANSITIONS[current]:
+                raise InvalidJobStateError(
+                    f"job {self._record.id}: cannot go from {current.value} to {status.value}"
+                )
+            self._record = dataclasses.replace(self._record, status=status, **changes)
+            if has_result:
+                self._result, self._has_result = result, True
+            callbacks: list[Callable[[], object]] = []
+            if status in FINAL_STATES:
+                callbacks = [_bind(fn, self) for fn in self._callbacks]
+                self._callbacks = []
+            self._cond.notify_all()
+        return callbacks
+
+    def _update(self, **changes: Any) -> None:
+        """Change non-status fields (name, tags, metadata). Producer-only (the runtime)."""
+        with self._cond:
+            self._record = dataclasses.replace(self._record, **changes)
+
+    def _poll_until_final(self, timeout: float | None) -> bool:
+        wall = RealClock()
+        deadline = None if timeout is None else wall.monotonic() + timeout
+        interval = 0.02
+        while True:
+            if self.refresh().status in FINAL_STATES:
+                return True
+            if deadline is not None:
+                left = deadline - wall.monotonic()
+                if left <= 0:
+                    return False
+                interval = min(interval, left)
+            wall.sleep(interval)
+            interval = min(interval * 1.5, 0.5)
+
+    def __repr__(self) -> str:
+        r = self._record
+        return f"<Job {r.id} {r.program_id} on {r.device} {r.status.value}>"
+
+
+def _bind(fn: Callable[[Job], object], job: Job) -> Callable[[], object]:
+    return lambda: fn(job)

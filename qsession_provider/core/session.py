@@ -1,0 +1,339 @@
+"""Sessions and batches: the state machine, its record, and the flags both dialects read.
+
+=========  ===============================================  ===========================
+state      meaning                                          IBM ``status()``
+=========  ===============================================  ===========================
+open       created, no job started yet                      Pending
+active     a job started; a dedicated session holds the     In progress, accepting new
+           device                                           jobs
+inactive   interactive TTL passed with nothing queued;      Pending
+           the device went back to the fair-share queue
+draining   ``close()`` called (not accepting); outstanding  In progress, not accepting
+           jobs still run                                   new jobs
+closed     drained, cancelled, timed out, expired, failed   Closed
+=========  ===============================================  ===========================
+
+The Azure dialect reads ``failed`` (a job failed: ``Failure(s)`` while open, ``Failed``
+once closed) and ``timed_out`` (``TimedOut`` wins). :class:`SessionRecord` is the
+immutable snapshot the store keeps and the runtime hands out; :class:`Session` is the
+runtime-side mutable object whose transitions are checked against :data:`TRANSITIONS`.
+The rules that drive the transitions live in :mod:`.session_rules`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from ..errors import InputError, SessionError
+from .encoding import from_jsonable, to_jsonable
+
+__all__ = [
+    "SessionState",
+    "SessionMode",
+    "FailurePolicy",
+    "IdleScope",
+    "CloseReason",
+    "TRANSITIONS",
+    "TIMED_OUT_REASONS",
+    "SessionRecord",
+    "Session",
+    "DEFAULT_MAX_TTL",
+    "DEFAULT_INTERACTIVE_TTL",
+    "DEFAULT_IDLE_TIMEOUT",
+]
+
+#: Default maximum session time: 8 hours (IBM's historical limit for physical QPUs).
+DEFAULT_MAX_TTL = 8 * 3600.0
+#: Default interactive TTL: 5 minutes (IBM's documented session idle window).
+DEFAULT_INTERACTIVE_TTL = 300.0
+#: Default idle-open timeout: 30 minutes (IBM). The Azure dialect passes 10 minutes.
+DEFAULT_IDLE_TIMEOUT = 1800.0
+
+
+class SessionState(str, Enum):
+    """Core session state (see the module table)."""
+
+    OPEN = "open"
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    DRAINING = "draining"
+    CLOSED = "closed"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class SessionMode(str, Enum):
+    """``dedicated`` (IBM ``Session``) or ``batch`` (IBM ``Batch``)."""
+
+    DEDICATED = "dedicated"
+    BATCH = "batch"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class FailurePolicy(str, Enum):
+    """What a failed job does to its session (Azure ``SessionJobFailurePolicy``)."""
+
+    #: A failed job ends the session: queued and running jobs are cancelled.
+    ABORT = "abort"
+    #: The session keeps accepting jobs; it only records that a job failed.
+    CONTINUE = "continue"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class IdleScope(str, Enum):
+    """When the idle timeout applies."""
+
+    #: Only before the first job is submitted (IBM: "opened but no job for 30 min").
+    OPEN = "open"
+    #: Whenever nothing is queued or running and nothing was submitted for that long
+    #: (Azure: "no new job submitted within the session for 10 minutes").
+    ANY = "any"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class CloseReason(str, Enum):
+    """Why a session is closed."""
+
+    #: ``close()`` was called and every outstanding job finished.
+    CLOSED = "closed"
+    #: ``cancel()`` was called.
+    CANCELLED = "cancelled"
+    #: ``max_ttl`` seconds passed since the first job started.
+    MAX_TTL = "max_ttl"
+    #: ``active_ttl`` seconds of active time were used up.
+    ACTIVE_TTL = "active_ttl"
+    #: Nothing was submitted for ``idle_timeout`` seconds.
+    IDLE_TIMEOUT = "idle_timeout"
+    #: A job failed under the ``abort`` policy.
+    JOB_FAILED = "job_failed"
+    #: The root (first) job was cancelled.
+    ROOT_JOB_CANCELLED = "root_job_cancelled"
+    #: The process that owned the session exited without closing it.
+    OWNER_EXITED = "owner_exited"
+    #: The runtime shut down.
+    SHUTDOWN = "shutdown"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: Reasons that make a closed session "timed out" (Azure ``TimedOut``).
+TIMED_OUT_REASONS = frozenset(
+    {CloseReason.MAX_TTL, CloseReason.ACTIVE_TTL, CloseReason.IDLE_TIMEOUT}
+)
+
+_S = SessionState
+TRANSITIONS: Mapping[SessionState, frozenset[SessionState]] = {
+    _S.OPEN: frozenset({_S.ACTIVE, _S.DRAINING, _S.CLOSED}),
+    _S.ACTIVE: frozenset({_S.INACTIVE, _S.DRAINING, _S.CLOSED}),
+    _S.INACTIVE: frozenset({_S.ACTIVE, _S.DRAINING, _S.CLOSED}),
+    _S.DRAINING: frozenset({_S.CLOSED}),
+    _S.CLOSED: frozenset(),
+}
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """An immutable snapshot of a session: what the store keeps and the faces read.
+
+    Attributes:
+        id: session id.
+        device: the device every job of the session runs on.
+        mode: dedicated or batch.
+        state: see :class:`SessionState`.
+        accepting_jobs: False once closing, closed, cancelled or failed (abort).
+        failure_policy: abort or continue.
+        name, instance, tags, metadata: labels (metadata is free data for faces).
+        created_at: when the session was opened.
+        started_at: when its first job began execution (the max-TTL clock starts here).
+        activated_at: the last time it became active (took the device).
+        last_job_started, last_job_completed: job timestamps.
+        closed_at: when it reached ``closed``.
+        max_ttl: maximum lifetime in seconds, counted from ``started_at``.
+        interactive_ttl: seconds the device waits for the next job of an active
+            dedicated session before the session is deactivated.
+        active_ttl: maximum seconds of active time, or None for no separate limit.
+        idle_timeout: seconds without submissions before the session times out, or None.
+        idle_scope: when ``idle_timeout`` applies (see :class:`IdleScope`).
+        usage_time: seconds used so far (dedicated: time holding the device; batch:
+            summed job execution time), not counting the current active stretch.
+        active_since: start of the current stretch of holding the device, or None.
+        failed: a job of the session failed.
+        timed_out: the session closed because of a time limit.
+        close_reason: a :class:`CloseReason` value once closed.
+        root_job_id: the first job submitted to the session.
+        close_on_root_cancel: cancelling the root job closes the session (IBM rule).
+        timestamps: ``(state, time)`` for every state change, oldest first.
+        owner: id of the runtime process that owns the session.
+    """
+
+    id: str
+    device: str
+    mode: SessionMode
+    state: SessionState
+    created_at: float
+    accepting_jobs: bool = True
+    failure_policy: FailurePolicy = FailurePolicy.CONTINUE
+    name: str = ""
+    instance: str = "default"
+    tags: tuple[str, ...] = ()
+    started_at: float | None = None
+    activated_at: float | None = None
+    last_job_started: float | None = None
+    last_job_completed: float | None = None
+    closed_at: float | None = None
+    max_ttl: float = DEFAULT_MAX_TTL
+    interactive_ttl: float = DEFAULT_INTERACTIVE_TTL
+    active_ttl: float | None = None
+    idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT
+    idle_scope: IdleScope = IdleScope.OPEN
+    usage_time: float = 0.0
+    active_since: float | None = None
+    failed: bool = False
+    timed_out: bool = False
+    close_reason: CloseReason | None = None
+    root_job_id: str | None = None
+    close_on_root_cancel: bool = True
+    timestamps: tuple[tuple[SessionState, float], ...] = ()
+    owner: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_closed(self) -> bool:
+        """True once the session reached ``closed``."""
+        return self.state is SessionState.CLOSED
+
+    def usage(self, now: float) -> float:
+        """Seconds used at time ``now``, including the current active stretch."""
+        extra = 0.0 if self.active_since is None else max(0.0, now - self.active_since)
+        return self.usage_time + extra
+
+    def expires_at(self) -> float | None:
+        """When the max-TTL timer fires, or None before the first job started."""
+        return None if self.started_at is None else self.started_at + self.max_ttl
+
+    def replace(self, **changes: Any) -> SessionRecord:
+        """A copy with ``changes`` applied."""
+        return dataclasses.replace(self, **changes)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-compatible data (metadata through :func:`encoding.to_jsonable`)."""
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        for key in ("mode", "state", "failure_policy", "idle_scope", "close_reason"):
+            data[key] = None if data[key] is None else data[key].value
+        data["tags"] = list(self.tags)
+        data["timestamps"] = [[state.value, when] for state, when in self.timestamps]
+        data["metadata"] = to_jsonable(self.metadata)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SessionRecord:
+        """Inverse of :meth:`to_json` (unknown keys are ignored)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in names}
+        values["mode"] = SessionMode(values["mode"])
+        values["state"] = SessionState(values["state"])
+        values["failure_policy"] = FailurePolicy(values["failure_policy"])
+        values["idle_scope"] = IdleScope(values["idle_scope"])
+        reason = values.get("close_reason")
+        values["close_reason"] = None if reason is None else CloseReason(reason)
+        values["tags"] = tuple(values.get("tags") or ())
+        values["timestamps"] = tuple(
+            (SessionState(state), float(when)) for state, when in values.get("timestamps") or ()
+        )
+        values["metadata"] = from_jsonable(values.get("metadata") or {})
+        return cls(**values)
+
+
+class Session:
+    """The runtime's mutable view of one session (guarded by the runtime lock).
+
+    Holds the current :class:`SessionRecord` plus what is not stored: how many of its jobs
+    are queued and running, and its armed timers.
+    """
+
+    def __init__(self, record: SessionRecord) -> None:
+        self.record = record
+        self.queued = 0
+        self.running = 0
+        self.timers: dict[str, Any] = {}
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @property
+    def state(self) -> SessionState:
+        return self.record.state
+
+    @property
+    def outstanding(self) -> int:
+        """Jobs queued or running."""
+        return self.queued + self.running
+
+    @property
+    def dedicated(self) -> bool:
+        return self.record.mode is SessionMode.DEDICATED
+
+    def update(self, **changes: Any) -> None:
+        """Change non-state fields of the record."""
+        self.record = dataclasses.replace(self.record, **changes)
+
+    def move(self, state: SessionState, now: float, **changes: Any) -> SessionState:
+        """Change state (checked against :data:`TRANSITIONS`) and log the timestamp.
+
+        Returns:
+            The previous state.
+
+        Raises:
+            SessionError: the transition is not allowed.
+        """
+        old = self.record.state
+        if state not in TRANSITIONS[old]:
+            raise SessionError(f"session {self.id}: cannot go from {old.value} to {state.value}")
+        self.record = dataclasses.replace(
+            self.record,
+            state=state,
+            timestamps=self.record.timestamps + ((state, now),),
+            **changes,
+        )
+        return old
+
+    def start_holding(self, now: float) -> None:
+        """A dedicated session took the device: start counting its active stretch."""
+        if self.dedicated and self.record.active_since is None:
+            self.update(active_since=now)
+
+    def stop_holding(self, now: float) -> None:
+        """The session gave the device back; its active stretch counts as usage."""
+        since = self.record.active_since
+        if since is not None and self.dedicated:
+            self.update(usage_time=self.record.usage_time + max(0.0, now - since))
+        self.update(active_since=None)
+
+    def add_usage(self, seconds: float) -> None:
+        """Batch sessions are charged the execution time of each job."""
+        if not self.dedicated:
+            self.update(usage_time=self.record.usage_time + max(0.0, seconds))
+
+
+def coerce_enum(enum: type[Enum], value: Any, what: str) -> Any:
+    """``enum(value)`` with a clear :class:`InputError` listing the allowed values."""
+    if isinstance(value, enum):
+        return value
+    try:
+        return enum(str(value).lower() if isinstance(value, str) else value)
+    except ValueError:
+        allowed = ", ".join(repr(m.value) for m in enum)  # type: ignore[attr-defined]
+        raise InputError(f"invalid {what} {value!r}; expected one of {allowed}") from None
