@@ -40,16 +40,22 @@ def test_layer_does_not_import(module: str, forbidden: tuple[str, ...]) -> None:
 
 def test_core_modules_do_not_import_sim() -> None:
     loaded = subprocess.run(
-        [sys.executable, "-c",
-         "import sys, qsession_provider.core; print(any(m.startswith('qsession_provider.sim')"
-         " for m in sys.modules))"],
-        check=True, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys, qsession_provider.core; print(any(m.startswith('qsession_provider.sim')"
+            " for m in sys.modules))",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     assert loaded == "False"
 
 
-@pytest.mark.parametrize(("face", "framework", "extra"),
-                         [("qiskit", "qiskit", "qiskit"), ("cirq", "cirq", "cirq")])
+@pytest.mark.parametrize(
+    ("face", "framework", "extra"), [("qiskit", "qiskit", "qiskit"), ("cirq", "cirq", "cirq")]
+)
 def test_face_without_its_framework_names_the_extra(face: str, framework: str, extra: str) -> None:
     code = (
         f"import sys; sys.modules[{framework!r}] = None\n"
