@@ -332,8 +332,10 @@ def coerce_enum(enum: type[Enum], value: Any, what: str) -> Any:
     """``enum(value)`` with a clear :class:`InputError` listing the allowed values."""
     if isinstance(value, enum):
         return value
+    if isinstance(value, Enum):  # another library's enum (e.g. azure's): use its value
+        value = value.value
     try:
-        return enum(str(value).lower() if isinstance(value, str) else value)
+        return enum(value.lower() if isinstance(value, str) else value)
     except ValueError:
         allowed = ", ".join(repr(m.value) for m in enum)  # type: ignore[attr-defined]
         raise InputError(f"invalid {what} {value!r}; expected one of {allowed}") from None

@@ -1,0 +1,412 @@
+"""A ``cirq.Sampler`` whose jobs go through the runtime's scheduler and sessions.
+
+:class:`Sampler` implements only ``run_sweep_async`` (one runtime job per circuit and
+sweep) and inherits everything else from ``cirq.Sampler``: ``run``, ``run_sweep``,
+``run_batch`` (whose sweeps run as concurrent jobs), ``sample``,
+``sample_expectation_values`` and the ``*_async`` variants.
+
+Waiting never blocks the duet event loop: each job completes a duet future from its
+done-callback, which fires on a runtime thread. ``concurrent.futures`` guards the future
+with its own lock and duet's ready-set is a ``threading.Condition``, so that hand-off is
+thread-safe. On a :class:`~qsession_provider.core.clock.VirtualClock`, modelled time
+moves only while someone waits on the clock, so a small helper thread waits on the job
+there (and enforces ``timeout`` in clock time); it starts only when duet's loop is idle,
+so all the jobs of a ``run_batch`` are queued before virtual time moves.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import cirq
+import duet
+import numpy as np
+
+from ..core.clock import Clock
+from ..core.job import Job as CoreJob
+from ..core.payload import EstimatorPayload, EstimatorPub
+from ..core.runtime import Runtime
+from ..errors import InputError, JobCancelledError, JobFailedError, JobTimeoutError
+from ..plugins import open_runtime
+from ._observables import pauli_sum_to_sum, qubit_index_map
+from ._results import JobResult, cirq_sampler_payload
+from ._translate import circuit_to_program, resolver_values
+from .job import STATUS_NAMES, Job, UnsuccessfulJobError, submit_sweep
+from .session import Session, find_runtime, session_id_of
+
+if TYPE_CHECKING:
+    from .service import Service, Target
+
+__all__ = ["Sampler"]
+
+#: The device a sampler uses when given neither a device nor a session.
+DEFAULT_DEVICE = "statevector"
+
+
+class Sampler(cirq.Sampler):
+    """A Cirq sampler bound to a device of the local runtime, and optionally a session.
+
+    Every ``run_sweep`` is one runtime ``sampler`` job: the circuit is translated once and
+    every resolver of the sweep runs in that job. The jobs queue on the device like any
+    other face's jobs; inside a session they get its priority and obey its rules. Results
+    are :class:`~qsession_provider.cirq.JobResult` objects (``cirq.Result`` with a
+    ``job_id``), with the resolver in ``params`` and the circuit's measurement keys.
+
+    Args:
+        device: device name, a Cirq ``Target`` or ``Service`` (its default target). A
+            target binds the sampler to the target's *latest* session, looked up at each
+            submission (Azure's ``SessionHost`` rule). Default: the session's device,
+            else ``"statevector"``.
+        runtime: the runtime (default: the session's or target's runtime, else the shared
+            runtime of ``store``).
+        store: store path for :func:`~qsession_provider.plugins.open_runtime` (default
+            ``$QSESSION_STORE`` or the user data directory).
+        clock: clock for a runtime opened here (e.g. a ``VirtualClock``).
+        session: run every job in this session: a :class:`Session`, a session object of
+            another face (anything with ``session_id`` or ``id``) or a session id.
+        seed: makes sampling reproducible: an int (or numpy random state) seeds a
+            generator that draws one seed per job, like ``cirq.Simulator(seed=...)``.
+        name: name of every job.
+        tags: tags of every job.
+        timeout: clock seconds to wait for each job (None: no limit).
+
+    Raises:
+        DeviceNotFoundError: unknown device.
+        SessionNotFoundError: unknown session.
+        InputError: the session runs on another device, or conflicting runtimes.
+
+    Example:
+        >>> import cirq, sympy
+        >>> from qsession_provider.cirq import Sampler, VirtualClock
+        >>> from qsession_provider.core import MemoryStore, Runtime
+        >>> from qsession_provider.plugins import build_device_registry, get_plugin_manager
+        >>> devices = build_device_registry(get_plugin_manager(load_entry_points=False))
+        >>> runtime = Runtime(store=MemoryStore(), clock=VirtualClock(), devices=devices)
+        >>> q = cirq.LineQubit(0)
+        >>> t = sympy.Symbol("t")
+        >>> circuit = cirq.Circuit(cirq.X(q) ** t, cirq.measure(q, key="m"))
+        >>> sampler = Sampler("statevector", runtime=runtime, seed=7)
+        >>> results = sampler.run_sweep(circuit, cirq.Points("t", [0, 1]), repetitions=5)
+        >>> [r.histogram(key="m")[1] for r in results]
+        [0, 5]
+        >>> results[0].job_id == sampler.last_jobs[0].job_id()
+        True
+        >>> runtime.shutdown()
+    """
+
+    def __init__(
+        self,
+        device: str | Target | Service | None = None,
+        *,
+        runtime: Runtime | None = None,
+        store: str | None = None,
+        clock: Clock | None = None,
+        session: Any = None,
+        seed: cirq.RANDOM_STATE_OR_SEED_LIKE = None,
+        name: str = "cirq-job",
+        tags: Iterable[str] = (),
+        timeout: float | None = None,
+    ) -> None:
+        from .service import Service, Target
+
+        if isinstance(device, Service):
+            device = device.get_target()
+        self._target: Target | None = device if isinstance(device, Target) else None
+        owners = [
+            r
+            for r in (
+                runtime,
+                None if self._target is None else self._target.runtime,
+                None if session is None or isinstance(session, str) else find_runtime(session),
+            )
+            if r is not None
+        ]
+        if any(r is not owners[0] for r in owners):
+            raise InputError("the runtime, target and session given belong to different runtimes")
+        if owners and (store is not None or clock not in (None, owners[0].clock)):
+            raise InputError("pass either a runtime (or a target or session) or a store/clock")
+        if isinstance(tags, str):
+            raise InputError(f"tags must be a list of strings, got the string {tags!r}")
+        self._runtime = owners[0] if owners else open_runtime(store, clock=clock)
+        self._session = session
+        bound = session_id_of(session)
+        session_device = None if bound is None else self._runtime.session(bound).device
+        if self._target is not None:
+            self._device = self._target.name
+        elif device is None:
+            self._device = session_device or DEFAULT_DEVICE
+        elif isinstance(device, str):
+            self._device = device
+        else:
+            raise InputError(f"device must be a name, Target or Service, got {device!r}")
+        self._runtime.device(self._device)  # DeviceNotFoundError now rather than at run time
+        if session_device is not None and session_device != self._device:
+            raise InputError(
+                f"session {bound} runs on device {session_device!r}, not {self._device!r}"
+            )
+        self._prng = None if seed is None else cirq.value.parse_random_state(seed)
+        self._lock = threading.Lock()
+        self._name = name
+        self._tags = tuple(tags)
+        self._timeout = timeout
+        self._last_jobs: list[Job] = []
+
+    # -- what the sampler is bound to ---------------------------------------------------------
+    @property
+    def runtime(self) -> Runtime:
+        """The runtime the jobs go to."""
+        return self._runtime
+
+    @property
+    def device(self) -> str:
+        """Name of the device (target) the jobs run on."""
+        return self._device
+
+    @property
+    def session_id(self) -> str | None:
+        """Id of the session jobs join now (None: job mode)."""
+        if self._session is None and self._target is not None:
+            return self._target.get_latest_session_id()
+        return session_id_of(self._session)
+
+    @property
+    def session(self) -> Session | None:
+        """A handle on the session jobs join now, or None."""
+        sid = self.session_id
+        return None if sid is None else Session(self._runtime, sid)
+
+    @property
+    def last_jobs(self) -> list[Job]:
+        """The jobs of the latest call: a ``run_sweep`` (set when it submits), a whole
+        ``run_batch`` (set when it returns) or a ``simulate_expectation_values*``.
+
+        ``run`` and ``sample`` go through ``run_sweep`` (``sample`` over several sweeps
+        keeps the last one's job). Empty sweeps and ``repetitions=0`` submit no job.
+        """
+        return list(self._last_jobs)
+
+    @property
+    def job_ids(self) -> list[str]:
+        """Ids of :attr:`last_jobs`."""
+        return [job.job_id() for job in self._last_jobs]
+
+    # -- the one method a cirq.Sampler must implement -----------------------------------------
+    async def run_sweep_async(
+        self,
+        program: cirq.AbstractCircuit,
+        params: cirq.Sweepable,
+        repetitions: int = 1,
+    ) -> Sequence[cirq.Result]:
+        """Sample ``program`` for every resolver of ``params`` in one runtime job.
+
+        Args:
+            program: the circuit; it must measure something.
+            params: the sweep (anything ``cirq.to_resolvers`` accepts).
+            repetitions: shots per resolver; 0 gives empty results without a job.
+
+        Returns:
+            One :class:`~qsession_provider.cirq.JobResult` per resolver, in sweep order;
+            ``[]`` for an empty sweep.
+
+        Raises:
+            ValueError: negative repetitions, no measurements, unresolved symbols or a
+                circuit the runtime cannot run (``InputError`` is a ``ValueError``).
+            SessionClosedError: the bound session no longer accepts jobs.
+            UnsuccessfulJobError: the job failed or was cancelled (a ``RuntimeError``).
+            TimeoutError: the job did not finish within ``timeout``.
+        """
+        resolvers = list(cirq.to_resolvers(params))
+        if not resolvers:
+            return []
+        reps = _check_repetitions(repetitions)
+        if reps == 0:
+            return _empty_results(program, resolvers)
+        job = submit_sweep(
+            self._runtime,
+            self._device,
+            program,
+            resolvers,
+            reps,
+            session_id=self.session_id,
+            name=self._name,
+            tags=self._tags,
+            seed=self._next_seed(),
+        )
+        self._last_jobs = [job]
+        await _until_final(job.core, self._runtime.clock, self._timeout)
+        return job.sweep_results(timeout_seconds=None)
+
+    run_sweep = duet.sync(run_sweep_async)
+
+    async def run_batch_async(
+        self,
+        programs: Sequence[cirq.AbstractCircuit],
+        params_list: Sequence[cirq.Sweepable] | None = None,
+        repetitions: int | Sequence[int] = 1,
+    ) -> Sequence[Sequence[cirq.Result]]:
+        """Run several circuits and sweeps as concurrent jobs (see ``cirq.Sampler``).
+
+        All the jobs are submitted before any is waited for, so they queue together and
+        run side by side on a device with several slots.
+        """
+        results = await super().run_batch_async(programs, params_list, repetitions)
+        ids = dict.fromkeys(
+            r.job_id for sweep in results for r in sweep if getattr(r, "job_id", None)
+        )
+        self._last_jobs = [Job(self._runtime, self._runtime.job(i)) for i in ids]
+        return results
+
+    # -- exact estimates (the runtime's estimator program) -------------------------------------
+    def simulate_expectation_values(
+        self,
+        program: cirq.AbstractCircuit,
+        observables: cirq.PauliSumLike | list[cirq.PauliSumLike],
+        param_resolver: cirq.ParamResolverOrSimilarType = None,
+        qubit_order: cirq.QubitOrderOrList = cirq.QubitOrder.DEFAULT,
+        permit_terminal_measurements: bool = False,
+    ) -> list[float]:
+        """Exact expectation values, as ``cirq.Simulator.simulate_expectation_values``.
+
+        One runtime ``estimator`` job (precision 0) on the sampler's device and session.
+        Unlike ``cirq.Simulator``, permitted terminal measurements are dropped (the values
+        are those of the state before measurement, not of one random collapse), and
+        observables may act on qubits the circuit does not touch (they start in |0>).
+
+        Raises:
+            ValueError: no observables, terminal measurements not permitted, mid-circuit
+                measurements, or unresolved symbols.
+        """
+        return self.simulate_expectation_values_sweep(
+            program, observables, param_resolver, qubit_order, permit_terminal_measurements
+        )[0]
+
+    def simulate_expectation_values_sweep(
+        self,
+        program: cirq.AbstractCircuit,
+        observables: cirq.PauliSumLike | list[cirq.PauliSumLike],
+        params: cirq.Sweepable,
+        qubit_order: cirq.QubitOrderOrList = cirq.QubitOrder.DEFAULT,
+        permit_terminal_measurements: bool = False,
+    ) -> list[list[float]]:
+        """:meth:`simulate_expectation_values` for every resolver of ``params``, in one job."""
+        sums = [
+            cirq.PauliSum.wrap(o)
+            for o in (observables if isinstance(observables, list) else [observables])
+        ]
+        if not sums:
+            raise InputError("At least one observable must be provided.")
+        if program.has_measurements():
+            if not permit_terminal_measurements and program.are_any_measurements_terminal():
+                raise InputError(
+                    "Provided circuit has terminal measurements, which may skew expectation "
+                    "values. If this is intentional, set permit_terminal_measurements=True."
+                )
+            program = cirq.drop_terminal_measurements(program)
+        resolvers = list(cirq.to_resolvers(params))
+        if not resolvers:
+            return []
+        extra = {q for o in sums for q in o.qubits}
+        order = cirq.QubitOrder.as_qubit_order(qubit_order).order_for(program.all_qubits() | extra)
+        ir, qubits = circuit_to_program(program, qubit_order=list(order))
+        index = qubit_index_map(qubits)
+        values = [[resolver_values(r, ir)[n] for n in ir.parameters] for r in resolvers]
+        neutral = np.empty(len(sums), dtype=object)
+        for i, observable in enumerate(sums):
+            neutral[i] = pauli_sum_to_sum(observable, index)
+        shape = (len(resolvers), 1, len(ir.parameters))  # resolvers x observables
+        pub = EstimatorPub(ir, np.asarray(values, dtype=float).reshape(shape), neutral)
+        job = self._runtime.submit(
+            "estimator",
+            self._device,
+            EstimatorPayload((pub,)),
+            session_id=self.session_id,
+            name=self._name,
+            tags=self._tags,
+        )
+        self._last_jobs = [Job(self._runtime, job)]
+        try:
+            evs = np.asarray(job.result(self._timeout)["pubs"][0]["evs"], dtype=float)
+        except (JobFailedError, JobCancelledError):
+            raise UnsuccessfulJobError(
+                job.id, STATUS_NAMES[job.status], job.error_message
+            ) from None
+        return [[float(v) for v in row] for row in evs]
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _next_seed(self) -> int | None:
+        if self._prng is None:
+            return None
+        with self._lock:
+            return int(self._prng.randint(0, 2**31 - 1))
+
+    def __repr__(self) -> str:
+        return f"<cirq Sampler device={self._device!r} session={self.session_id!r}>"
+
+
+async def _until_final(job: CoreJob, clock: Clock, timeout: float | None) -> None:
+    """Wait without blocking duet's loop until ``job`` is final (or raise on timeout)."""
+    await _JobFuture(job, clock, timeout)
+
+
+class _JobFuture(duet.BufferedFuture):
+    """Completed from the job's done-callback; a clock-driving waiter starts on ``flush``.
+
+    duet flushes buffered futures only when its loop has nothing left to run, i.e. once
+    every task has submitted what it can (``run_batch``'s sweeps, a ``Collector``'s
+    concurrent jobs). Starting the waiter only then keeps a virtual clock from moving
+    between two submissions of one batch, so the jobs queue together.
+    """
+
+    def __init__(self, job: CoreJob, clock: Clock, timeout: float | None) -> None:
+        super().__init__()
+        self._job = job
+        self._timeout = timeout
+        self._needs_waiter = bool(getattr(clock, "virtual", False)) or timeout is not None
+        self._flush_lock = threading.Lock()
+        job.add_done_callback(lambda _job: self.try_set_result(None))
+
+    def flush(self) -> None:
+        with self._flush_lock:
+            if not self._needs_waiter or self.done():
+                return
+            self._needs_waiter = False
+        threading.Thread(target=self._wait, name=f"cirq-wait-{self._job.id}", daemon=True).start()
+
+    def _wait(self) -> None:
+        """Wait on the job through the clock (moving virtual time); report timeouts/errors."""
+        try:
+            if not self._job.wait(self._timeout):
+                self.try_set_exception(
+                    JobTimeoutError(f"job {self._job.id} did not finish within {self._timeout} s")
+                )
+        except BaseException as exc:  # e.g. ClockStalledError: hand it to the awaiting task
+            self.try_set_exception(exc)
+
+
+def _check_repetitions(repetitions: Any) -> int:
+    if isinstance(repetitions, bool) or not isinstance(repetitions, (int, np.integer)):
+        raise InputError(f"repetitions must be an integer, got {repetitions!r}")
+    if repetitions < 0:
+        raise InputError(f"Number of repetitions cannot be negative. Was {repetitions}")
+    return int(repetitions)
+
+
+def _empty_results(
+    circuit: cirq.AbstractCircuit, resolvers: list[cirq.ParamResolver]
+) -> list[cirq.Result]:
+    """``repetitions=0``: validate as for a real run, then give empty arrays (no job)."""
+    cirq_sampler_payload(circuit, resolvers, 1, seed=None)  # the same errors as a real run
+    shapes = cirq.Sampler._get_measurement_shapes(circuit)
+    return [
+        JobResult(
+            job_id=None,
+            params=resolver,
+            records={
+                key: np.zeros((0, instances, len(shape)), dtype=np.int8)
+                for key, (instances, shape) in shapes.items()
+            },
+        )
+        for resolver in resolvers
+    ]

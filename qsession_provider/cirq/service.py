@@ -1,0 +1,378 @@
+"""A Cirq service over the local runtime, shaped like ``azure.quantum.cirq`` and ``cirq_ionq``.
+
+:class:`Service` lists the runtime's devices as :class:`Target` objects and submits,
+finds and lists jobs; a :class:`Target` submits circuits, opens sessions and hands out
+samplers bound to itself.
+
+Unlike Azure's ``AzureQuantumService.get_target()``, which builds a fresh target object
+on every call, a service returns **the same** :class:`Target` object for a name every
+time. A session opened with ``target.open_session()`` therefore also applies to
+``service.run(..., target=name)``, ``service.create_job(...)`` and
+``service.sampler(name)`` - the way Azure's Qiskit provider caches its backends.
+As on Azure (``SessionHost``), every submission through a target joins the target's
+*latest* session; closing that session does not clear ``latest_session``, so later
+submissions are refused with a clear ``SessionClosedError`` until another session is
+opened or ``target.latest_session = None`` goes back to job mode.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+import cirq
+
+from ..core.clock import Clock
+from ..core.device import Device
+from ..core.job import JobStatus
+from ..core.runtime import Runtime
+from ..errors import InputError, SessionClosedError
+from ..plugins import open_runtime
+from ._results import JobResult
+from .job import STATUS_NAMES, Job, submit_sweep
+from .sampler import Sampler
+from .session import Session, session_id_of
+
+__all__ = ["Service", "Target"]
+
+_STATUS_BY_NAME = {name: status for status, name in STATUS_NAMES.items()}
+
+
+class Target:
+    """A device of the runtime, as a Cirq target that can host sessions.
+
+    Get targets from :meth:`Service.get_target` or :meth:`Service.targets`.
+
+    Args:
+        runtime: the runtime.
+        device: the core device.
+    """
+
+    def __init__(self, runtime: Runtime, device: Device) -> None:
+        self._runtime = runtime
+        self._device = device
+        self._latest_session: Session | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def runtime(self) -> Runtime:
+        """The runtime the target belongs to."""
+        return self._runtime
+
+    @property
+    def name(self) -> str:
+        """The device name."""
+        return self._device.name
+
+    @property
+    def num_qubits(self) -> int:
+        """Number of qubits of the device."""
+        return self._device.num_qubits
+
+    @property
+    def simulator(self) -> bool:
+        """True for a simulator, False for an (emulated) QPU."""
+        return self._device.simulator
+
+    @property
+    def description(self) -> str:
+        """One line describing the device."""
+        return self._device.description
+
+    # -- sessions -----------------------------------------------------------------------------
+    @property
+    def latest_session(self) -> Session | None:
+        """The session later submissions join (None: job mode). Settable."""
+        return self._latest_session
+
+    @latest_session.setter
+    def latest_session(self, session: Any) -> None:
+        """Set a :class:`Session`, another face's session object, a session id, or None."""
+        if session is not None and not isinstance(session, Session):
+            session = Session(self._runtime, session_id_of(session) or "")
+        if session is not None and session.target != self.name:
+            raise InputError(f"session {session.id} runs on {session.target!r}, not {self.name!r}")
+        self._latest_session = session
+
+    def get_latest_session_id(self) -> str | None:
+        """Id of :attr:`latest_session`, or None."""
+        session = self._latest_session
+        return None if session is None else session.id
+
+    def open_session(
+        self,
+        name: str | None = None,
+        *,
+        mode: str = "dedicated",
+        max_time: float | str | None = None,
+        job_failure_policy: Any = None,
+    ) -> Session:
+        """Open a session on this target and make it the :attr:`latest_session`.
+
+        The previous latest session, if any, is closed first (Azure's rule). Use the
+        result as a context manager to close the session at the end of a block.
+
+        Args:
+            name: session name (default ``session-<id>``).
+            mode: ``"dedicated"`` or ``"batch"``.
+            max_time: maximum session time, seconds or ``"25m"``-style (default 8 h).
+            job_failure_policy: ``"abort"`` (default, as on Azure) or ``"continue"``.
+
+        Raises:
+            InputError: invalid mode, max_time or policy.
+        """
+        with self._lock:
+            if self._latest_session is not None:
+                self._latest_session.close()
+            self._latest_session = Session.open(
+                self._runtime,
+                self.name,
+                name,
+                mode=mode,
+                max_time=max_time,
+                job_failure_policy=job_failure_policy,
+            )
+            return self._latest_session
+
+    # -- jobs ---------------------------------------------------------------------------------
+    def submit(
+        self,
+        program: cirq.AbstractCircuit,
+        name: str = "cirq-job",
+        repetitions: int = 500,
+        param_resolver: cirq.ParamResolverOrSimilarType = None,
+        *,
+        seed: int | None = None,
+    ) -> Job:
+        """Submit a circuit with one parameter assignment; joins the latest session.
+
+        Raises:
+            InputError: bad circuit, repetitions or resolver (nothing is queued).
+            SessionClosedError: the latest session no longer accepts jobs.
+        """
+        session_id = self.get_latest_session_id()
+        try:
+            return submit_sweep(
+                self._runtime,
+                self.name,
+                program,
+                [cirq.ParamResolver(param_resolver)],
+                repetitions,
+                session_id=session_id,
+                name=name,
+                seed=seed,
+            )
+        except SessionClosedError as exc:
+            raise SessionClosedError(
+                f"{exc} (it is target {self.name!r}'s latest session: open another with "
+                "target.open_session(), or set target.latest_session = None for job mode)"
+            ) from None
+
+    def sampler(self, seed: cirq.RANDOM_STATE_OR_SEED_LIKE = None, **kwargs: Any) -> Sampler:
+        """A :class:`~qsession_provider.cirq.Sampler` on this target.
+
+        Its jobs join the target's latest session at the time of each submission.
+        ``kwargs`` (``name``, ``tags``, ``timeout``, ``session``) go to the sampler.
+        """
+        return Sampler(self, seed=seed, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<cirq Target {self.name!r} {self.num_qubits}q>"
+
+
+class Service:
+    """The local runtime as a Cirq service (Azure Quantum / IonQ shaped).
+
+    Args:
+        store: store path for :func:`~qsession_provider.plugins.open_runtime` (default
+            ``$QSESSION_STORE`` or the user data directory).
+        clock: clock of a runtime opened here (e.g. a ``VirtualClock``).
+        runtime: use this runtime instead of opening one.
+        default_target: target used when a call names none.
+
+    Example:
+        >>> import cirq
+        >>> from qsession_provider.cirq import Service, VirtualClock
+        >>> from qsession_provider.core import MemoryStore, Runtime
+        >>> from qsession_provider.plugins import build_device_registry, get_plugin_manager
+        >>> devices = build_device_registry(get_plugin_manager(load_entry_points=False))
+        >>> runtime = Runtime(store=MemoryStore(), clock=VirtualClock(), devices=devices)
+        >>> service = Service(runtime=runtime, default_target="emulated_falcon_27")
+        >>> q0, q1 = cirq.LineQubit.range(2)
+        >>> bell = cirq.Circuit(cirq.H(q0), cirq.CNOT(q0, q1), cirq.measure(q0, q1, key="m"))
+        >>> target = service.get_target()
+        >>> with target.open_session(name="bell") as session:
+        ...     result = service.run(bell, repetitions=100, seed=1)
+        >>> sorted(result.histogram(key="m"))
+        [0, 3]
+        >>> service.get_job(result.job_id).session_id == session.id
+        True
+        >>> runtime.shutdown()
+    """
+
+    def __init__(
+        self,
+        *,
+        store: str | None = None,
+        clock: Clock | None = None,
+        runtime: Runtime | None = None,
+        default_target: str | None = None,
+    ) -> None:
+        if runtime is not None and (store is not None or clock is not None):
+            raise InputError("pass either a runtime or a store/clock, not both")
+        self._runtime = runtime if runtime is not None else open_runtime(store, clock=clock)
+        if default_target is not None:
+            self._runtime.device(default_target)  # DeviceNotFoundError now
+        self._default_target = default_target
+        self._targets: dict[str, Target] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def runtime(self) -> Runtime:
+        """The runtime behind the service."""
+        return self._runtime
+
+    # -- targets ------------------------------------------------------------------------------
+    def targets(self, name: str | None = None) -> list[Target]:
+        """Every target (device), or the one called ``name``, sorted by name."""
+        devices = self._runtime.devices()
+        return [self._target(d) for d in devices if name is None or d.name == name]
+
+    def get_target(self, name: str | None = None) -> Target:
+        """The target called ``name`` (default: the service's default target).
+
+        The same object is returned for a name on every call (see the module docstring).
+
+        Raises:
+            ValueError: no name and no default target ("No default target specified for
+                job."), or no such device (``DeviceNotFoundError``, which is a ValueError).
+        """
+        if name is None:
+            name = self._default_target
+            if name is None:
+                raise ValueError("No default target specified for job.")
+        return self._target(self._runtime.device(name))
+
+    def sampler(
+        self, target: str | None = None, seed: cirq.RANDOM_STATE_OR_SEED_LIKE = None
+    ) -> Sampler:
+        """A sampler on ``target`` (default: the default target), joining its latest session."""
+        return self.get_target(target).sampler(seed=seed)
+
+    # -- jobs ---------------------------------------------------------------------------------
+    def create_job(
+        self,
+        program: cirq.AbstractCircuit,
+        repetitions: int,
+        name: str = "cirq-job",
+        target: str | None = None,
+        param_resolver: cirq.ParamResolverOrSimilarType = None,
+        *,
+        seed: int | None = None,
+    ) -> Job:
+        """Submit ``program`` to a target (joining its latest session) and return the job.
+
+        Raises:
+            ValueError: no target, unknown target, or bad input (nothing is queued).
+            SessionClosedError: the target's latest session no longer accepts jobs.
+        """
+        return self.get_target(target).submit(
+            program, name=name, repetitions=repetitions, param_resolver=param_resolver, seed=seed
+        )
+
+    def run(
+        self,
+        program: cirq.AbstractCircuit,
+        repetitions: int,
+        target: str | None = None,
+        name: str = "cirq-job",
+        param_resolver: cirq.ParamResolverOrSimilarType = None,
+        seed: int | None = None,
+        timeout_seconds: float | None = 300,
+    ) -> JobResult:
+        """Run ``program`` and wait for its result.
+
+        Returns:
+            A ``cirq.Result`` (:class:`~qsession_provider.cirq.JobResult`, with ``job_id``).
+
+        Raises:
+            ValueError: no target, unknown target, or bad input.
+            TimeoutError: not finished within ``timeout_seconds`` clock seconds.
+            UnsuccessfulJobError: the job failed or was cancelled.
+        """
+        job = self.create_job(
+            program, repetitions, name=name, target=target, param_resolver=param_resolver, seed=seed
+        )
+        return job.sweep_results(timeout_seconds)[0]
+
+    def get_job(self, job_id: str) -> Job:
+        """The job with this id (any face's job in the store).
+
+        Raises:
+            JobNotFoundError: no such job (a ``LookupError``).
+        """
+        return Job(self._runtime, self._runtime.job(job_id))
+
+    def list_jobs(
+        self,
+        status: str | Iterable[str] | None = None,
+        limit: int | None = 100,
+        *,
+        target: str | None = None,
+        session_id: str | None = None,
+        name_prefix: str | None = None,
+    ) -> list[Job]:
+        """Jobs in the store, newest first (jobs of every face).
+
+        Args:
+            status: a status string (``"ready"``, ``"running"``, ``"completed"``,
+                ``"failed"``, ``"canceled"``) or several.
+            limit: at most this many (None: all).
+            target: only jobs of this device.
+            session_id: only jobs of this session.
+            name_prefix: only jobs whose name starts with this.
+
+        Raises:
+            ValueError: an unknown status.
+        """
+        statuses = None if status is None else _core_statuses(status)
+        jobs = self._runtime.jobs(
+            status=statuses,
+            device=target,
+            session_id=session_id,
+            name_prefix=name_prefix,
+            limit=limit,
+        )
+        return [Job(self._runtime, job) for job in jobs]
+
+    def get_session(self, session_id: str) -> Session:
+        """The session with this id (opened by any face).
+
+        Raises:
+            SessionNotFoundError: no such session.
+        """
+        return Session(self._runtime, session_id)
+
+    def _target(self, device: Device) -> Target:
+        with self._lock:
+            target = self._targets.get(device.name)
+            if target is None:
+                target = self._targets[device.name] = Target(self._runtime, device)
+            return target
+
+    def __repr__(self) -> str:
+        return f"<cirq Service {self._runtime.store.location} default={self._default_target!r}>"
+
+
+def _core_statuses(status: str | Iterable[str]) -> list[JobStatus]:
+    items = [status] if isinstance(status, str) else list(status)
+    out = []
+    for item in items:
+        found = _STATUS_BY_NAME.get(str(item).lower())
+        if found is None:
+            raise InputError(
+                f"unknown job status {item!r}; expected one of {sorted(_STATUS_BY_NAME)}"
+            )
+        out.append(found)
+    return out
