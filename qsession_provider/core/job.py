@@ -81,6 +81,8 @@ class Job:
         self._result: Any = None
         self._has_result = False
         self._callbacks: list[Callable[[Job], object]] = []
+        #: Set by ``Runtime.submit(fail_with=...)``: the job fails with this message at start.
+        self._fail_with: str | None = None
 
     # -- record views ----------------------------------------------------------------------
     @property

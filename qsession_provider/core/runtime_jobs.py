@@ -59,6 +59,7 @@ class JobsAPI:
         max_execution_time: float | str | None = None,
         job_id: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        fail_with: str | None = None,
     ) -> Job:
         """Queue a job.
 
@@ -76,6 +77,10 @@ class JobsAPI:
                 fails with error code ``max_execution_time``.
             job_id: an id chosen by the caller (default: a new UUID).
             metadata: free data stored with the job (for faces).
+            fail_with: accept the job but, when it reaches the device, fail it with this
+                message (code ``execution_failed``) instead of executing the payload: how a
+                face records input a service accepts but cannot run. The job is queued and
+                scheduled like any other, and its session's failure policy applies.
 
         Returns:
             The job handle.
@@ -98,6 +103,8 @@ class JobsAPI:
         if system and session_id is not None:
             raise InputError("a system job cannot belong to a session")
         limit = None
+        if fail_with is not None:
+            args.check_name(fail_with, "fail_with")
         if max_execution_time is not None:
             limit = parse_duration(max_execution_time)
             if limit <= 0:
@@ -133,6 +140,7 @@ class JobsAPI:
                     raise InputError(f"a job with id {job_id!r} already exists") from None
                 raise
             job = self._new_handle(record, payload)
+            job._fail_with = fail_with
             self._live[job.id] = job
             job.add_done_callback(self._job_final)
             if session is not None:

@@ -16,13 +16,14 @@ All methods except the executor callbacks expect the runtime lock to be held.
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import QSessionError, StoreError
+from ..errors import InputError, QSessionError, StoreError
 from .clock import Activity, Timer
 from .context import RuntimeContext
 from .device import Device
@@ -69,6 +70,11 @@ def _execute(
     except Exception as exc:
         return None, None, StoreError(f"the device returned a result that cannot be stored: {exc}")
     return result, encoded, None
+
+
+def _refuse(message: str, program_id: str, payload: Any) -> Any:
+    """Stands in for a device's ``execute`` for jobs submitted with ``fail_with``."""
+    raise InputError(message)
 
 
 class Scheduler:
@@ -149,8 +155,11 @@ class Scheduler:
     def _launch(self, run: _Run, activity: Activity) -> None:
         """Hand a started job to the executor (runs without the lock)."""
         job = run.job
+        execute = run.device.execute
+        if job._fail_with is not None:
+            execute = functools.partial(_refuse, job._fail_with)
         try:
-            future = self.executor.submit(_execute, run.device.execute, job.program_id, job.payload)
+            future = self.executor.submit(_execute, execute, job.program_id, job.payload)
         except Exception as exc:  # e.g. the executor was shut down
             future = concurrent.futures.Future()
             future.set_result((None, None, exc))

@@ -1,0 +1,201 @@
+"""``input_data`` -> the neutral ``run`` payload, and the ``shots`` rule.
+
+Accepted ``input_data``: OpenQASM 2 text (``OPENQASM 2.0;`` header, read with
+``qiskit.qasm2``), OpenQASM 3 text (``qiskit.qasm3``, which needs
+``qiskit_qasm3_import``), a Qiskit ``QuantumCircuit``, a Cirq ``Circuit``, or a
+:class:`~qsession_provider.core.program.Program`. The frameworks are imported only when
+such an input arrives. Anything else - or a circuit that cannot run on the target - raises
+:class:`InvalidInputData`, which the workspace turns into a job that fails with
+``error_data`` code ``InvalidInputData``: the service accepts the job and its execution
+fails, as on Azure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import re
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+from .._optional import require
+from ..core.device import Device
+from ..core.payload import RunPayload
+from ..core.program import Program
+from ..errors import InputError
+
+__all__ = [
+    "DEFAULT_SHOTS",
+    "SHOTS_PARAM",
+    "InvalidInputData",
+    "resolve_shots",
+    "to_program",
+    "run_payload",
+    "placeholder_payload",
+]
+
+#: Shots of a job submitted without ``shots`` (azure's usual target default).
+DEFAULT_SHOTS = 500
+#: The ``input_params`` key that holds the shot count.
+SHOTS_PARAM = "shots"
+#: Optional ``input_params`` key: seed of the simulator's sampling (not an Azure field).
+SEED_PARAM = "seed"
+
+_HEADER = re.compile(r"^\s*OPENQASM\s+(\d+)(?:\.\d+)?\s*;", re.MULTILINE)
+_COMMENTS = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
+
+
+class InvalidInputData(Exception):
+    """``input_data`` cannot run: the job is created and fails with this error."""
+
+    code = "InvalidInputData"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def resolve_shots(shots: int | None, input_params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``input_params`` with the final shot count under ``"shots"``.
+
+    ``shots`` wins over ``input_params["shots"]``, with azure's warning when both are given;
+    neither gives :data:`DEFAULT_SHOTS`.
+    """
+    params = dict(input_params or {})
+    given = params.get(SHOTS_PARAM)
+    if shots is not None and given is not None:
+        warnings.warn(
+            f"Parameter 'shots' conflicts with the '{SHOTS_PARAM}' field of the 'input_params' "
+            "parameter. Please, provide only one option for setting shots. Defaulting to "
+            "'shots' parameter.",
+            stacklevel=3,
+        )
+    if shots is not None:
+        params[SHOTS_PARAM] = shots
+    elif given is None:
+        params[SHOTS_PARAM] = DEFAULT_SHOTS
+    return params
+
+
+def _preview(text: str) -> str:
+    flat = " ".join(text.split())
+    return repr(flat if len(flat) <= 40 else flat[:37] + "...")
+
+
+def _from_qasm(text: str) -> Program:
+    match = _HEADER.search(_COMMENTS.sub("", text))
+    if match is None:
+        raise InvalidInputData(
+            f"input_data {_preview(text)} is not a circuit: text input must be OpenQASM 2 or "
+            "3 starting with an 'OPENQASM 2.0;' or 'OPENQASM 3.0;' header"
+        )
+    version = match.group(1)
+    if version not in ("2", "3"):
+        raise InvalidInputData(f"OpenQASM version {version} is not supported (only 2 and 3)")
+    if version == "3" and importlib.util.find_spec("qiskit_qasm3_import") is None:
+        raise ImportError(
+            "OpenQASM 3 input_data needs the optional dependency 'qiskit_qasm3_import', "
+            "which is not installed. Install it with: pip install qiskit-qasm3-import"
+        )
+    loader = require(f"qiskit.qasm{version}", "qiskit", f"OpenQASM {version} input_data")
+    # The OpenQASM 3 parser reports syntax errors on stderr; they belong in the job's error.
+    diagnostics = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(diagnostics):
+            if version == "2":
+                circuit = loader.loads(text, custom_instructions=loader.LEGACY_CUSTOM_INSTRUCTIONS)
+            else:
+                circuit = loader.loads(text)
+    except Exception as exc:
+        detail = "; ".join(
+            part for part in (str(exc).strip(), diagnostics.getvalue().strip()) if part
+        )
+        raise InvalidInputData(
+            f"input_data is not valid OpenQASM {version}: {detail or type(exc).__name__}"
+        ) from None
+    return _from_qiskit(circuit)
+
+
+def _from_qiskit(circuit: Any) -> Program:
+    face = require("qsession_provider.qiskit", "qiskit", "Qiskit input_data")
+    try:
+        return face.circuit_to_program(circuit)  # type: ignore[no-any-return]
+    except ImportError:
+        raise
+    except Exception as exc:
+        raise InvalidInputData(f"the Qiskit circuit cannot be run: {exc}") from None
+
+
+def _from_cirq(circuit: Any) -> Program:
+    face = require("qsession_provider.cirq", "cirq", "Cirq input_data")
+    try:
+        program, _qubits = face.circuit_to_program(circuit)
+    except ImportError:
+        raise
+    except Exception as exc:
+        raise InvalidInputData(f"the Cirq circuit cannot be run: {exc}") from None
+    return program  # type: ignore[no-any-return]
+
+
+def _framework_class(obj: Any, package: str, names: tuple[str, ...]) -> bool:
+    """True if ``obj`` is an instance of one of ``package``'s classes ``names`` (no import)."""
+    return any(
+        cls.__module__.split(".")[0] == package and cls.__name__ in names
+        for cls in type(obj).__mro__
+    )
+
+
+def to_program(input_data: Any) -> Program:
+    """The IR program of ``input_data``.
+
+    Raises:
+        InvalidInputData: the input is not a circuit, or cannot be translated.
+        ImportError: the framework needed for this input is missing (names the extra).
+    """
+    if isinstance(input_data, Program):
+        return input_data
+    if isinstance(input_data, (bytes, bytearray)):
+        try:
+            input_data = bytes(input_data).decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInputData("input_data bytes are not UTF-8 OpenQASM text") from None
+    if isinstance(input_data, str):
+        return _from_qasm(input_data)
+    if _framework_class(input_data, "qiskit", ("QuantumCircuit",)):
+        return _from_qiskit(input_data)
+    if _framework_class(input_data, "cirq", ("AbstractCircuit",)):
+        return _from_cirq(input_data)
+    raise InvalidInputData(
+        f"unsupported input_data of type {type(input_data).__name__}: expected OpenQASM 2 or "
+        "3 text, a qiskit QuantumCircuit, a cirq Circuit or a qsession_provider Program"
+    )
+
+
+def run_payload(input_data: Any, input_params: Mapping[str, Any], device: Device) -> RunPayload:
+    """The ``run`` payload of one circuit, checked against ``device``.
+
+    Raises:
+        InvalidInputData: bad input, shots or seed, or a circuit the device cannot run.
+        ImportError: see :func:`to_program`.
+    """
+    program = to_program(input_data)
+    seed = input_params.get(SEED_PARAM)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise InvalidInputData(f"input_params['seed'] must be a non-negative integer, got {seed!r}")
+    try:
+        payload = RunPayload(
+            (program,),
+            shots=input_params.get(SHOTS_PARAM, DEFAULT_SHOTS),
+            seed=seed,
+        )
+        device.validate("run", payload)
+    except InputError as exc:
+        raise InvalidInputData(str(exc)) from None
+    return payload
+
+
+def placeholder_payload() -> RunPayload:
+    """What is stored as the payload of a job whose input could not be read (it never runs)."""
+    return RunPayload((Program(0, name="invalid input_data"),), shots=1)
