@@ -26,6 +26,15 @@ message names the circuit and the problem. Other runtime failures at submission 
 example a runtime that was shut down) raise ``IBMBackendError``. Failures while the job
 runs surface from ``job.result()`` as ``qiskit.providers.JobError``.
 
+Azure-style sessions
+--------------------
+The backend is an Azure ``SessionHost``: ``with backend.open_session(name=...,
+job_failure_policy=...) as session:`` opens a workspace-dialect session on its device, and
+every ``backend.run`` joins the latest session opened through the backend (as with
+azure-quantum's Qiskit backends, leaving the block closes the session but keeps it as the
+latest, so later runs are rejected until a new session is opened or ``latest_session`` is
+set to None).
+
 On emulated QPUs (``simulator=False``) circuits must match the target, as on IBM hardware:
 a gate outside the basis, or a two-qubit gate between uncoupled qubits, is refused with
 the message qiskit-ibm-runtime's primitives use; transpile with
@@ -49,6 +58,8 @@ from qiskit_ibm_runtime.exceptions import IBMBackendError, IBMBackendValueError
 from qiskit_ibm_runtime.models import BackendStatus
 
 from .. import __version__
+from ..azure.session import SessionHost
+from ..azure.workspace import Workspace
 from ..core.device import Device
 from ..core.runtime import Runtime
 from ..errors import InputError, QSessionError
@@ -67,7 +78,7 @@ _COMPAT_OPTIONS: Mapping[str, tuple[tuple[Any, ...] | None, str]] = {
 }
 
 
-class QSessionBackend(BackendV2):
+class QSessionBackend(SessionHost, BackendV2):
     """A Qiskit ``BackendV2`` whose jobs run on a device of the local runtime.
 
     ``target`` is a real ``Target`` (see :mod:`qsession_provider.qiskit.target`), so
@@ -130,6 +141,7 @@ class QSessionBackend(BackendV2):
         self._instance = instance
         self._cache = ProgramCache()
         self._device_target: Target | None = None
+        self._workspace: Workspace | None = None
 
     @property
     def service(self) -> object | None:
@@ -140,6 +152,17 @@ class QSessionBackend(BackendV2):
     def instance(self) -> str:
         """The instance jobs are charged to (fair share is across instances)."""
         return self._instance
+
+    # -- Azure-style session host --------------------------------------------------------------
+    def _get_azure_workspace(self) -> Workspace:
+        """The workspace (on this backend's runtime) Azure-style sessions open in."""
+        if self._workspace is None:
+            self._workspace = Workspace(runtime=self.runtime)
+        return self._workspace
+
+    def _get_azure_target_id(self) -> str:
+        """The device name: Azure-style sessions of this backend run on its device."""
+        return self.device.name
 
     # -- BackendV2 -------------------------------------------------------------------------
     @property
@@ -196,6 +219,7 @@ class QSessionBackend(BackendV2):
                 "run",
                 self.device.name,
                 payload,
+                session_id=self.get_latest_session_id(),
                 instance=self._instance,
                 tags=opts["job_tags"],
                 name=opts["job_name"],
