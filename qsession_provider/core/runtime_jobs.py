@@ -203,7 +203,9 @@ class JobsAPI:
             skip=args.paging(skip, "skip") or 0,
             descending=descending,
         )
-        return [self._handle_for(r) for r in self.store.query_jobs(query)]
+        with self._ctx.lock:  # consistent with the runtime's own state changes
+            records = self.store.query_jobs(query)
+        return [self._handle_for(r) for r in records]
 
     def cancel_job(self, job_id: str) -> bool:
         """Cancel a job: always if queued, if its device allows when running.

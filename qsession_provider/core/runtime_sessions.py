@@ -177,7 +177,10 @@ class SessionsAPI:
             skip=args.paging(skip, "skip") or 0,
             descending=descending,
         )
-        return self.store.query_sessions(query)
+        # Under the runtime lock, so a listing never sees a job finished but its session
+        # not yet updated (both happen in one locked step).
+        with self._ctx.lock:
+            return self.store.query_sessions(query)
 
     def close_session(self, session_id: str) -> SessionRecord:
         """Stop accepting jobs; outstanding jobs finish, then the session closes.
