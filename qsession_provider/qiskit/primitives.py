@@ -1,0 +1,231 @@
+"""``SamplerV2`` and ``EstimatorV2`` over the local runtime (qiskit's V2 primitive interfaces).
+
+They take qiskit-ibm-runtime's arguments - ``mode`` (a :class:`~.session.Session`,
+:class:`~.session.Batch` or backend, or None inside ``with Session(...)``) and ``options``
+(qiskit-ibm-runtime's ``SamplerOptions``/``EstimatorOptions``, or a dict merged into the
+defaults) - and implement qiskit's ``BaseSamplerV2``/``BaseEstimatorV2`` with full PUB
+semantics: broadcasting of parameter values against observables, several classical
+registers, per-pub shots and precision.
+
+``run()`` coerces the pubs (``SamplerPub.coerce(pub, shots)`` / ``EstimatorPub.coerce(pub,
+precision)``), checks them (ISA circuits on emulated QPUs, as the cloud does), and submits
+through the session's ``_run`` (or in job mode on the backend) with the same inputs
+qiskit-ibm-runtime's primitives send. Defaults follow the cloud: 4096 shots, precision
+0.015625. The estimator is exact at precision 0 (``run(pubs, precision=0)`` or per pub) and
+otherwise adds Gaussian noise of standard deviation ``precision`` to each expectation
+value, as qiskit's ``StatevectorEstimator`` does; ``stds`` report the precision. Seeds:
+``options.simulator.seed_simulator`` (sampler and estimator) and
+``options.seed_estimator`` (estimator).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any
+
+from qiskit.primitives import BaseEstimatorV2, BaseSamplerV2
+from qiskit.primitives.containers import EstimatorPub, SamplerPub
+from qiskit_ibm_runtime.options import EstimatorOptions, SamplerOptions
+from qiskit_ibm_runtime.options.utils import Unset, merge_options_v2
+from qiskit_ibm_runtime.utils import validate_classical_registers, validate_isa_circuits
+
+from ._mode import resolve_mode
+from ._submit import DEFAULT_PRECISION, DEFAULT_SHOTS, coerce_pubs, submit
+from .runtime_job import RuntimeJob
+
+__all__ = ["Estimator", "EstimatorV2", "Sampler", "SamplerV2"]
+
+
+def _set(value: Any) -> bool:
+    return value is not Unset and value is not None
+
+
+class _Primitive:
+    """Mode, options and submission shared by the sampler and the estimator."""
+
+    _options_class: type[Any]
+    _program_id: str
+
+    def __init__(self, mode: Any = None, options: Any = None) -> None:
+        self._session, self._backend = resolve_mode(mode)
+        if options is None:
+            self._options = self._options_class()
+        elif isinstance(options, dict):
+            defaults = self._options_class()
+            self._options = self._options_class(**merge_options_v2(defaults, options))
+        elif isinstance(options, self._options_class):
+            self._options = replace(options)
+        else:
+            raise TypeError(
+                f"Invalid 'options' type. It can only be a dictionary of {self._options_class}"
+            )
+
+    @property
+    def mode(self) -> Any:
+        """The session or batch the primitive runs in, or None in job mode."""
+        return self._session
+
+    @property
+    def options(self) -> Any:
+        """The options (change them in place: ``sampler.options.default_shots = 100``)."""
+        return self._options
+
+    def backend(self) -> Any:
+        """The backend the primitive runs on."""
+        return self._backend
+
+    def _primitive_options(self) -> dict[str, Any]:
+        """The program options qiskit-ibm-runtime would send (only what is set)."""
+        o = self._options
+        out: dict[str, Any] = {}
+        for name in ("default_shots", "default_precision", "seed_estimator"):
+            value = getattr(o, name, Unset)
+            if _set(value):
+                out[name] = value
+        seed = getattr(o.simulator, "seed_simulator", Unset)
+        if _set(seed):
+            out["simulator"] = {"seed_simulator": seed}
+        return out
+
+    def _runtime_options(self) -> dict[str, Any]:
+        o = self._options
+        env = o.environment
+        max_time = o.max_execution_time
+        return {
+            "max_execution_time": max_time if _set(max_time) else None,
+            "job_tags": env.job_tags,
+            "log_level": env.log_level,
+            "private": env.private,
+        }
+
+    def _submit(self, pubs: list[Any]) -> RuntimeJob:
+        if not self._backend.simulator:
+            validate_isa_circuits([pub.circuit for pub in pubs], self._backend.target)
+        inputs = {
+            "pubs": pubs,
+            "options": self._primitive_options(),
+            "version": 2,
+            "support_qiskit": True,
+        }
+        options = self._runtime_options()
+        if self._session is not None:
+            return self._session._run(self._program_id, inputs, options)
+        return submit(self._backend, self._program_id, inputs, options)
+
+    def __repr__(self) -> str:
+        where = self._session if self._session is not None else self._backend.name
+        return f"<{type(self).__name__} on {where}>"
+
+
+class SamplerV2(_Primitive, BaseSamplerV2):
+    """Sampler primitive over the local runtime (qiskit-ibm-runtime's ``SamplerV2`` API).
+
+    Args:
+        mode: a :class:`~.session.Session` or :class:`~.session.Batch`, a backend (job
+            mode), or None inside ``with Session(...)``.
+        options: ``SamplerOptions`` or a dict merged into the defaults. Used:
+            ``default_shots`` (default 4096), ``simulator.seed_simulator``,
+            ``environment.job_tags``, ``max_execution_time``.
+
+    Raises:
+        ValueError: no usable mode.
+        TypeError: ``options`` of the wrong type.
+
+    Example:
+        >>> from qiskit import QuantumCircuit
+        >>> from qsession_provider.qiskit import QiskitRuntimeService, SamplerV2
+        >>> backend = QiskitRuntimeService(store=":memory:").backend("statevector")
+        >>> qc = QuantumCircuit(2)
+        >>> _ = qc.x(0)
+        >>> qc.measure_all()
+        >>> sampler = SamplerV2(mode=backend, options={"default_shots": 100})
+        >>> sampler.run([qc]).result()[0].data.meas.get_counts()
+        {'01': 100}
+    """
+
+    _options_class = SamplerOptions
+    _program_id = "sampler"
+
+    def __init__(self, mode: Any = None, options: SamplerOptions | dict | None = None) -> None:
+        _Primitive.__init__(self, mode, options)
+
+    def run(self, pubs: Iterable[Any], *, shots: int | None = None) -> RuntimeJob:
+        """Submit sampler pubs; each runs with its own shots, else ``shots``, else the default.
+
+        Returns:
+            The job; ``job.result()`` is a ``PrimitiveResult`` of ``SamplerPubResult`` with a
+            ``BitArray`` per classical register.
+
+        Raises:
+            IBMInputValueError: invalid pubs (the message names the pub), classical registers
+                qiskit-ibm-runtime refuses, or circuits that are not ISA circuits of an
+                emulated QPU. A circuit without classical registers only warns (its result
+                is empty), as in qiskit-ibm-runtime and qiskit's samplers.
+            IBMRuntimeError: ``"The session is closed."``
+        """
+        default = self._options.default_shots
+        default = shots if shots is not None else default if _set(default) else DEFAULT_SHOTS
+        coerced = coerce_pubs(SamplerPub.coerce, pubs, default)
+        validate_classical_registers(coerced)  # IBM's checks (and its no-register warning)
+        return self._submit(coerced)
+
+
+class EstimatorV2(_Primitive, BaseEstimatorV2):
+    """Estimator primitive over the local runtime (qiskit-ibm-runtime's ``EstimatorV2`` API).
+
+    Args:
+        mode: a :class:`~.session.Session` or :class:`~.session.Batch`, a backend (job
+            mode), or None inside ``with Session(...)``.
+        options: ``EstimatorOptions`` or a dict merged into the defaults. Used:
+            ``default_precision`` (default 0.015625), ``default_shots`` (if set, precision
+            ``1/sqrt(shots)`` instead), ``seed_estimator``, ``simulator.seed_simulator``,
+            ``environment.job_tags``, ``max_execution_time``.
+
+    Example:
+        >>> from qiskit import QuantumCircuit
+        >>> from qiskit.quantum_info import SparsePauliOp
+        >>> from qsession_provider.qiskit import QiskitRuntimeService, EstimatorV2
+        >>> backend = QiskitRuntimeService(store=":memory:").backend("statevector")
+        >>> qc = QuantumCircuit(2)
+        >>> _ = qc.h(0), qc.cx(0, 1)
+        >>> job = EstimatorV2(mode=backend).run([(qc, SparsePauliOp("ZZ"))], precision=0)
+        >>> round(float(job.result()[0].data.evs), 6)
+        1.0
+    """
+
+    _options_class = EstimatorOptions
+    _program_id = "estimator"
+
+    def __init__(self, mode: Any = None, options: EstimatorOptions | dict | None = None) -> None:
+        _Primitive.__init__(self, mode, options)
+
+    def _default_precision(self) -> float:
+        o = self._options
+        if _set(o.default_shots) and o.default_shots:  # overrides default_precision, as on IBM
+            return 1.0 / float(o.default_shots) ** 0.5
+        if _set(o.default_precision):
+            return float(o.default_precision)
+        return DEFAULT_PRECISION
+
+    def run(self, pubs: Iterable[Any], *, precision: float | None = None) -> RuntimeJob:
+        """Submit estimator pubs; each uses its own precision, else ``precision``, else the default.
+
+        ``precision=0`` gives exact expectation values.
+
+        Returns:
+            The job; ``job.result()`` is a ``PrimitiveResult`` of ``PubResult`` with ``evs`` and
+            ``stds`` of each pub's broadcast shape.
+
+        Raises:
+            IBMInputValueError: invalid pubs or precision, or non-ISA circuits on an emulated
+                QPU.
+            IBMRuntimeError: ``"The session is closed."``
+        """
+        default = precision if precision is not None else self._default_precision()
+        return self._submit(coerce_pubs(EstimatorPub.coerce, pubs, default))
+
+
+#: Aliases, as in qiskit-ibm-runtime.
+Sampler = SamplerV2
+Estimator = EstimatorV2

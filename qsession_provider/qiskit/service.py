@@ -1,0 +1,390 @@
+"""``QiskitRuntimeService``: qiskit-ibm-runtime's service, over the local runtime.
+
+``QiskitRuntimeService()`` with no arguments opens (or joins) the runtime of the default
+store: ``$QSESSION_STORE`` if set, else a file in the user data directory. Jobs and
+sessions persist there, so ``service.job(id)`` finds a job after the process that ran it
+has exited, and several processes can share it.
+
+How a clock and a store combine: there is one runtime per store per process, shared by every
+face (Qiskit, Azure-style, Cirq). It is created with the clock of the first opener (wall time
+if none was given). A later service on the same store may omit ``clock`` or pass the same
+object; a different clock is refused (``IBMInputValueError``), because one store's sessions
+cannot live on two timelines. For an independent timeline - a test, say - pass a store of its
+own::
+
+    clock = VirtualClock()                       # from qsession_provider.qiskit
+    service = QiskitRuntimeService(store=tmp_path / "runtime.sqlite3", clock=clock)
+    ...
+    clock.advance("30m")                         # session timers fire, in milliseconds
+
+On a ``VirtualClock`` (auto-advance, the default) a thread waiting for a job result jumps
+virtual time to the next event, so emulated QPU time and timeouts cost nothing real.
+
+The cloud arguments (``channel``, ``token``, ``url``, ``filename``, ``name``, ``proxies``,
+``verify``, ``private_endpoint``, ``url_resolver``, ``region``, ``plans_preference``,
+``tags``) are accepted and ignored, so code that builds the cloud service runs unchanged;
+``instance`` names the fair-share instance jobs are charged to (default ``"default"``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from qiskit.providers.exceptions import QiskitBackendNotFoundError
+from qiskit_ibm_runtime.exceptions import IBMInputValueError, IBMRuntimeError, RuntimeJobNotFound
+
+from ..core.clock import Clock
+from ..errors import InvalidJobStateError, JobNotFoundError, QSessionError
+from ..plugins import open_runtime
+from ._convert import check_job_tags, to_timestamp
+from ._errors import ibm_errors
+from ._jobdata import METADATA_KEY, decoding_from_metadata
+from .backend import QSessionBackend
+from .runtime_job import RuntimeJob
+
+__all__ = ["QiskitRuntimeService"]
+
+
+class QiskitRuntimeService:
+    """The runtime service: backends, jobs and usage of the local runtime.
+
+    Args:
+        channel, token, url, filename, name, proxies, verify, private_endpoint,
+            url_resolver, region, plans_preference, tags: cloud arguments, ignored.
+        instance: the instance (user or group) jobs are charged to; fair share is across
+            instances. Default ``"default"``.
+        store: the store file (``str`` or path); None: ``$QSESSION_STORE`` or the user data
+            directory; ``":memory:"``: an in-memory store shared within this process.
+        clock: the runtime's clock, e.g. a :class:`~qsession_provider.core.VirtualClock`
+            (see the module docstring for how it combines with ``store``).
+
+    Raises:
+        IBMInputValueError: the store's runtime already runs on another clock.
+
+    Example:
+        >>> from qsession_provider.qiskit import QiskitRuntimeService, VirtualClock
+        >>> service = QiskitRuntimeService(store=":memory:")
+        >>> [b.name for b in service.backends(simulator=False)]
+        ['emulated_eagle_127', 'emulated_falcon_27']
+        >>> service.backend("statevector").name
+        'statevector'
+    """
+
+    #: Jobs run in a session-aware runtime, not qiskit-ibm-runtime's local mode (whose
+    #: executor path would bypass sessions).
+    is_local = False
+
+    def __init__(
+        self,
+        channel: str | None = None,
+        token: str | None = None,
+        url: str | None = None,
+        filename: str | None = None,
+        name: str | None = None,
+        instance: str | None = None,
+        proxies: dict[str, Any] | None = None,
+        verify: bool | None = None,
+        private_endpoint: bool | None = None,
+        url_resolver: Callable[..., Any] | None = None,
+        region: str | None = None,
+        plans_preference: list[str] | None = None,
+        tags: list[str] | None = None,
+        *,
+        store: str | os.PathLike[str] | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        del channel, token, url, filename, name, proxies, verify, private_endpoint
+        del url_resolver, region, plans_preference, tags
+        if instance is not None and (not isinstance(instance, str) or not instance):
+            raise IBMInputValueError(f"instance must be a non-empty string, got {instance!r}")
+        try:
+            runtime = open_runtime(None if store is None else os.fspath(store), clock=clock)
+        except QSessionError as exc:
+            raise IBMInputValueError(str(exc)) from exc
+        self._setup(runtime, instance or "default")
+
+    def _setup(self, runtime: Any, instance: str) -> None:
+        self._runtime = runtime
+        self._instance = instance
+        self._backends: dict[tuple[str, str], QSessionBackend] = {}
+
+    @classmethod
+    def _for_backend(cls, backend: Any) -> QiskitRuntimeService:
+        """A service over the runtime of a backend built without one (internal)."""
+        service = cls.__new__(cls)
+        service._setup(backend.runtime, getattr(backend, "instance", None) or "default")
+        return service
+
+    # -- runtime, clock, account ---------------------------------------------------------------
+    @property
+    def runtime(self) -> Any:
+        """The shared :class:`~qsession_provider.core.Runtime` behind this service."""
+        return self._runtime
+
+    @property
+    def clock(self) -> Clock:
+        """The runtime's clock (advance it if it is a ``VirtualClock``)."""
+        return self._runtime.clock
+
+    @property
+    def channel(self) -> str:
+        """Always ``"local"``."""
+        return "local"
+
+    def active_instance(self) -> str:
+        """The instance jobs are charged to."""
+        return self._instance
+
+    def instances(self) -> list[dict[str, Any]]:
+        """The instances of this account: here only the active one."""
+        return [{"crn": self._instance, "name": self._instance, "plan": "local", "tags": []}]
+
+    def active_account(self) -> dict[str, Any]:
+        """The account in use: the channel, the instance and the store location."""
+        return {"channel": "local", "instance": self._instance, "store": self.store_location}
+
+    @property
+    def store_location(self) -> str:
+        """Where the runtime's store lives."""
+        return self._runtime.store.location
+
+    def usage(self) -> dict[str, Any]:
+        """Usage of the active instance: seconds its finished jobs occupied devices."""
+        consumed = sum(
+            job.record.execution_time or 0.0
+            for job in self._runtime.jobs(instance=self._instance, pending=False)
+        )
+        return {
+            "instance": self._instance,
+            "usage_consumed_seconds": consumed,
+            "usage_limit_seconds": None,
+            "usage_limit_reached": False,
+        }
+
+    # -- backends --------------------------------------------------------------------------------
+    def backend(
+        self,
+        name: str,
+        instance: str | None = None,
+        use_fractional_gates: bool | None = False,
+        calibration_id: str | None = None,
+    ) -> QSessionBackend:
+        """The backend called ``name`` (one object per name and instance per service).
+
+        Raises:
+            QiskitBackendNotFoundError: ``"No backend matches the criteria."``
+        """
+        del use_fractional_gates, calibration_id
+        instance = instance or self._instance
+        key = (name, instance)
+        backend = self._backends.get(key)
+        if backend is None:
+            if not isinstance(name, str) or name not in {d.name for d in self._runtime.devices()}:
+                raise QiskitBackendNotFoundError("No backend matches the criteria.")
+            backend = QSessionBackend(self._runtime, name, service=self, instance=instance)
+            backend = self._backends.setdefault(key, backend)
+        return backend
+
+    def backends(
+        self,
+        name: str | None = None,
+        min_num_qubits: int | None = None,
+        instance: str | None = None,
+        dynamic_circuits: bool | None = None,
+        filters: Callable[[QSessionBackend], bool] | None = None,
+        *,
+        use_fractional_gates: bool | None = False,
+        calibration_id: str | None = None,
+        include_mocks: bool = False,
+        simulator: bool | None = None,
+        operational: bool | None = None,
+        **kwargs: Any,
+    ) -> list[QSessionBackend]:
+        """The backends matching every filter, by name.
+
+        Args:
+            name: only the backend of that name.
+            min_num_qubits: at least this many qubits.
+            instance: charge their jobs to this instance.
+            dynamic_circuits, use_fractional_gates, calibration_id, include_mocks: ignored.
+            filters: a callable ``backend -> bool``.
+            simulator: only simulators (True) or only emulated QPUs (False).
+            operational: every local device is operational (False matches none).
+            **kwargs: ``attribute=value`` filters on the backend or its device
+                (``num_qubits=27``, ``backend_name="statevector"``).
+        """
+        del dynamic_circuits, use_fractional_gates, calibration_id, include_mocks
+        out = []
+        for device in self._runtime.devices():
+            if name is not None and device.name != name:
+                continue
+            if min_num_qubits is not None and device.num_qubits < min_num_qubits:
+                continue
+            if simulator is not None and bool(device.simulator) != bool(simulator):
+                continue
+            if operational is not None and not operational:
+                continue
+            backend = self.backend(device.name, instance=instance)
+            if not all(_attribute(backend, key) == value for key, value in kwargs.items()):
+                continue
+            if filters is not None and not filters(backend):
+                continue
+            out.append(backend)
+        return out
+
+    def least_busy(
+        self,
+        min_num_qubits: int | None = None,
+        instance: str | None = None,
+        filters: Callable[[QSessionBackend], bool] | None = None,
+        use_fractional_gates: bool | None = False,
+        **kwargs: Any,
+    ) -> QSessionBackend:
+        """The matching backend with the fewest queued and running jobs.
+
+        Emulated QPUs come first unless ``simulator=True`` is asked for (the cloud has no
+        simulators); ties go to the first name.
+
+        Raises:
+            QiskitBackendNotFoundError: ``"No backend matches the criteria."``
+        """
+        candidates = self.backends(
+            min_num_qubits=min_num_qubits,
+            instance=instance,
+            filters=filters,
+            use_fractional_gates=use_fractional_gates,
+            **kwargs,
+        )
+        if "simulator" not in kwargs and any(not b.simulator for b in candidates):
+            candidates = [b for b in candidates if not b.simulator]
+        if not candidates:
+            raise QiskitBackendNotFoundError("No backend matches the criteria.")
+        return min(candidates, key=lambda b: self._runtime.pending_jobs(b.name))
+
+    # -- jobs ------------------------------------------------------------------------------------
+    def _job(self, core_job: Any) -> RuntimeJob:
+        data = core_job.metadata.get(METADATA_KEY) or {}
+        return RuntimeJob(
+            core_job,
+            service=self,
+            decoding=decoding_from_metadata(core_job.metadata),
+            primitive_id=data.get("primitive") if isinstance(data, dict) else None,
+        )
+
+    def job(self, job_id: str) -> RuntimeJob:
+        """The job with this id (from any process sharing the store).
+
+        Raises:
+            RuntimeJobNotFound: ``"Job not found: ..."``
+        """
+        try:
+            core_job = self._runtime.job(job_id)
+        except JobNotFoundError as exc:
+            raise RuntimeJobNotFound(f"Job not found: {job_id}") from exc
+        return self._job(core_job)
+
+    def jobs(
+        self,
+        limit: int | None = 10,
+        skip: int = 0,
+        backend_name: str | None = None,
+        pending: bool | None = None,
+        program_id: str | None = None,
+        instance: str | None = None,
+        job_tags: list[str] | None = None,
+        session_id: str | None = None,
+        created_after: Any = None,
+        created_before: Any = None,
+        descending: bool = True,
+        include_mocks: bool = False,
+    ) -> list[RuntimeJob]:
+        """Jobs matching every filter, newest first unless ``descending=False``.
+
+        Args:
+            limit: at most this many (None: all).
+            skip: skip this many first.
+            backend_name: only jobs of this backend.
+            pending: True: QUEUED and RUNNING; False: DONE, CANCELLED and ERROR.
+            program_id: ``"sampler"``, ``"estimator"`` or ``"executor"``.
+            instance: jobs of this instance (default: the active instance).
+            job_tags: jobs carrying all of these tags.
+            session_id: jobs of this session or batch (an unknown id gives ``[]``).
+            created_after, created_before: datetimes (naive ones are local time), inclusive.
+            descending: newest first.
+            include_mocks: ignored.
+
+        Raises:
+            IBMInputValueError: ``"job_tags needs to be a list of strings."`` and other
+                invalid values.
+        """
+        del include_mocks
+        tags = check_job_tags(job_tags)
+        # Executor jobs are core "sampler" jobs, told apart by their metadata.
+        by_metadata = program_id in ("sampler", "executor")
+        query: dict[str, Any] = {
+            "device": backend_name,
+            "pending": pending,
+            "program_id": "sampler" if by_metadata else program_id,
+            "tags": tags,
+            "session_id": session_id,
+            "instance": instance or self._instance,
+            "created_after": to_timestamp(created_after, "created_after"),
+            "created_before": to_timestamp(created_before, "created_before"),
+            "descending": descending,
+        }
+        with ibm_errors():
+            if not by_metadata:
+                found = self._runtime.jobs(limit=limit, skip=skip, **query)
+                return [self._job(j) for j in found]
+            found = [
+                j for j in self._runtime.jobs(limit=None, **query) if _primitive(j) == program_id
+            ]
+        found = found[skip:] if limit is None else found[skip : skip + limit]
+        return [self._job(j) for j in found]
+
+    def delete_job(self, job_id: str) -> None:
+        """Delete a finished job with its result.
+
+        Raises:
+            RuntimeJobNotFound: no such job.
+            IBMRuntimeError: ``"Failed to delete job: ..."`` (the job has not finished).
+        """
+        try:
+            self._runtime.delete_job(job_id)
+        except JobNotFoundError as exc:
+            raise RuntimeJobNotFound(f"Job not found: {job_id}") from exc
+        except InvalidJobStateError as exc:
+            raise IBMRuntimeError(f"Failed to delete job: {exc}") from exc
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, QiskitRuntimeService)
+            and other._runtime is self._runtime
+            and other._instance == self._instance
+        )
+
+    def __hash__(self) -> int:
+        return hash((id(self._runtime), self._instance))
+
+    def __repr__(self) -> str:
+        return f"<QiskitRuntimeService store={self.store_location!r} instance={self._instance!r}>"
+
+
+def _primitive(job: Any) -> str:
+    data = job.metadata.get(METADATA_KEY)
+    if isinstance(data, dict) and "primitive" in data:
+        return str(data["primitive"])
+    return job.program_id
+
+
+def _attribute(backend: Any, key: str) -> Any:
+    """``backend.<key>``, else ``backend.device.<key>``; ``backend_name`` is the name."""
+    if key == "backend_name":
+        return backend.name
+    if key == "n_qubits":
+        key = "num_qubits"
+    if hasattr(backend, key):
+        return getattr(backend, key)
+    return getattr(backend.device, key, None)

@@ -1,0 +1,309 @@
+"""``Session`` and ``Batch``: qiskit-ibm-runtime's classes, backed by real local sessions.
+
+Both subclass qiskit-ibm-runtime's ``Session``/``Batch``, so every primitive that accepts
+those - our :class:`~.primitives.SamplerV2`/:class:`~.primitives.EstimatorV2`,
+qiskit-ibm-runtime's own ``SamplerV2``/``EstimatorV2``, and its executor-based ``Sampler``,
+``Estimator`` and ``Executor`` - runs inside them, by ``mode=session`` or inside
+``with Session(...)``. All of them submit through :meth:`Session._run`.
+
+Unlike qiskit-ibm-runtime's local mode (where a session is a no-op), the session is opened
+in the runtime when the object is created (``create_new=True``): ``session_id`` is its id;
+``status()``/``details()``/``usage()`` read it; its rules (max time from the first job's start,
+interactive timeout, 30-minute idle-open timeout, close, cancel, root job) all apply, on
+the runtime's clock. Sessions are opened on simulators too (IBM's cloud skips them there).
+
+Core state → ``details()["state"]`` → ``status()``:
+
+==========  =================  ======================================
+core        ``state``          ``status()``
+==========  =================  ======================================
+open        ``open``           ``Pending``
+active      ``active``         ``In progress, accepting new jobs``
+inactive    ``inactive``       ``Pending``
+draining    ``pending_closed`` ``In progress, not accepting new jobs``
+closed      ``closed``         ``Closed``
+==========  =================  ======================================
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+from qiskit.providers import BackendV2
+from qiskit_ibm_runtime.batch import Batch as IBMBatch
+from qiskit_ibm_runtime.exceptions import IBMInputValueError, IBMRuntimeError
+from qiskit_ibm_runtime.session import Session as IBMSession
+
+from ..core.session import SessionMode, SessionRecord, SessionState
+from ._convert import iso_utc
+from ._errors import SESSION_CLOSED, ibm_errors
+from ._submit import submit
+from .backend import QSessionBackend
+from .runtime_job import RuntimeJob
+
+__all__ = ["Batch", "Session", "session_details"]
+
+_STATES = {
+    SessionState.OPEN: "open",
+    SessionState.ACTIVE: "active",
+    SessionState.INACTIVE: "inactive",
+    SessionState.DRAINING: "pending_closed",
+    SessionState.CLOSED: "closed",
+}
+
+
+def session_details(record: SessionRecord, now: float) -> dict[str, Any]:
+    """The 15 keys of qiskit-ibm-runtime's ``Session.details()`` for a core session record."""
+    dedicated = record.mode is SessionMode.DEDICATED
+    return {
+        "id": record.id,
+        "backend_name": record.device,
+        "interactive_timeout": record.interactive_ttl if dedicated else None,
+        "max_time": record.max_ttl,
+        "active_timeout": record.active_ttl if record.active_ttl is not None else record.max_ttl,
+        "state": _STATES[record.state],
+        "accepting_jobs": record.accepting_jobs,
+        "last_job_started": iso_utc(record.last_job_started),
+        "last_job_completed": iso_utc(record.last_job_completed),
+        "started_at": iso_utc(record.started_at),
+        "closed_at": iso_utc(record.closed_at),
+        "activated_at": iso_utc(record.activated_at),
+        "mode": record.mode.value,
+        "usage_time": record.usage(now),
+        "timestamps": [
+            {"status": _STATES[state], "timestamp": iso_utc(when)}
+            for state, when in record.timestamps
+        ],
+    }
+
+
+class Session(IBMSession):
+    """A dedicated session on a backend of this package (qiskit-ibm-runtime's ``Session``).
+
+    Args:
+        backend: a backend from :meth:`QiskitRuntimeService.backend`.
+        max_time: maximum session time, from its first job's start: seconds (int) or a
+            string such as ``"25m"`` or ``"1h 30m"`` (qiskit-ibm-runtime's parsing);
+            None for the 8-hour default.
+        create_new: open a session in the runtime (``from_id`` passes False).
+
+    Raises:
+        ValueError: ``backend`` is not a backend of this package.
+        IBMInputValueError: invalid ``max_time``.
+
+    Example:
+        >>> from qiskit import QuantumCircuit
+        >>> from qsession_provider.qiskit import QiskitRuntimeService, Session, SamplerV2
+        >>> backend = QiskitRuntimeService(store=":memory:").backend("statevector")
+        >>> qc = QuantumCircuit(2)
+        >>> _ = qc.h(0), qc.cx(0, 1)
+        >>> qc.measure_all()
+        >>> with Session(backend=backend, max_time="25m") as session:
+        ...     counts = SamplerV2().run([qc]).result()[0].data.meas.get_counts()
+        ...     status = session.status()
+        >>> sorted(counts), status, session.status()
+        (['00', '11'], 'In progress, accepting new jobs', 'Closed')
+    """
+
+    #: The core session mode (``dedicated``; ``batch`` for :class:`Batch`).
+    _core_mode = SessionMode.DEDICATED
+
+    def __init__(
+        self,
+        backend: BackendV2,
+        max_time: int | str | None = None,
+        *,
+        create_new: bool | None = True,
+    ) -> None:
+        if not isinstance(backend, QSessionBackend):
+            if isinstance(backend, BackendV2):
+                raise ValueError(
+                    f"{type(self).__name__} needs a backend of qsession_provider (from "
+                    f"QiskitRuntimeService().backend(name)); got {type(backend).__name__}"
+                )
+            raise ValueError(f"Invalid backend type {type(backend)}")
+        super().__init__(backend, max_time, create_new=create_new)  # parses max_time as IBM
+        service = getattr(backend, "service", None)
+        if service is None:
+            from .service import QiskitRuntimeService
+
+            service = QiskitRuntimeService._for_backend(backend)
+        self._service = service
+        self._instance = getattr(backend, "instance", None) or service.active_instance()
+        self._root_taken = False
+        self._session_id = self._create_session(create_new=create_new)
+
+    def _create_session(self, *, create_new: bool | None = True) -> str | None:
+        """Open the session in the runtime; returns its id (None unless ``create_new``)."""
+        if not create_new:
+            return None
+        with ibm_errors():
+            record = self._backend.runtime.open_session(
+                self._backend.device.name,
+                mode=self._core_mode,
+                max_ttl=self._max_time,
+                instance=self._instance,
+            )
+        return record.id
+
+    @property
+    def _runtime(self) -> Any:
+        return self._backend.runtime
+
+    def _record(self) -> SessionRecord:
+        with ibm_errors():
+            return self._runtime.session(self._session_id)
+
+    def _run(
+        self,
+        program_id: str,
+        inputs: Any,
+        options: dict[str, Any] | None = None,
+        result_decoder: Any = None,
+        calibration_id: str | None = None,
+        dry_run: bool = False,
+    ) -> RuntimeJob:
+        """Submit a job to the session (what every primitive calls).
+
+        Args:
+            program_id: ``"sampler"``, ``"estimator"`` or ``"executor"``.
+            inputs: the primitive's inputs (pubs and primitive options, or executor params).
+            options: runtime options: ``job_tags``, ``max_execution_time``, ``instance``, ...
+            result_decoder: accepted for compatibility (results are decoded locally).
+            calibration_id: accepted for compatibility.
+            dry_run: accepted; the job runs (a ``UserWarning`` says so).
+
+        Raises:
+            IBMRuntimeError: ``"The session is closed."`` after ``close()``/``cancel()`` or
+                once the runtime closed the session (max time, idle timeout, root job
+                cancelled...).
+            IBMInputValueError: invalid pubs or options; nothing is submitted.
+        """
+        del result_decoder, calibration_id
+        if not self._active:
+            raise IBMRuntimeError(SESSION_CLOSED)
+        options = dict(options or {})
+        if not options.get("instance"):
+            options["instance"] = self._instance
+        if self._session_id is not None and not self._record().accepting_jobs:
+            self._active = False
+            raise IBMRuntimeError(SESSION_CLOSED)
+        # The first job shares the session's id (the "root job", as on IBM).
+        job_id = None if self._root_taken or self._session_id is None else self._session_id
+        try:
+            job = submit(
+                self._backend,
+                program_id,
+                inputs,
+                options,
+                session_id=self._session_id,
+                job_id=job_id,
+                dry_run=dry_run,
+            )
+        except IBMRuntimeError as exc:
+            if exc.message == SESSION_CLOSED:
+                self._active = False
+            raise
+        self._root_taken = True
+        return job
+
+    def cancel(self) -> None:
+        """Close the session at once: queued jobs fail, running jobs finish."""
+        self._active = False
+        if self._session_id is not None:
+            with ibm_errors():
+                self._runtime.cancel_session(self._session_id)
+
+    def close(self) -> None:
+        """Stop accepting jobs; queued and running jobs run to completion, then it closes."""
+        self._active = False
+        if self._session_id is not None:
+            with ibm_errors():
+                self._runtime.close_session(self._session_id)
+
+    def details(self) -> dict[str, Any] | None:
+        """The session's details (qiskit-ibm-runtime's 15 keys), or None without a session id.
+
+        Timestamps are ISO-8601 UTC strings on the runtime's clock; ``usage_time``,
+        ``max_time``, ``interactive_timeout`` and ``active_timeout`` are seconds
+        (``interactive_timeout`` is None for a batch, which has no interactive window).
+        """
+        if self._session_id is None:
+            return None
+        return session_details(self._record(), self._runtime.clock.now())
+
+    def usage(self) -> float | None:
+        """Seconds used: time holding the device (session) or summed job time (batch)."""
+        details = self.details()
+        return None if details is None else details["usage_time"]
+
+    @classmethod
+    def from_id(
+        cls,
+        session_id: str,
+        service: Any,
+        use_fractional_gates: bool = False,
+        calibration_id: str | None = None,
+    ) -> Session:
+        """A handle on an existing session (or batch) of ``service``'s runtime.
+
+        Raises:
+            IBMInputValueError: ``"Session not found: ..."``, or ``"Input ID ... has execution
+                mode batch instead of dedicated."`` (and vice versa) when the id is a batch
+                opened as a ``Session`` or the other way round.
+        """
+        del use_fractional_gates, calibration_id
+        with ibm_errors():
+            record = service.runtime.session(session_id)
+        expected = cls._core_mode.value
+        if record.mode.value != expected:
+            raise IBMInputValueError(
+                f"Input ID {session_id} has execution mode {record.mode.value} instead of "
+                f"{expected}."
+            )
+        backend = service.backend(record.device, instance=record.instance)
+        session = cls(backend, create_new=False)
+        session._session_id = session_id
+        session._max_time = int(record.max_ttl)
+        session._instance = record.instance
+        session._root_taken = record.root_job_id is not None
+        if record.state is SessionState.CLOSED:
+            session._active = False
+        return session
+
+    def __enter__(self) -> Session:
+        super().__enter__()  # sets qiskit-ibm-runtime's context variable
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> None:
+        super().__exit__(exc_type, exc_val, exc_tb)  # clears it, then close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._session_id} on {self.backend()}>"
+
+
+class Batch(Session, IBMBatch):
+    """A batch on a backend of this package (qiskit-ibm-runtime's ``Batch``).
+
+    Jobs of a batch may run in parallel (on devices with several slots) and in any order;
+    there is no interactive window. Same arguments and methods as :class:`Session`.
+
+    Example:
+        >>> from qiskit import QuantumCircuit
+        >>> from qsession_provider.qiskit import QiskitRuntimeService, Batch, SamplerV2
+        >>> backend = QiskitRuntimeService(store=":memory:").backend("statevector")
+        >>> qc = QuantumCircuit(1)
+        >>> qc.measure_all()
+        >>> with Batch(backend=backend) as batch:
+        ...     jobs = [SamplerV2(mode=batch).run([qc], shots=5) for _ in range(3)]
+        >>> [job.result()[0].data.meas.get_counts() for job in jobs]
+        [{'0': 5}, {'0': 5}, {'0': 5}]
+    """
+
+    _core_mode = SessionMode.BATCH
