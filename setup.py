@@ -43,7 +43,13 @@ setup(
         Extension(
             "qsession_provider.sim._kernel",
             sources=[f"{CSRC}/module.c", f"{CSRC}/kernels.c"],
-            depends=[f"{CSRC}/kernels.h", f"{CSRC}/kernels_impl.h", f"{CSRC}/kernels_matk.h"],
+            depends=[
+                f"{CSRC}/kernels.h",
+                f"{CSRC}/kernels_impl.h",
+                f"{CSRC}/kernels_matk.h",
+                f"{CSRC}/kernels_vec.h",
+                f"{CSRC}/kernels_vecg.h",
+            ],
             include_dirs=[numpy.get_include()],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         )

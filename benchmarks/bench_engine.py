@@ -1,11 +1,25 @@
 """Engine benchmark: this package vs Qiskit Aer and qsim on the same circuits, in one run.
 
-Workloads: QFT and a random brickwork of depth 20 (random single-qubit U3 layers and CZ
-layers on alternating pairs), 16-26 qubits, end to end from a framework circuit to the
-final state. Prints each time and its ratio to Aer's.
+Workloads (n qubits):
 
-    python benchmarks/bench_engine.py            # 16, 18, 20, 22, 24, 26 qubits
-    python benchmarks/bench_engine.py --quick    # 16, 20, 22 qubits, fewer repeats
+- ``qft``: textbook QFT (H, controlled phases, final swaps);
+- ``brickwork``: depth 20 of random U3 on every qubit, then CZ on alternating neighbours;
+- ``pairs``: depth 20 of n/2 random two-qubit gates (cx, cz, cp, rzz, swap, rxx) on random
+  pairs of qubits, each followed by random ry/rz rotations on both.
+
+Each is timed end to end from a framework circuit (Qiskit for Aer and us, Cirq for qsim) to
+the final state vector (``state``) and to 1,000 measured shots (``shots``). Our rows reuse the
+compiled structure (as a session does); ``qsession cold`` (complex128) compiles every time
+(fusion and tiling included), as for a circuit seen once. Every row shows
+seconds, the ratio to Aer, the ratio to qsim with 2 threads, and the time in "passes": one
+read+write sweep over a complex128 state of that size, measured in the same run (numpy
+in-place multiply), so "deep circuits within 15 passes per 20 layers" reads off directly.
+
+    python benchmarks/bench_engine.py               # 20, 22, 24, 26 qubits
+    python benchmarks/bench_engine.py --quick       # 20 and 22 qubits, fewer repeats (< 3 min)
+    python benchmarks/bench_engine.py --sizes 24 --workloads brickwork --modes state
+    python benchmarks/bench_engine.py --memory      # peak RSS of a fresh process, 26/28/30 q
+    python benchmarks/bench_engine.py --memory --quick   # 26 and 28 qubits only
 
 Needs the ``bench`` extra: ``pip install -e ".[bench]"``.
 """
@@ -13,13 +27,25 @@ Needs the ``bench`` extra: ``pip install -e ".[bench]"``.
 from __future__ import annotations
 
 import argparse
+import gc
+import json
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
+# Measure the checkout this script lives in, whatever else is installed.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 Op = tuple[str, tuple[int, ...], tuple[float, ...]]
+SHOTS = 1000
+
+
+# -- workloads ------------------------------------------------------------------------------
 
 
 def qft_ops(n: int) -> list[Op]:
@@ -46,16 +72,45 @@ def brickwork_ops(n: int, depth: int, seed: int = 1) -> list[Op]:
     return ops
 
 
-def to_qiskit(n: int, ops: list[Op]):  # noqa: ANN201
+def pairs_ops(n: int, depth: int, seed: int = 2) -> list[Op]:
+    """``depth`` layers of n/2 random two-qubit gates on random pairs, with ry/rz after each."""
+    rng = np.random.default_rng(seed)
+    names = ["cx", "cz", "cp", "rzz", "swap", "rxx"]
+    ops: list[Op] = []
+    for _ in range(depth):
+        for _ in range(n // 2):
+            a, b = (int(q) for q in rng.choice(n, 2, replace=False))
+            name = names[rng.integers(len(names))]
+            params = (float(rng.uniform(0, 2 * np.pi)),) if name in ("cp", "rzz", "rxx") else ()
+            ops.append((name, (a, b), params))
+            for q in (a, b):
+                ops.append(("ry", (q,), (float(rng.uniform(0, 2 * np.pi)),)))
+                ops.append(("rz", (q,), (float(rng.uniform(0, 2 * np.pi)),)))
+    return ops
+
+
+WORKLOADS: dict[str, Callable[[int], list[Op]]] = {
+    "qft": qft_ops,
+    "brickwork": lambda n: brickwork_ops(n, 20),
+    "pairs": lambda n: pairs_ops(n, 20),
+}
+
+
+# -- translations ---------------------------------------------------------------------------
+
+
+def to_qiskit(n: int, ops: list[Op], measure: bool = False):  # noqa: ANN201
     from qiskit import QuantumCircuit
 
     qc = QuantumCircuit(n)
     for name, qubits, params in ops:
         getattr(qc, name)(*params, *qubits)
+    if measure:
+        qc.measure_all()
     return qc
 
 
-def to_cirq(n: int, ops: list[Op]):  # noqa: ANN201
+def to_cirq(n: int, ops: list[Op], measure: bool = False):  # noqa: ANN201
     import cirq
 
     qs = cirq.LineQubit.range(n)
@@ -63,79 +118,228 @@ def to_cirq(n: int, ops: list[Op]):  # noqa: ANN201
     q = [qs[n - 1 - i] for i in range(n)]
     out = []
     for name, qubits, params in ops:
+        a = q[qubits[0]]
+        b = q[qubits[1]] if len(qubits) > 1 else None
         if name == "h":
-            out.append(cirq.H(q[qubits[0]]))
+            out.append(cirq.H(a))
         elif name == "cp":
-            out.append(cirq.CZPowGate(exponent=params[0] / np.pi).on(q[qubits[0]], q[qubits[1]]))
+            out.append(cirq.CZPowGate(exponent=params[0] / np.pi).on(a, b))
         elif name == "cz":
-            out.append(cirq.CZ(q[qubits[0]], q[qubits[1]]))
+            out.append(cirq.CZ(a, b))
+        elif name == "cx":
+            out.append(cirq.CNOT(a, b))
         elif name == "swap":
-            out.append(cirq.SWAP(q[qubits[0]], q[qubits[1]]))
+            out.append(cirq.SWAP(a, b))
+        elif name == "rxx":
+            out.append(cirq.XXPowGate(exponent=params[0] / np.pi, global_shift=-0.5).on(a, b))
+        elif name == "rzz":
+            out.append(cirq.ZZPowGate(exponent=params[0] / np.pi, global_shift=-0.5).on(a, b))
+        elif name == "ry":
+            out.append(cirq.ry(params[0]).on(a))
+        elif name == "rz":
+            out.append(cirq.rz(params[0]).on(a))
         elif name == "u":
             theta, phi, lam = params
-            out.append(cirq.rz(lam).on(q[qubits[0]]))
-            out.append(cirq.ry(theta).on(q[qubits[0]]))
-            out.append(cirq.rz(phi).on(q[qubits[0]]))
+            out.append(cirq.rz(lam).on(a))
+            out.append(cirq.ry(theta).on(a))
+            out.append(cirq.rz(phi).on(a))
+        else:  # pragma: no cover - every workload gate is listed above
+            raise ValueError(name)
+    if measure:
+        out.append(cirq.measure(*qs, key="m"))
     return cirq.Circuit(out)
 
 
-def best_time(fn: Callable[[], object], repeats: int) -> float:
-    fn()  # warm-up: imports, caches, page faults
+# -- timing ---------------------------------------------------------------------------------
+
+
+def best_time(fn: Callable[[], object], repeats: int, warmup: bool = True) -> float:
+    if warmup:
+        fn()  # imports, caches, page faults
     best = float("inf")
     for _ in range(repeats):
+        gc.collect()
         t0 = time.perf_counter()
         fn()
         best = min(best, time.perf_counter() - t0)
     return best
 
 
-def runners(n: int, ops: list[Op]) -> dict[str, Callable[[], object]]:
-    from qiskit_aer import AerSimulator
+def pass_time(n: int) -> float:
+    """One read+write sweep over a complex128 state of n qubits (numpy, in place)."""
+    state = np.full(2**n, 1.0 + 0j)
+    return best_time(lambda: np.multiply(state, 1.0 + 0j, out=state), 3)
 
+
+def runners(n: int, ops: list[Op], mode: str, engines: set[str]) -> dict[str, Callable[[], object]]:
     from qsession_provider.qiskit import circuit_to_program
     from qsession_provider.sim import StatevectorSimulator
 
-    qc = to_qiskit(n, ops)
-    ours = StatevectorSimulator()
-    ours32 = StatevectorSimulator(precision="single")
-    aer_qc = qc.copy()
-    aer_qc.save_statevector()
-    aer = AerSimulator(method="statevector")
-    out: dict[str, Callable[[], object]] = {
-        "aer (c128)": lambda: aer.run(aer_qc).result().get_statevector(),
-        "qsession (c128)": lambda: ours.final_state(circuit_to_program(qc)),
-        "qsession (c64)": lambda: ours32.final_state(circuit_to_program(qc)),
-    }
-    try:
-        import qsimcirq
+    shots = mode == "shots"
+    qc = to_qiskit(n, ops, measure=shots)
+    out: dict[str, Callable[[], object]] = {}
+    if "aer" in engines:
+        from qiskit_aer import AerSimulator
 
-        cc = to_cirq(n, ops)
+        aer = AerSimulator(method="statevector")
+        if shots:
+            out["aer (c128)"] = lambda: aer.run(qc, shots=SHOTS).result().get_counts()
+        else:
+            aer_qc = qc.copy()
+            aer_qc.save_statevector()
+            out["aer (c128)"] = lambda: aer.run(aer_qc).result().get_statevector()
+    for label, engine, kwargs in (
+        ("qsession (c128)", "qsession", {}),
+        ("qsession (c64)", "qsession", {"precision": "single"}),
+        ("qsession unfused", "qsession-unfused", {"fusion": False}),
+    ):
+        if engine not in engines:
+            continue
+        sim = StatevectorSimulator(**kwargs)
+        if shots:
+            out[label] = lambda sim=sim: sim.sample(circuit_to_program(qc), SHOTS)
+        else:
+            out[label] = lambda sim=sim: sim.final_state(circuit_to_program(qc))
+    if "qsession" in engines:
+        # A fresh simulator every time: compilation (fusion, tiling) counted too, as for a
+        # circuit seen once. The rows above reuse the compiled structure, as sessions do.
+        if shots:
+            out["qsession cold"] = lambda: StatevectorSimulator().sample(
+                circuit_to_program(qc), SHOTS
+            )
+        else:
+            out["qsession cold"] = lambda: StatevectorSimulator().final_state(
+                circuit_to_program(qc)
+            )
+    if "qsim" in engines:
+        try:
+            import qsimcirq
+        except ImportError:
+            return out
+        cc = to_cirq(n, ops, measure=shots)
         for threads in (1, 2):
             sim = qsimcirq.QSimSimulator(qsimcirq.QSimOptions(cpu_threads=threads))
-            out[f"qsim t={threads} (c64)"] = lambda sim=sim: sim.simulate(cc).final_state_vector
-    except ImportError:
-        pass
+            if shots:
+                out[f"qsim t={threads} (c64)"] = lambda sim=sim: sim.run(cc, repetitions=SHOTS)
+            else:
+                out[f"qsim t={threads} (c64)"] = lambda sim=sim: sim.simulate(cc).final_state_vector
     return out
+
+
+def run_speed(args: argparse.Namespace) -> None:
+    from qsession_provider.sim import load_kernel
+
+    kernel = load_kernel()
+    sizes = args.sizes or ([20, 22] if args.quick else [20, 22, 24, 26])
+    engines = set(args.engines)
+    print(f"cores={os.cpu_count()} simd={kernel.simd_level()} threads={kernel.get_num_threads()}")
+    header = f"{'workload':<10}{'mode':<6}{'n':>3}  {'engine':<18}{'seconds':>9}"
+    print(f"{header}{'vs aer':>8}{'vs qsim2':>9}{'passes':>8}")
+    for n in sizes:
+        sweep = pass_time(n)
+        print(f"# n={n}: one complex128 read+write pass = {sweep * 1e3:.2f} ms")
+        for name in args.workloads:
+            ops = WORKLOADS[name](n)
+            for mode in args.modes:
+                repeats = 1 if args.quick or n >= 24 else 3 if n <= 20 else 2
+                times: dict[str, float] = {}
+                for engine, fn in runners(n, ops, mode, engines).items():
+                    slow = engine.startswith(("aer", "qsession unfused")) and n >= 24
+                    times[engine] = best_time(fn, repeats, warmup=not slow)
+                aer = times.get("aer (c128)")
+                qsim2 = times.get("qsim t=2 (c64)")
+                for engine, t in times.items():
+                    vs_aer = f"{t / aer:7.2f}x" if aer else f"{'-':>8}"
+                    vs_qsim = f"{t / qsim2:8.2f}x" if qsim2 else f"{'-':>9}"
+                    print(
+                        f"{name:<10}{mode:<6}{n:>3}  {engine:<18}{t:>9.4f}{vs_aer}{vs_qsim}"
+                        f"{t / sweep:>8.1f}",
+                        flush=True,
+                    )
+
+
+# -- memory ---------------------------------------------------------------------------------
+
+MEMORY_CHILD = """
+import json, resource, sys, time
+import numpy as np
+from qsession_provider.core import Gate, Measure, Program
+from qsession_provider.sim import StatevectorSimulator
+n, precision, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+rng = np.random.default_rng(0)
+ops = [Gate("h", (q,)) for q in range(n)]
+for layer in range(2):
+    ops += [Gate("ry", (q,), (float(rng.uniform(0, 3)),)) for q in range(n)]
+    ops += [Gate("z", (q + 1,), controls=(q,)) for q in range(layer % 2, n - 1, 2)]
+if mode == "shots":
+    ops += [Measure(q, "m", q) for q in range(n)]
+program = Program(n, ops, {"m": n} if mode == "shots" else {})
+sim = StatevectorSimulator(precision=precision)
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+t0 = time.perf_counter()
+if mode == "shots":
+    out = sim.sample(program, 1000, seed=1)
+else:
+    out = sim.final_state(program)
+elapsed = time.perf_counter() - t0
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"peak": peak, "base": base, "seconds": elapsed}))
+"""
+
+
+def run_memory(args: argparse.Namespace) -> None:
+    sizes = args.sizes or ([26, 28] if args.quick else [26, 28, 30])
+    print(
+        f"{'n':>3}  {'precision':<9}{'mode':<6}{'state GiB':>10}{'peak GiB':>10}"
+        f"{'budget GiB':>11}{'peak/state':>11}{'seconds':>9}  ok"
+    )
+    for n in sizes:
+        for precision, itemsize in (("double", 16), ("single", 8)):
+            for mode in args.modes:
+                state = 2**n * itemsize
+                root = str(Path(__file__).resolve().parents[1])
+                env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, *sys.path[1:2]]))
+                out = subprocess.run(
+                    [sys.executable, "-c", MEMORY_CHILD, str(n), precision, mode],
+                    capture_output=True,
+                    text=True,
+                    env=env,
+                )
+                if out.returncode != 0:
+                    print(f"{n:>3}  {precision:<10}{mode:<6} failed: {out.stderr.strip()[-300:]}")
+                    continue
+                result = json.loads(out.stdout.strip().splitlines()[-1])
+                peak = result["peak"]
+                budget = 1.05 * state + 150 * 2**20
+                print(
+                    f"{n:>3}  {precision:<10}{mode:<6}{state / 2**30:>10.2f}{peak / 2**30:>10.2f}"
+                    f"{budget / 2**30:>11.2f}{peak / state:>11.3f}{result['seconds']:>9.1f}"
+                    f"  {'yes' if peak <= budget else 'NO'}",
+                    flush=True,
+                )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer sizes and repeats (< 3 min)")
     parser.add_argument("--sizes", type=int, nargs="*", help="qubit counts")
+    parser.add_argument("--workloads", nargs="*", default=list(WORKLOADS), choices=list(WORKLOADS))
+    parser.add_argument(
+        "--modes", nargs="*", default=["state", "shots"], choices=["state", "shots"]
+    )
+    parser.add_argument(
+        "--engines",
+        nargs="*",
+        default=["aer", "qsession", "qsim"],
+        choices=["aer", "qsession", "qsession-unfused", "qsim"],
+        help="engines to time (qsession = complex128 and complex64 rows)",
+    )
+    parser.add_argument("--memory", action="store_true", help="peak RSS mode (fresh processes)")
     args = parser.parse_args()
-    sizes = args.sizes or ([16, 20, 22] if args.quick else [16, 18, 20, 22, 24, 26])
-    from qsession_provider.sim import load_kernel
-
-    kernel = load_kernel()
-    print(f"cores={os.cpu_count()} simd={kernel.simd_level()} threads={kernel.get_num_threads()}")
-    print(f"{'workload':<22}{'n':>4}  {'engine':<18}{'seconds':>10}{'vs aer':>9}")
-    for label, make in (("qft", qft_ops), ("brickwork d=20", lambda n: brickwork_ops(n, 20))):
-        for n in sizes:
-            repeats = 1 if n >= 24 or args.quick else 3
-            times = {name: best_time(fn, repeats) for name, fn in runners(n, make(n)).items()}
-            aer = times["aer (c128)"]
-            for name, t in times.items():
-                print(f"{label:<22}{n:>4}  {name:<18}{t:>10.4f}{t / aer:>8.2f}x")
+    if args.memory:
+        run_memory(args)
+    else:
+        run_speed(args)
 
 
 if __name__ == "__main__":

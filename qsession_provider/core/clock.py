@@ -88,12 +88,18 @@ class RealClock:
 
     virtual = False
 
+    #: The heap is compacted (cancelled timers dropped) when it grows past this, then past
+    #: twice its size after compaction: a session re-arms its interactive timer after every
+    #: job, and a cancelled timer would otherwise stay in the heap until its due time.
+    _COMPACT_MIN = 256
+
     def __init__(self) -> None:
         self._cv = threading.Condition()
         self._heap: list[tuple[float, int, Timer]] = []
         self._seq = itertools.count()
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._compact_at = self._COMPACT_MIN
 
     def now(self) -> float:
         return time.time()
@@ -109,13 +115,22 @@ class RealClock:
         with self._cv:
             if self._closed:
                 raise QSessionError("the clock is closed")
-            heapq.heappush(self._heap, (deadline, next(self._seq), timer))
+            heap = self._heap
+            if len(heap) >= self._compact_at:
+                heap[:] = [item for item in heap if not item[2].cancelled]
+                heapq.heapify(heap)
+                self._compact_at = max(self._COMPACT_MIN, 2 * len(heap))
+            earliest = heap[0][0] if heap else None
+            heapq.heappush(heap, (deadline, next(self._seq), timer))
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="qsession-clock", daemon=True
                 )
                 self._thread.start()
-            self._cv.notify()
+            elif earliest is None or deadline < earliest:
+                # Only a new earliest deadline changes what the clock thread waits for; not
+                # waking it otherwise saves a thread switch per timer (one per session job).
+                self._cv.notify()
         return timer
 
     def call_later(self, delay: float, callback: Callable[[], object]) -> Timer:

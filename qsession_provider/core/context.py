@@ -8,9 +8,8 @@ the outermost :meth:`RuntimeContext.locked` block exits, in the same order it wa
 
 from __future__ import annotations
 
-import contextlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from .clock import Clock
 from .events import EventEmitter
@@ -38,19 +37,18 @@ class RuntimeContext:
         self._deferred: list[Callable[[], object]] = []
         self._local = threading.local()
 
-    @contextlib.contextmanager
-    def locked(self) -> Iterator[None]:
-        """Hold the runtime lock; on the outermost exit run deferred work, then events."""
+    def locked(self) -> _Locked:
+        """Hold the runtime lock; on the outermost exit run deferred work, then events.
+
+        (A small class rather than a generator context manager: it is entered several
+        times per job.) If the block raises, deferred work waits for the next exit.
+        """
+        return _Locked(self)
+
+    def owned(self) -> bool:
+        """True if this thread is inside :meth:`locked` or running deferred work."""
         local = self._local
-        depth = getattr(local, "depth", 0)
-        local.depth = depth + 1
-        try:
-            with self.lock:
-                yield
-        finally:
-            local.depth = depth
-        if depth == 0:
-            self.flush()
+        return getattr(local, "depth", 0) > 0 or getattr(local, "flushing", False)
 
     def after_unlock(self, fn: Callable[[], object]) -> None:
         """Run ``fn()`` once the lock is released (call with the lock held)."""
@@ -77,3 +75,30 @@ class RuntimeContext:
             self.emitter.drain()
         finally:
             local.flushing = False
+
+
+class _Locked:
+    """The context manager of :meth:`RuntimeContext.locked`."""
+
+    __slots__ = ("_ctx", "_depth")
+
+    def __init__(self, ctx: RuntimeContext) -> None:
+        self._ctx = ctx
+        self._depth = 0
+
+    def __enter__(self) -> None:
+        local = self._ctx._local
+        depth = self._depth = getattr(local, "depth", 0)
+        local.depth = depth + 1
+        try:
+            self._ctx.lock.acquire()
+        except BaseException:
+            local.depth = depth
+            raise
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        ctx = self._ctx
+        ctx.lock.release()
+        ctx._local.depth = self._depth
+        if self._depth == 0 and exc_type is None:
+            ctx.flush()

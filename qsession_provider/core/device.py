@@ -72,8 +72,10 @@ class Device:
     Attributes:
         name: unique device name (what users pass as ``backend``/``target``).
         num_qubits: number of qubits.
-        execute: ``execute(program_id, payload) -> result``; runs on an executor thread,
-            raises to fail the job (the message becomes the job's error).
+        execute: ``execute(program_id, payload) -> result``; runs on an executor thread
+            (or, for a tiny job, in the thread that submits it, or in a thread waiting for
+            the job: it must not wait for other jobs), raises to fail the job (the
+            message becomes the job's error).
         basis_gates: native gate names (Qiskit spelling, e.g. ``("ecr", "rz", "sx", "x")``).
         coupling_map: directed qubit pairs a two-qubit gate may act on; None means
             all-to-all.

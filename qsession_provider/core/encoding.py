@@ -4,12 +4,22 @@ Only data is written: JSON scalars, lists, string-keyed dicts and tagged objects
 numpy arrays (dtype, shape, base64 bytes), complex numbers, :class:`Program` and
 :class:`PauliSum`. Nothing is ever unpickled or evaluated on the way back, so a store
 file shared between processes or users cannot run code.
+
+:func:`dumps` writes the text in one pass, without building the intermediate
+:func:`to_jsonable` tree, and its output is exactly ``json.dumps(to_jsonable(obj),
+separators=(",", ":"))``. A VQE loop submits the same :class:`Program` and the same
+:class:`PauliSum` objects job after job (the faces cache their translations), so the
+encoded text of a program's operations and of a Pauli sum is kept on the object and reused
+while its operations / terms tuple is the same object (both are immutable: the engine's
+compile cache relies on that too); the rest of a program (name, registers, metadata...)
+is encoded afresh each time.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+from json.encoder import encode_basestring_ascii as _json_str
 from typing import Any
 
 import numpy as np
@@ -38,6 +48,11 @@ def to_jsonable(obj: Any) -> Any:
     Raises:
         StoreError: the object holds a type the encoding does not know.
     """
+    kind = type(obj)
+    if kind is dict:  # exact plain types first (the general checks below give the same)
+        return _jsonable_dict(obj)
+    if kind is list:
+        return [to_jsonable(x) for x in obj]
     if obj is None or isinstance(obj, (bool, str, int, float)):
         return obj
     if isinstance(obj, np.generic):
@@ -60,19 +75,23 @@ def to_jsonable(obj: Any) -> Any:
     if isinstance(obj, PauliSum):
         return {"__paulisum__": obj.to_json()}
     if isinstance(obj, dict):
-        out = {}
-        for key, value in obj.items():
-            if not isinstance(key, str):
-                raise StoreError(f"cannot encode dict key {key!r}: keys must be strings")
-            out[key] = to_jsonable(value)
-        if len(out) == 1 and next(iter(out)) in _TAGS:
-            return {"__dict__": out}
-        return out
+        return _jsonable_dict(obj)
     if isinstance(obj, tuple):
         return {"__tuple__": [to_jsonable(x) for x in obj]}
     if isinstance(obj, list):
         return [to_jsonable(x) for x in obj]
     raise StoreError(f"cannot encode an object of type {type(obj).__name__}")
+
+
+def _jsonable_dict(obj: dict[Any, Any]) -> dict[str, Any]:
+    out = {}
+    for key, value in obj.items():
+        if not isinstance(key, str):
+            raise StoreError(f"cannot encode dict key {key!r}: keys must be strings")
+        out[key] = to_jsonable(value)
+    if len(out) == 1 and next(iter(out)) in _TAGS:
+        return {"__dict__": out}
+    return out
 
 
 def from_jsonable(data: Any) -> Any:
@@ -107,8 +126,148 @@ def from_jsonable(data: Any) -> Any:
 
 
 def dumps(obj: Any) -> str:
-    """Encode ``obj`` as JSON text."""
-    return json.dumps(to_jsonable(obj), separators=(",", ":"))
+    """Encode ``obj`` as JSON text (the same text as ``json.dumps(to_jsonable(obj))``).
+
+    Raises:
+        StoreError: the object holds a type the encoding does not know.
+    """
+    out: list[str] = []
+    _write(obj, out)
+    return "".join(out)
+
+
+_INF = float("inf")
+_float_repr = float.__repr__
+_int_repr = int.__repr__
+
+
+def _float_text(value: float) -> str:
+    """A float as ``json.dumps`` writes it (``NaN``/``Infinity`` included)."""
+    if value != value:
+        return "NaN"
+    if value == _INF:
+        return "Infinity"
+    if value == -_INF:
+        return "-Infinity"
+    return _float_repr(value)
+
+
+def _write(obj: Any, out: list[str]) -> None:
+    """Append the JSON text of ``to_jsonable(obj)`` to ``out`` (same checks, same order)."""
+    kind = type(obj)
+    if kind is str:  # exact plain types first (the general checks below give the same)
+        out.append(_json_str(obj))
+    elif kind is float:
+        out.append(_float_text(obj))
+    elif kind is int:
+        out.append(_int_repr(obj))
+    elif kind is dict:
+        _write_dict(obj, out)
+    elif kind is list:
+        _write_list(obj, out)
+    elif obj is None:
+        out.append("null")
+    elif isinstance(obj, str):
+        out.append(_json_str(obj))
+    elif obj is True:
+        out.append("true")
+    elif obj is False:
+        out.append("false")
+    elif isinstance(obj, int):
+        out.append(_int_repr(obj))
+    elif isinstance(obj, float):
+        out.append(_float_text(obj))
+    elif isinstance(obj, np.generic):
+        _write(obj.item(), out)
+    elif isinstance(obj, complex):
+        out.append(f'{{"__complex__":[{_float_text(obj.real)},{_float_text(obj.imag)}]}}')
+    elif isinstance(obj, np.ndarray):
+        if obj.dtype.kind in _NUMERIC_KINDS:
+            data = np.ascontiguousarray(obj)
+            shape = ",".join(_int_repr(int(n)) for n in obj.shape)
+            b64 = base64.b64encode(data.tobytes()).decode("ascii")
+            out.append(f'{{"__nd__":[{_json_str(data.dtype.str)},[{shape}],"{b64}"]}}')
+        else:
+            shape = ",".join(_int_repr(int(n)) for n in obj.shape)
+            out.append(f'{{"__objarr__":[[{shape}],')
+            _write_list(obj.ravel().tolist(), out)
+            out.append("]}")
+    elif isinstance(obj, Program):
+        # Inside the tag, to_jsonable keeps to_json() as it is: plain json.dumps text.
+        head = _plain(obj._json_head())  # '{...}' with at least five keys
+        out.append('{"__program__":')
+        out.append(head[:-1])
+        out.append(',"operations":')
+        out.append(_operations_text(obj))
+        out.append("}}")
+    elif isinstance(obj, PauliSum):
+        out.append('{"__paulisum__":')
+        out.append(_pauli_sum_text(obj))
+        out.append("}")
+    elif isinstance(obj, dict):
+        _write_dict(obj, out)
+    elif isinstance(obj, tuple):
+        out.append('{"__tuple__":')
+        _write_list(obj, out)
+        out.append("}")
+    elif isinstance(obj, list):
+        _write_list(obj, out)
+    else:
+        raise StoreError(f"cannot encode an object of type {type(obj).__name__}")
+
+
+def _write_dict(obj: dict[Any, Any], out: list[str]) -> None:
+    tagged = len(obj) == 1 and next(iter(obj)) in _TAGS
+    out.append('{"__dict__":{' if tagged else "{")
+    _write_items(obj, out)
+    out.append("}}" if tagged else "}")
+
+
+def _write_items(mapping: dict[str, Any], out: list[str]) -> None:
+    first = True
+    for key, value in mapping.items():
+        if not isinstance(key, str):
+            raise StoreError(f"cannot encode dict key {key!r}: keys must be strings")
+        if not first:
+            out.append(",")
+        first = False
+        out.append(_json_str(key))
+        out.append(":")
+        _write(value, out)
+
+
+def _write_list(items: Any, out: list[str]) -> None:
+    out.append("[")
+    first = True
+    for item in items:
+        if not first:
+            out.append(",")
+        first = False
+        _write(item, out)
+    out.append("]")
+
+
+def _plain(data: Any) -> str:
+    """``json.dumps`` text of data that ``to_jsonable`` leaves as it is (a tag's content)."""
+    return json.dumps(data, separators=(",", ":"))
+
+
+def _operations_text(program: Program) -> str:
+    """The encoded ``operations`` of ``program``, cached on it (see the module docstring)."""
+    return str(
+        program._memoized("encoded_operations", lambda _ops: _plain(program._operations_json()))
+    )
+
+
+def _pauli_sum_text(pauli_sum: PauliSum) -> str:
+    """The encoded terms of ``pauli_sum``, cached on it (see the module docstring)."""
+    terms = pauli_sum.terms
+    cached = pauli_sum._encoded
+    if cached is not None and cached[0] is terms:
+        return cached[1]
+    text = _plain(pauli_sum.to_json())
+    pauli_sum._encoded = (terms, text)
+    return text
 
 
 def loads(text: str | bytes) -> Any:

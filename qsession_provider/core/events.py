@@ -28,7 +28,9 @@ _log = logging.getLogger(__name__)
 class RuntimeListener(Protocol):
     """Observer of job and session lifecycles. Implement only what you need.
 
-    Every method is optional: the runtime looks each one up and skips missing ones.
+    Every method is optional: the runtime looks each one up and skips missing ones. A
+    listener may also have ``wants(method: str) -> bool``: events for which it returns
+    False are not queued for it (the plugin listener skips hooks nobody implements).
     """
 
     def job_submitted(self, job: Job) -> None:
@@ -73,10 +75,17 @@ class EventEmitter:
         return bool(self._listeners)
 
     def post(self, method: str, *args: object) -> None:
-        """Queue ``listener.<method>(*args)`` for every listener."""
+        """Queue ``listener.<method>(*args)`` for every listener.
+
+        A listener with a ``wants(method) -> bool`` method (as the plugin listener has)
+        is skipped when it returns False.
+        """
         for listener in self._listeners:
             fn = getattr(listener, method, None)
-            if fn is not None:
+            if fn is None:
+                continue
+            wants = getattr(listener, "wants", None)
+            if wants is None or wants(method):
                 self._queue.append(_bind(fn, args))
 
     def post_call(self, fn: Callable[[], object]) -> None:

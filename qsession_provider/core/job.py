@@ -6,11 +6,20 @@ through the producer-only ``_transition`` method, which checks
 :class:`~qsession_provider.errors.InvalidJobStateError` on an illegal change (the
 ``concurrent.futures.Future`` pattern). Done-callbacks never run under that lock. The
 states, error codes and the record are re-exported from :mod:`.job_record`.
+
+Waiters (:meth:`Job.wait`, :meth:`Job.result`) are released when the job is *settled*:
+final and persisted. The runtime moves a job to its final state, writes it to the store
+and only then settles it (``_transition(..., settle=False)`` then ``_settle()``), so a
+result returned by a handle is always in the store already.
+
+Run-on-wait: while a job has been handed to an in-process thread pool but no worker has
+picked it up yet, the runtime leaves a ``_steal`` hook on the handle; a thread that blocks
+on :meth:`Job.wait` without a timeout runs the job itself instead of sleeping until a
+worker has run it (the same computation and bookkeeping, minus two thread hand-offs).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -81,8 +90,13 @@ class Job:
         self._result: Any = None
         self._has_result = False
         self._callbacks: list[Callable[[Job], object]] = []
+        #: Final and persisted: what waiters wait for (see the module docstring).
+        self._settled = record.status in FINAL_STATES
         #: Set by ``Runtime.submit(fail_with=...)``: the job fails with this message at start.
         self._fail_with: str | None = None
+        #: Set by the scheduler while a thread-pool worker has not started the job: runs it
+        #: in the calling thread instead, returns True if it did (see the module docstring).
+        self._steal: Callable[[], bool] | None = None
 
     # -- record views ----------------------------------------------------------------------
     @property
@@ -209,7 +223,13 @@ class Job:
         """
         if self._reload is not None:
             return self._poll_until_final(timeout)
-        return self._clock.wait_for(self.in_final_state, timeout, self._cond)
+        steal = self._steal
+        if steal is not None and timeout is None and not self._settled:
+            steal()
+        return self._clock.wait_for(self._is_settled, timeout, self._cond)
+
+    def _is_settled(self) -> bool:
+        return self._settled
 
     def result(self, timeout: float | None = None) -> Any:
         """The job's result, waiting for it if needed.
@@ -259,6 +279,7 @@ class Job:
                 self._record = record
                 if record.status in FINAL_STATES:
                     callbacks, self._callbacks = self._callbacks, []
+                    self._settled = True
                 self._cond.notify_all()
             for fn in callbacks:
                 fn(self)
@@ -283,9 +304,13 @@ class Job:
         *,
         result: Any = None,
         has_result: bool = False,
+        settle: bool = True,
         **changes: Any,
     ) -> list[Callable[[], object]]:
         """Move to ``status`` with record ``changes``. Producer-only (the runtime).
+
+        With ``settle=False`` a final state does not release waiters yet: the caller
+        persists it, then calls :meth:`_settle`.
 
         Returns:
             The done-callbacks to run (bound, without arguments) once the caller has
@@ -300,20 +325,30 @@ class Job:
                 raise InvalidJobStateError(
                     f"job {self._record.id}: cannot go from {current.value} to {status.value}"
                 )
-            self._record = dataclasses.replace(self._record, status=status, **changes)
+            self._record = self._record.replace(status=status, **changes)
             if has_result:
                 self._result, self._has_result = result, True
             callbacks: list[Callable[[], object]] = []
             if status in FINAL_STATES:
                 callbacks = [_bind(fn, self) for fn in self._callbacks]
                 self._callbacks = []
+                self._steal = None
+                if settle:
+                    self._settled = True
             self._cond.notify_all()
         return callbacks
+
+    def _settle(self) -> None:
+        """Release the waiters of a final job (after ``_transition(..., settle=False)``)."""
+        with self._cond:
+            if self._record.status in FINAL_STATES:
+                self._settled = True
+                self._cond.notify_all()
 
     def _update(self, **changes: Any) -> None:
         """Change non-status fields (name, tags, metadata). Producer-only (the runtime)."""
         with self._cond:
-            self._record = dataclasses.replace(self._record, **changes)
+            self._record = self._record.replace(**changes)
 
     def _poll_until_final(self, timeout: float | None) -> bool:
         wall = RealClock()

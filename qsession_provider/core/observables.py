@@ -85,10 +85,13 @@ class PauliSum:
         terms: the terms; an empty sum is the zero operator.
     """
 
-    __slots__ = ("terms",)
+    __slots__ = ("terms", "_encoded", "_max_qubit")
 
     def __init__(self, terms: Iterable[PauliTerm] = ()) -> None:
         self.terms: tuple[PauliTerm, ...] = tuple(terms)
+        #: ``(terms, text)``: the encoded terms, kept by ``encoding.dumps``.
+        self._encoded: tuple[tuple[PauliTerm, ...], str] | None = None
+        self._max_qubit: tuple[tuple[PauliTerm, ...], int] | None = None
         for t in self.terms:
             if not isinstance(t, PauliTerm):
                 raise InvalidProgramError(f"{t!r} is not a PauliTerm")
@@ -106,7 +109,11 @@ class PauliSum:
     @property
     def max_qubit(self) -> int:
         """Largest qubit index used, or -1."""
-        return max((t.max_qubit for t in self.terms), default=-1)
+        terms = self.terms
+        found = self._max_qubit
+        if found is None or found[0] is not terms:  # terms are immutable; computed once
+            found = self._max_qubit = (terms, max((t.max_qubit for t in terms), default=-1))
+        return found[1]
 
     def to_json(self) -> list[Any]:
         """JSON-compatible list of ``[paulis, qubits, [re, im]]``."""

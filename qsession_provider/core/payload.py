@@ -8,6 +8,7 @@ message and nothing is queued.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,8 +33,12 @@ __all__ = [
 
 def touched_qubits(program: Program) -> int:
     """Number of distinct qubits that a gate, reset or measurement of ``program`` touches."""
+    return int(program._memoized("touched_qubits", _touched))
+
+
+def _touched(operations: tuple[Any, ...]) -> int:
     used: set[int] = set()
-    for op in program.operations:
+    for op in operations:
         if not isinstance(op, Barrier):
             used.update(op.all_qubits)
     return len(used)
@@ -204,12 +209,12 @@ class SamplerPayload(_PayloadBase):
     @property
     def num_executions(self) -> int:
         """Number of circuit executions (parameter sets over all pubs)."""
-        return sum(int(np.prod(p.shape, dtype=int)) for p in self.pubs)
+        return sum(math.prod(p.shape) for p in self.pubs)
 
     @property
     def total_shots(self) -> int:
         """Total shots over every execution."""
-        return sum(int(np.prod(p.shape, dtype=int)) * p.shots for p in self.pubs)
+        return sum(math.prod(p.shape) * p.shots for p in self.pubs)
 
     def to_json(self) -> dict[str, Any]:
         """Data for :mod:`encoding`."""
@@ -240,7 +245,7 @@ class EstimatorPayload(_PayloadBase):
     @property
     def num_executions(self) -> int:
         """Number of circuit executions (parameter sets over all pubs)."""
-        return sum(int(np.prod(p.values.shape[:-1], dtype=int)) for p in self.pubs)
+        return sum(math.prod(p.values.shape[:-1]) for p in self.pubs)
 
     @property
     def total_shots(self) -> int:
@@ -248,7 +253,7 @@ class EstimatorPayload(_PayloadBase):
         total = 0
         for p in self.pubs:
             per = 4096 if p.precision == 0 else int(np.ceil(1.0 / p.precision**2))
-            total += int(np.prod(p.values.shape[:-1], dtype=int)) * per
+            total += math.prod(p.values.shape[:-1]) * per
         return total
 
     def to_json(self) -> dict[str, Any]:

@@ -9,7 +9,7 @@ that names the operation and the problem before it reaches a scheduler or a kern
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -229,6 +229,7 @@ class Program:
         "metadata",
         "_parameters",
         "_key",
+        "_memo",
     )
 
     def __init__(
@@ -252,6 +253,8 @@ class Program:
         self.name = name
         self.metadata: dict[str, Any] = dict(metadata or {})
         self._key: tuple[Any, ...] | None = None
+        # Facts derived from the operations (see ``_memoized``).
+        self._memo: dict[str, tuple[tuple[Operation, ...], Any]] = {}
         self._validate()
         symbols = param_symbols((self.global_phase,))
         for op in self.operations:
@@ -320,10 +323,30 @@ class Program:
 
     def is_unitary(self) -> bool:
         """True if the program is only gates and barriers, with no classical conditions."""
-        return all(
-            isinstance(op, Barrier) or (isinstance(op, Gate) and op.condition is None)
-            for op in self.operations
+        return bool(
+            self._memoized(
+                "is_unitary",
+                lambda ops: all(
+                    isinstance(op, Barrier) or (isinstance(op, Gate) and op.condition is None)
+                    for op in ops
+                ),
+            )
         )
+
+    def _memoized(self, key: str, compute: Callable[[tuple[Operation, ...]], Any]) -> Any:
+        """``compute(self.operations)``, kept while ``operations`` is the same tuple.
+
+        A program is an immutable value (the engine's compile cache relies on it too), so
+        facts derived from its operations - unitarity, touched qubits, the encoded text -
+        are computed once per program, not once per job.
+        """
+        ops = self.operations
+        found = self._memo.get(key)
+        if found is not None and found[0] is ops:
+            return found[1]
+        value = compute(ops)
+        self._memo[key] = (ops, value)
+        return value
 
     def structure_key(self) -> tuple[Any, ...]:
         """A hashable key equal for programs that compile identically (cache key)."""
@@ -420,14 +443,23 @@ class Program:
     # -- serialisation -------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
         """A JSON-compatible dict (complex matrices as [re, im] pairs)."""
+        data = self._json_head()
+        data["operations"] = self._operations_json()
+        return data
+
+    def _json_head(self) -> dict[str, Any]:
+        """:meth:`to_json` without its last key, ``operations``."""
         return {
             "num_qubits": self.num_qubits,
             "registers": list(self.registers.items()),
             "global_phase": _param_json(self.global_phase),
             "name": self.name,
             "metadata": self.metadata,
-            "operations": [_op_json(op) for op in self.operations],
         }
+
+    def _operations_json(self) -> list[dict[str, Any]]:
+        """The ``operations`` entry of :meth:`to_json`."""
+        return [_op_json(op) for op in self.operations]
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Program:

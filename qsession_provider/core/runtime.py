@@ -54,7 +54,10 @@ class Runtime(JobsAPI, SessionsAPI):
         devices: a :class:`~.device.DeviceRegistry` or devices to register.
         listeners: lifecycle observers (see :class:`~.events.RuntimeListener`).
         policy: the scheduling policy (default :class:`~.policies.FairSharePolicy`).
-        executor: where payloads are computed (default: a thread pool).
+        executor: where payloads are computed (default: a thread pool). With a thread
+            pool, a tiny job that starts at submission is computed in the submitting
+            thread, and a thread waiting for a job no worker has started runs it itself
+            (see :mod:`~qsession_provider.core.scheduler`).
         sweep_orphans: on start, fail jobs and close sessions left by exited processes.
 
     Example:

@@ -133,20 +133,36 @@ class JobsAPI:
                 owner=self._process.id,
                 metadata=meta,
             )
+            # One store transaction for the insert and what the submission does at once (a
+            # start, a tiny job's whole run, the session's update), committed before submit
+            # returns; if that commit fails, submit fails and the job is dropped.
+            job: Job | None = None
             try:
-                self.store.add_job(record, payload_text)
+                with self._scheduler.batch(strict=True):
+                    try:
+                        self.store.add_job(record, payload_text)
+                    except StoreError as exc:
+                        if "already exists" in str(exc):
+                            raise InputError(f"a job with id {job_id!r} already exists") from None
+                        raise
+                    job = self._new_handle(record, payload)
+                    job._fail_with = fail_with
+                    self._live[job.id] = job
+                    job.add_done_callback(self._job_final)
+                    if session is not None:
+                        self._rules.job_submitted(session, job)
+                    self._emitter.post("job_submitted", job)
+                    self._scheduler.enqueue(job, dev, session, submitted=True)
             except StoreError as exc:
-                if "already exists" in str(exc):
-                    raise InputError(f"a job with id {job_id!r} already exists") from None
+                if job is not None and not job.in_final_state():
+                    self._scheduler.cancel(
+                        job,
+                        dev,
+                        code=JobErrorCode.EXECUTION_FAILED,
+                        message=f"the job could not be stored: {exc}",
+                    )
                 raise
-            job = self._new_handle(record, payload)
-            job._fail_with = fail_with
-            self._live[job.id] = job
-            job.add_done_callback(self._job_final)
-            if session is not None:
-                self._rules.job_submitted(session, job)
-            self._emitter.post("job_submitted", job)
-            self._scheduler.enqueue(job, dev, session)
+        assert job is not None
         return job
 
     def job(self, job_id: str) -> Job:

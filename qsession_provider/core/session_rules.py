@@ -106,15 +106,20 @@ class SessionRules:
             self._save(session)
 
     # -- job events (from the scheduler) ---------------------------------------------------------
-    def job_started(self, session: Session, job: Job, now: float) -> None:
-        """A job of the session began executing."""
+    def job_started(self, session: Session, job: Job, now: float, *, persist: bool = True) -> None:
+        """A job of the session began executing.
+
+        ``persist=False`` (a small job, see :mod:`.scheduler`) leaves the store's copy of the
+        record to the job's end, which saves it anyway.
+        """
         session.queued -= 1
         session.running += 1
         record = session.record
-        session.update(last_job_started=now)
         if record.started_at is None:
-            session.update(started_at=now)
+            session.update(last_job_started=now, started_at=now)
             self._arm(session, "max_ttl", now + record.max_ttl)
+        else:
+            session.update(last_job_started=now)
         if record.state in (SessionState.OPEN, SessionState.INACTIVE):
             self._move(session, SessionState.ACTIVE, now, activated_at=now)
         elif record.state is SessionState.DRAINING and record.active_since is None:
@@ -124,7 +129,8 @@ class SessionRules:
             if record.active_ttl is not None:
                 left = max(0.0, record.active_ttl - session.record.usage_time)
                 self._arm(session, "active_ttl", now + left)
-        self._save(session)
+        if persist:
+            self._save(session)
 
     def job_ended(self, session: Session, job: Job, now: float, *, was_running: bool) -> None:
         """A job of the session reached a final state through execution or cancellation."""

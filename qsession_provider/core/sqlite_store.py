@@ -11,9 +11,20 @@ across threads; SQLite's file locking (WAL mode, a busy timeout, write transacti
 started with ``BEGIN IMMEDIATE``) makes it safe across processes. Records are JSON text;
 payloads and results are the runtime's :mod:`~qsession_provider.core.encoding` text.
 
-Indexes are chosen for the write path: no index contains a job's status (a status change
-then rewrites only the row), so a job costs three small transactions (queued, running,
-done with its result). Status filters scan; owner, session, time and tag filters do not.
+Indexes are chosen for the write path: no index contains a job's status, and an update
+sets only the columns that changed (plus the record), so a status change rewrites only the
+row, never an index entry. Status filters scan; owner, session, time and tag filters do not.
+
+Write batches: :meth:`SQLiteStore.batch` groups every write made inside it into one
+transaction (each write still atomic on its own, through a savepoint), committed when the
+block exits. Inside a batch, a job added with :meth:`~SQLiteStore.add_job` is checked for a
+duplicate id at once but inserted only when the batch commits (or as soon as anything else
+touches the store), with whatever :meth:`~SQLiteStore.update_job` made of it meanwhile:
+a job that is submitted, run and finished inside one batch is one INSERT. The runtime
+batches the writes of a submission (the insert, a start at once, the session's update) and
+of a job's end (the final state, the result, the session's update, committed before anyone
+waiting for the job is woken): a small job costs two transactions, a tiny job run at
+submission one.
 """
 
 from __future__ import annotations
@@ -23,7 +34,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from ..errors import JobNotFoundError, SessionNotFoundError, StoreError
@@ -148,6 +159,8 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the store at {self.location}: {exc}") from exc
         self._closed = False
+        #: The running :meth:`batch`, if any (only its thread gets past the lock).
+        self._batch: _BatchState | None = None
         try:
             self._setup(busy_timeout)
         except BaseException:
@@ -179,31 +192,37 @@ class SQLiteStore:
                     f"this qsession_provider understands ({SCHEMA_VERSION}); upgrade the package"
                 )
 
-    @contextlib.contextmanager
-    def _tx(self) -> Iterator[sqlite3.Cursor]:
-        """A write transaction (BEGIN IMMEDIATE takes the write lock up front)."""
-        with self._lock:
-            self._check_open()
-            cur = self._db.cursor()
-            try:
-                _retry_locked(lambda: cur.execute("BEGIN IMMEDIATE"))
-            except sqlite3.Error as exc:
-                raise StoreError(f"store {self.location} is busy: {exc}") from exc
-            try:
-                yield cur
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            else:
-                try:
-                    self._db.execute("COMMIT")
-                except sqlite3.Error as exc:
-                    self._db.execute("ROLLBACK")
-                    raise StoreError(f"cannot write to store {self.location}: {exc}") from exc
+    def batch(self) -> _Batch:
+        """Run the writes of the block in one transaction, committed when it exits.
+
+        The transaction begins at the first write (``BEGIN IMMEDIATE``); each write stays
+        atomic on its own (a failing write is rolled back to its savepoint and raises as
+        usual; the others are kept). The store's lock is held for the whole block, so
+        other threads wait for the commit. The commit happens however the block exits.
+        Nested batches join the outermost one.
+
+        Raises:
+            StoreError: the commit failed (the batch's writes are rolled back).
+        """
+        return _Batch(self)
+
+    def _begin(self, cur: sqlite3.Cursor) -> None:
+        try:
+            _retry_locked(lambda: cur.execute("BEGIN IMMEDIATE"))
+        except sqlite3.Error as exc:
+            raise StoreError(f"store {self.location} is busy: {exc}") from exc
+
+    def _tx(self) -> _Transaction:
+        """A write transaction (BEGIN IMMEDIATE takes the write lock up front); ``with``
+        gives its cursor. Inside a :meth:`batch`, a savepoint of the batch's transaction."""
+        return _Transaction(self)
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         with self._lock:
             self._check_open()
+            state = self._batch
+            if state is not None and state.pending:
+                state.flush(self._db.cursor())
             try:
                 return self._db.execute(sql, params).fetchall()
             except sqlite3.Error as exc:
@@ -215,12 +234,26 @@ class SQLiteStore:
 
     # -- jobs --------------------------------------------------------------------------------
     def add_job(self, record: JobRecord, payload: str) -> None:
+        with self._lock:
+            state = self._batch
+            if state is not None:  # checked now, inserted at the commit (module docstring)
+                self._check_open()
+                cur = self._db.cursor()
+                state.begin(self, cur)
+                taken = (
+                    record.id in state.pending
+                    or cur.execute("SELECT 1 FROM jobs WHERE id = ?", (record.id,)).fetchone()
+                )
+                if taken:
+                    raise StoreError(f"a job with id {record.id!r} already exists")
+                state.pending[record.id] = [record, payload, None]
+                return
         try:
             with self._tx() as cur:
                 cur.execute(
                     "INSERT INTO jobs (id, device, status, program_id, session_id, instance, "
                     "name, created_at, owner, tags, record) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    (*_job_columns(record), _dumps(record.to_json())),
+                    (*_job_columns(record), record.to_json_text()),
                 )
                 cur.execute(
                     "INSERT INTO job_data (job_id, payload) VALUES (?, ?)", (record.id, payload)
@@ -230,19 +263,33 @@ class SQLiteStore:
             raise StoreError(f"a job with id {record.id!r} already exists") from None
 
     def update_job(self, record: JobRecord, *, result: str | None = None) -> bool:
+        with self._lock:
+            state = self._batch
+            entry = None if state is None else state.pending.get(record.id)
+            if entry is not None:  # not inserted yet: the insert will carry this state
+                old = entry[0]
+                if old.status.value in _FINAL and old.status is not record.status:
+                    return False
+                entry[0] = record
+                if result is not None:
+                    entry[2] = result
+                return True
+        columns = _job_columns(record)[1:]
+        text = record.to_json_text()
         with self._tx() as cur:
-            row = cur.execute("SELECT status, tags FROM jobs WHERE id = ?", (record.id,)).fetchone()
+            row = cur.execute(_SELECT_JOB_COLUMNS, (record.id,)).fetchone()
             if row is None:
                 raise JobNotFoundError(f"no job with id {record.id!r}")
-            if row[0] in _FINAL and row[0] != record.status.value:
+            if row[1] in _FINAL and row[1] != record.status.value:
                 return False
-            columns = _job_columns(record)
+            # Only the changed columns: an indexed column in SET rewrites its index entry.
+            changed = [i for i, (old, new) in enumerate(zip(row, columns)) if old != new]
+            sets = "".join(f"{_JOB_COLUMNS[i]}=?, " for i in changed)
             cur.execute(
-                "UPDATE jobs SET device=?, status=?, program_id=?, session_id=?, instance=?, "
-                "name=?, created_at=?, owner=?, tags=?, record=? WHERE id=?",
-                (*columns[1:], _dumps(record.to_json()), record.id),
+                f"UPDATE jobs SET {sets}record=? WHERE id=?",
+                (*(columns[i] for i in changed), text, record.id),
             )
-            if row[1] != columns[-1]:
+            if row[-1] != columns[-1]:
                 cur.execute("DELETE FROM job_tags WHERE job_id = ?", (record.id,))
                 _write_tags(cur, record)
             if result is not None:
@@ -296,22 +343,25 @@ class SQLiteStore:
                 cur.execute(
                     "INSERT INTO sessions (id, device, state, mode, instance, name, created_at, "
                     "owner, record) VALUES (?,?,?,?,?,?,?,?,?)",
-                    (*_session_columns(record), _dumps(record.to_json())),
+                    (*_session_columns(record), record.to_json_text()),
                 )
         except sqlite3.IntegrityError:
             raise StoreError(f"a session with id {record.id!r} already exists") from None
 
     def update_session(self, record: SessionRecord) -> bool:
+        columns = _session_columns(record)[1:]
+        text = record.to_json_text()
         with self._tx() as cur:
-            row = cur.execute("SELECT state FROM sessions WHERE id = ?", (record.id,)).fetchone()
+            row = cur.execute(_SELECT_SESSION_COLUMNS, (record.id,)).fetchone()
             if row is None:
                 raise SessionNotFoundError(f"no session with id {record.id!r}")
-            if row[0] == SessionState.CLOSED.value and record.state is not SessionState.CLOSED:
+            if row[1] == SessionState.CLOSED.value and record.state is not SessionState.CLOSED:
                 return False
+            changed = [i for i, (old, new) in enumerate(zip(row, columns)) if old != new]
+            sets = "".join(f"{_SESSION_COLUMNS[i]}=?, " for i in changed)
             cur.execute(
-                "UPDATE sessions SET device=?, state=?, mode=?, instance=?, name=?, "
-                "created_at=?, owner=?, record=? WHERE id=?",
-                (*_session_columns(record)[1:], _dumps(record.to_json()), record.id),
+                f"UPDATE sessions SET {sets}record=? WHERE id=?",
+                (*(columns[i] for i in changed), text, record.id),
             )
             return True
 
@@ -398,7 +448,7 @@ class SQLiteStore:
                 new = orphan_job(old, now, procs.get(old.owner))
                 cur.execute(
                     "UPDATE jobs SET status = ?, record = ? WHERE id = ?",
-                    (new.status.value, _dumps(new.to_json()), new.id),
+                    (new.status.value, new.to_json_text(), new.id),
                 )
                 jobs.append(new.id)
             rows = cur.execute(
@@ -409,7 +459,7 @@ class SQLiteStore:
                 new_s = orphan_session(SessionRecord.from_json(json.loads(text)), now)
                 cur.execute(
                     "UPDATE sessions SET state = ?, record = ? WHERE id = ?",
-                    (new_s.state.value, _dumps(new_s.to_json()), new_s.id),
+                    (new_s.state.value, new_s.to_json_text(), new_s.id),
                 )
                 sessions.append(new_s.id)
             cur.execute(f"DELETE FROM processes WHERE id IN ({marks})", owners)
@@ -425,7 +475,144 @@ class SQLiteStore:
         return f"SQLiteStore({self.location!r})"
 
 
+# -- transactions -------------------------------------------------------------------------------
+class _BatchState:
+    """A running batch: whether its transaction began, and the jobs still to insert."""
+
+    __slots__ = ("began", "pending")
+
+    def __init__(self) -> None:
+        self.began = False
+        #: job id -> [record, payload, result], in submission order
+        self.pending: dict[str, list[Any]] = {}
+
+    def begin(self, store: SQLiteStore, cur: sqlite3.Cursor) -> None:
+        if not self.began:
+            store._begin(cur)
+            self.began = True
+
+    def flush(self, cur: sqlite3.Cursor) -> None:
+        """Insert the pending jobs, in their latest state (inside the transaction)."""
+        pending = self.pending
+        for job_id, (record, payload, result) in list(pending.items()):
+            cur.execute(
+                "INSERT INTO jobs (id, device, status, program_id, session_id, instance, "
+                "name, created_at, owner, tags, record) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (*_job_columns(record), record.to_json_text()),
+            )
+            cur.execute(
+                "INSERT INTO job_data (job_id, payload, result) VALUES (?, ?, ?)",
+                (record.id, payload, result),
+            )
+            _write_tags(cur, record)
+            del pending[job_id]
+
+
+class _Batch:
+    """The context manager of :meth:`SQLiteStore.batch`."""
+
+    __slots__ = ("_store", "_outer")
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self._store = store
+        self._outer = False
+
+    def __enter__(self) -> None:
+        store = self._store
+        store._lock.acquire()
+        if store._batch is None:
+            store._batch = _BatchState()
+            self._outer = True
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        store = self._store
+        try:
+            if self._outer:
+                state, store._batch = store._batch, None
+                if state is not None and state.began:
+                    db = store._db
+                    try:
+                        state.flush(db.cursor())
+                        db.execute("COMMIT")
+                    except sqlite3.Error as error:
+                        with contextlib.suppress(sqlite3.Error):
+                            db.execute("ROLLBACK")
+                        raise StoreError(
+                            f"cannot write to store {store.location}: {error}"
+                        ) from error
+        finally:
+            store._lock.release()
+
+
+class _Transaction:
+    """The context manager of :meth:`SQLiteStore._tx` (a few per job: a class, not a
+    generator)."""
+
+    __slots__ = ("_store", "_in_batch")
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self._store = store
+        self._in_batch = False
+
+    def __enter__(self) -> sqlite3.Cursor:
+        store = self._store
+        store._lock.acquire()
+        try:
+            store._check_open()
+            cur = store._db.cursor()
+            batch = store._batch
+            if batch is not None:
+                batch.begin(store, cur)
+                if batch.pending:  # what follows sees the jobs added so far
+                    batch.flush(cur)
+                cur.execute("SAVEPOINT w")
+                self._in_batch = True
+            else:
+                store._begin(cur)
+        except BaseException:
+            store._lock.release()
+            raise
+        return cur
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        store = self._store
+        db = store._db
+        try:
+            if self._in_batch:
+                if exc_type is not None:
+                    db.execute("ROLLBACK TO w")
+                db.execute("RELEASE w")
+            elif exc_type is not None:
+                db.execute("ROLLBACK")
+            else:
+                try:
+                    db.execute("COMMIT")
+                except sqlite3.Error as error:
+                    db.execute("ROLLBACK")
+                    raise StoreError(f"cannot write to store {store.location}: {error}") from error
+        finally:
+            store._lock.release()
+
+
 # -- helpers ------------------------------------------------------------------------------------
+#: The searchable columns of ``jobs`` after ``id``, in :func:`_job_columns` order.
+_JOB_COLUMNS = (
+    "device",
+    "status",
+    "program_id",
+    "session_id",
+    "instance",
+    "name",
+    "created_at",
+    "owner",
+    "tags",
+)
+_SELECT_JOB_COLUMNS = f"SELECT {', '.join(_JOB_COLUMNS)} FROM jobs WHERE id = ?"
+#: The searchable columns of ``sessions`` after ``id``, in :func:`_session_columns` order.
+_SESSION_COLUMNS = ("device", "state", "mode", "instance", "name", "created_at", "owner")
+_SELECT_SESSION_COLUMNS = f"SELECT {', '.join(_SESSION_COLUMNS)} FROM sessions WHERE id = ?"
+
+
 def _dumps(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"))
 
@@ -513,12 +700,13 @@ def _job_filters(query: JobQuery) -> tuple[str, list[Any]]:
 
 def _retry_locked(fn: Any, attempts: int = 50) -> Any:
     """Run ``fn``, retrying "database is locked" (statements the busy handler does not cover)."""
-    wall = RealClock()
+    wall: RealClock | None = None
     for attempt in range(attempts):
         try:
             return fn()
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) or attempt == attempts - 1:
                 raise
+            wall = wall or RealClock()
             wall.sleep(0.01 * (attempt + 1))
     raise AssertionError("unreachable")

@@ -11,6 +11,11 @@ processes). ``tests/core/test_store_contract.py`` runs one contract suite agains
 
 Invariant kept by every store: a final job status and a closed session state, once
 stored, never change (:meth:`Store.update_job` and :meth:`Store.update_session` refuse).
+
+Optional: a store may offer ``batch()``, a context manager that groups the writes made
+inside it into one atomic commit at its exit (raising ``StoreError`` if the commit fails);
+the runtime then batches a submission's writes and a job's end
+(:meth:`~qsession_provider.core.sqlite_store.SQLiteStore.batch` is the reference).
 """
 
 from __future__ import annotations

@@ -121,10 +121,29 @@ def scheduling_policy(pm: pluggy.PluginManager, devices: list[Device]) -> Schedu
 
 
 class PluginListener:
-    """A :class:`~qsession_provider.core.events.RuntimeListener` that calls the hooks."""
+    """A :class:`~qsession_provider.core.events.RuntimeListener` that calls the hooks.
+
+    :meth:`wants` tells the runtime which events have a hook implementation, so events
+    nobody implements are not even queued (checked at each event, so plugins registered
+    later are seen). With ``QSESSION_TRACE_HOOKS=1`` every event is wanted, so the trace
+    shows every hook call.
+    """
+
+    _HOOKS = {
+        "job_submitted": "qsession_job_submitted",
+        "job_started": "qsession_job_started",
+        "job_finished": "qsession_job_finished",
+        "session_state_changed": "qsession_session_state_changed",
+    }
 
     def __init__(self, pm: pluggy.PluginManager) -> None:
         self._hook = pm.hook
+        self._always = os.environ.get(TRACE_ENV_VAR) == "1"
+
+    def wants(self, method: str) -> bool:
+        """True if a plugin implements the hook behind listener method ``method``."""
+        name = self._HOOKS.get(method)
+        return name is None or self._always or bool(getattr(self._hook, name).get_hookimpls())
 
     def job_submitted(self, job: Job) -> None:
         self._hook.qsession_job_submitted(job=job)

@@ -27,8 +27,7 @@ left as it is: its message says what to do.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from typing import Any
 
 from qiskit.providers.exceptions import QiskitBackendNotFoundError
 from qiskit_ibm_runtime.exceptions import (
@@ -108,13 +107,26 @@ def translate(exc: BaseException, *, timeout: float | None = None) -> BaseExcept
     return IBMRuntimeError(str(exc))
 
 
-@contextmanager
-def ibm_errors(*, timeout: float | None = None) -> Iterator[None]:
+def ibm_errors(*, timeout: float | None = None) -> _IBMErrors:
     """Re-raise core errors raised inside the block as qiskit-ibm-runtime errors."""
-    try:
-        yield
-    except QSessionError as exc:
-        translated = translate(exc, timeout=timeout)
+    return _IBMErrors(timeout)
+
+
+class _IBMErrors:
+    """The context manager of :func:`ibm_errors` (a class: entered several times per job)."""
+
+    __slots__ = ("_timeout",)
+
+    def __init__(self, timeout: float | None) -> None:
+        self._timeout = timeout
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        if exc is None or not isinstance(exc, QSessionError):
+            return False
+        translated = translate(exc, timeout=self._timeout)
         if translated is exc:
-            raise
+            return False
         raise translated from exc

@@ -24,10 +24,11 @@ import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from qiskit.primitives.containers import EstimatorPub, SamplerPub
+from qiskit.primitives.containers import SamplerPub
 from qiskit_ibm_runtime.exceptions import IBMInputValueError
 
 from ..errors import InputError
+from ._coerce import coerce_estimator_pub
 from ._convert import check_job_tags
 from ._errors import ibm_errors
 from ._jobdata import METADATA_KEY, PrimitiveDecoding
@@ -94,7 +95,7 @@ def _estimator(inputs: Mapping[str, Any]) -> tuple[Any, PrimitiveDecoding]:
     precision = 1.0 / math.sqrt(shots) if shots else options.get("default_precision")
     if precision is None:
         precision = DEFAULT_PRECISION
-    pubs = coerce_pubs(EstimatorPub.coerce, inputs.get("pubs"), precision)
+    pubs = coerce_pubs(coerce_estimator_pub, inputs.get("pubs"), precision)
     seed = options.get("seed_estimator")
     if seed is None:
         seed = (options.get("simulator") or {}).get("seed_simulator")

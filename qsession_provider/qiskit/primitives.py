@@ -25,11 +25,12 @@ from dataclasses import replace
 from typing import Any
 
 from qiskit.primitives import BaseEstimatorV2, BaseSamplerV2
-from qiskit.primitives.containers import EstimatorPub, SamplerPub
+from qiskit.primitives.containers import SamplerPub
 from qiskit_ibm_runtime.options import EstimatorOptions, SamplerOptions
 from qiskit_ibm_runtime.options.utils import Unset, merge_options_v2
 from qiskit_ibm_runtime.utils import validate_classical_registers, validate_isa_circuits
 
+from ._coerce import coerce_estimator_pub
 from ._mode import resolve_mode
 from ._submit import DEFAULT_PRECISION, DEFAULT_SHOTS, coerce_pubs, submit
 from .runtime_job import RuntimeJob
@@ -223,7 +224,7 @@ class EstimatorV2(_Primitive, BaseEstimatorV2):
             IBMRuntimeError: ``"The session is closed."``
         """
         default = precision if precision is not None else self._default_precision()
-        return self._submit(coerce_pubs(EstimatorPub.coerce, pubs, default))
+        return self._submit(coerce_pubs(coerce_estimator_pub, pubs, default))
 
 
 #: Aliases, as in qiskit-ibm-runtime.

@@ -5,7 +5,8 @@ Qubit q is bit q of the amplitude index; bit j of a gate's matrix index belongs 
 ``targets[j]``.  Matrices and diagonals are complex128 whatever the state's precision.  A wrong
 dtype raises TypeError; wrong shapes, layouts or qubit indices raise ValueError.  Every call
 releases the GIL while it works.  The environment variable ``QSESSION_SIMD`` (``avx512f``,
-``avx2`` or ``generic``) forces a code path at import, for testing.
+``avx2`` or ``generic``) forces a code path at import, for testing; ``QSESSION_SPLIT=0`` turns
+off the split-form (three-multiplication) dense kernels, for comparisons.
 """
 
 from collections.abc import Sequence
@@ -42,6 +43,43 @@ def run_plan(
     ctrl_states: NDArray[np.int64],
 ) -> None:
     """Apply G gates (kind 0 dense, 1 diagonal) in one call; everything is checked first."""
+
+def run_tiled(
+    state: NDArray[np.complexfloating],
+    kinds: NDArray[np.int32],
+    qubits: NDArray[np.int32],
+    qubit_offsets: NDArray[np.int64],
+    matrices: NDArray[np.complex128],
+    matrix_offsets: NDArray[np.int64],
+    ctrl_counts: NDArray[np.int32],
+    ctrl_states: NDArray[np.int64],
+    tile_offsets: NDArray[np.int64],
+    tile_qubits: NDArray[np.int32],
+    tile_qubit_offsets: NDArray[np.int64],
+) -> None:
+    """Apply the gates of ``run_plan`` tile by tile, each tile in one pass over the state.
+
+    Tile t holds gates ``tile_offsets[t]:tile_offsets[t+1]`` and local qubits
+    ``tile_qubits[tile_qubit_offsets[t]:tile_qubit_offsets[t+1]]`` (ascending, L of them). Its
+    gates use local numbers: local qubit j is global qubit ``local[j]``. The kernel gathers each
+    group of 2**L amplitudes that share the values of all other qubits into a cache-sized
+    buffer (in place when the local qubits are 0..L-1), applies the tile's gates there and
+    writes it back. A tile with no local qubits runs its gates one by one on global qubits.
+    Everything is checked before the first gate runs.
+    """
+
+def fuse_blocks(
+    code: NDArray[np.int64], components: NDArray[np.complex128], out: NDArray[np.complex128]
+) -> None:
+    """Multiply component gates into fused block matrices or diagonals, written into ``out``.
+
+    ``code``: the number of blocks, then per block ``out_offset kind k ncomp`` followed by
+    ``ncomp`` components ``ckind nt nc t[0..nt) c[0..nc) ctrl_state data_offset``. A block of
+    kind 0 receives the (2**k, 2**k) product of its components (the first applied first), kind
+    1 the 2**k diagonal (diagonal components only). Component targets ``t`` and controls ``c``
+    are positions 0..k-1 inside the block; offsets count complex entries of ``components``
+    and ``out``. Bad code raises ValueError before anything is written.
+    """
 
 def probabilities(state: NDArray[np.complexfloating]) -> NDArray[np.float64]:
     """Return ``|state|**2`` as a new float64 array."""

@@ -19,12 +19,14 @@ __all__ = [
     "apply_matrix",
     "collapse",
     "expectation_paulis",
+    "fuse_blocks",
     "get_num_threads",
     "has_openmp",
     "measure_probability",
     "norm_squared",
     "probabilities",
     "run_plan",
+    "run_tiled",
     "sample",
     "set_num_threads",
     "simd_level",
@@ -161,6 +163,23 @@ def run_plan(
 ) -> None:
     """Apply gates one after another (kind 0 dense, 1 diagonal); all are checked first."""
     n = _check_state(state, writeable=True)
+    gates = _plan_gates(
+        n, kinds, qubits, qubit_offsets, matrices, matrix_offsets, ctrl_counts, ctrl_states
+    )
+    _apply_gates(state, gates)
+
+
+def _plan_gates(
+    n: int,
+    kinds: NDArray[np.int32],
+    qubits: NDArray[np.int32],
+    qubit_offsets: NDArray[np.int64],
+    matrices: NDArray[np.complex128],
+    matrix_offsets: NDArray[np.int64],
+    ctrl_counts: NDArray[np.int32],
+    ctrl_states: NDArray[np.int64],
+    limits: Sequence[int] | None = None,
+) -> list[tuple[int, list[int], list[int], int, NDArray[np.complex128]]]:
     _check_array(kinds, "kinds", np.int32, (None,))
     g_count = kinds.shape[0]
     _check_array(qubits, "qubits", np.int32, (None,))
@@ -185,18 +204,170 @@ def run_plan(
         qs = [int(q) for q in qubits[qubit_offsets[g] : qubit_offsets[g + 1]]]
         if not 0 <= nc < len(qs):
             raise ValueError(f"{where}{len(qs)} qubits with {nc} controls leave no target")
-        t, c = _check_gate(n, qs[nc:], qs[:nc], int(ctrl_states[g]), where)
+        lim = n if limits is None else limits[g]
+        t, c = _check_gate(lim, qs[nc:], qs[:nc], int(ctrl_states[g]), where)
         data = matrices[matrix_offsets[g] : matrix_offsets[g + 1]]
         size = 4 ** len(t) if kind == 0 else 2 ** len(t)
         if data.shape[0] != size:
             raise ValueError(f"{where}expected {size} matrix entries, got {data.shape[0]}")
         gates.append((kind, t, c, int(ctrl_states[g]), data))
+    return gates
+
+
+def _apply_gates(
+    state: NDArray[np.complexfloating],
+    gates: list[tuple[int, list[int], list[int], int, NDArray[np.complex128]]],
+) -> None:
     for kind, t, c, cs, data in gates:
         if kind == 0:
             matrix = data.reshape(2 ** len(t), 2 ** len(t))
             _on_targets(state, t, c, cs, lambda block, m=matrix: m @ block)
         else:
             _on_targets(state, t, c, cs, lambda block, d=data: d[:, None] * block)
+
+
+def run_tiled(
+    state: NDArray[np.complexfloating],
+    kinds: NDArray[np.int32],
+    qubits: NDArray[np.int32],
+    qubit_offsets: NDArray[np.int64],
+    matrices: NDArray[np.complex128],
+    matrix_offsets: NDArray[np.int64],
+    ctrl_counts: NDArray[np.int32],
+    ctrl_states: NDArray[np.int64],
+    tile_offsets: NDArray[np.int64],
+    tile_qubits: NDArray[np.int32],
+    tile_qubit_offsets: NDArray[np.int64],
+) -> None:
+    """Apply gates tile by tile; a tile's gates use local qubit j = global ``local[j]``."""
+    n = _check_state(state, writeable=True)
+    _check_array(kinds, "kinds", np.int32, (None,))
+    _check_array(tile_offsets, "tile_offsets", np.int64, (None,))
+    _check_array(tile_qubits, "tile_qubits", np.int32, (None,))
+    t_count = tile_offsets.shape[0] - 1
+    if t_count < 0:
+        raise ValueError("tile_offsets must have at least one entry")
+    _check_array(tile_qubit_offsets, "tile_qubit_offsets", np.int64, (t_count + 1,))
+    if tile_offsets[0] != 0 or tile_offsets[-1] != kinds.shape[0]:
+        raise ValueError("tile_offsets must start at 0 and end at len(kinds)")
+    if tile_qubit_offsets[0] != 0 or tile_qubit_offsets[-1] != tile_qubits.shape[0]:
+        raise ValueError("tile_qubit_offsets must start at 0 and end at len(tile_qubits)")
+    limits = [n] * kinds.shape[0]
+    locals_: list[list[int]] = []
+    for t in range(t_count):
+        g0, g1 = int(tile_offsets[t]), int(tile_offsets[t + 1])
+        q0, q1 = int(tile_qubit_offsets[t]), int(tile_qubit_offsets[t + 1])
+        if g1 < g0 or g1 > kinds.shape[0] or q1 < q0 or q1 > tile_qubits.shape[0]:
+            raise ValueError(f"tile {t}: offsets must be non-decreasing and in range")
+        local = [int(q) for q in tile_qubits[q0:q1]]
+        if len(local) > n:
+            raise ValueError(f"tile {t}: {len(local)} local qubits for a {n}-qubit state")
+        if any(q < 0 or q >= n for q in local) or any(a >= b for a, b in zip(local, local[1:])):
+            raise ValueError(f"tile {t}: local qubits must be ascending, distinct and below {n}")
+        for g in range(g0, g1):
+            limits[g] = len(local) or n
+        locals_.append(local)
+    gates = _plan_gates(
+        n, kinds, qubits, qubit_offsets, matrices, matrix_offsets, ctrl_counts, ctrl_states, limits
+    )
+    for t, local in enumerate(locals_):
+        part = gates[int(tile_offsets[t]) : int(tile_offsets[t + 1])]
+        if local:
+            part = [
+                (kind, [local[q] for q in tg], [local[q] for q in cg], cs, data)
+                for kind, tg, cg, cs, data in part
+            ]
+        _apply_gates(state, part)
+
+
+def fuse_blocks(
+    code: NDArray[np.int64], components: NDArray[np.complex128], out: NDArray[np.complex128]
+) -> None:
+    """Multiply component gates into block matrices / diagonals written into ``out``.
+
+    ``code``: the number of blocks, then per block ``out_offset kind k ncomp`` followed by
+    ``ncomp`` components ``ckind nt nc t[0..nt) c[0..nc) ctrl_state data_offset`` (positions
+    inside the block; offsets in complex entries).
+    """
+    _check_array(code, "code", np.int64, (None,))
+    _check_array(components, "components", np.complex128, (None,))
+    _check_array(out, "out", np.complex128, (None,))
+    if not out.flags.writeable:
+        raise ValueError("out must be writeable")
+    blocks = _parse_fuse_code([int(x) for x in code], components.shape[0], out.shape[0])
+    for offset, kind, k, comps in blocks:
+        dim = 2**k
+        if kind == 0:
+            m = np.eye(dim, dtype=np.complex128).ravel()  # row bits are qubits k..2k-1
+            for ckind, tg, cg, cs, doff in comps:
+                size = 4 ** len(tg) if ckind == 0 else 2 ** len(tg)
+                data = components[doff : doff + size]
+                shifted = ([q + k for q in tg], [q + k for q in cg])
+                if ckind == 0:
+                    mat = data.reshape(2 ** len(tg), 2 ** len(tg))
+                    _on_targets(m, *shifted, cs, lambda b, mat=mat: mat @ b)
+                else:
+                    _on_targets(m, *shifted, cs, lambda b, d=data: d[:, None] * b)
+            out[offset : offset + dim * dim] = m
+        else:
+            d = np.ones(dim, dtype=np.complex128)
+            for _, tg, cg, cs, doff in comps:
+                data = components[doff : doff + 2 ** len(tg)]
+                _on_targets(d, tg, cg, cs, lambda b, x=data: x[:, None] * b)
+            out[offset : offset + dim] = d
+
+
+def _parse_fuse_code(
+    code: list[int], ncomp: int, nout: int
+) -> list[tuple[int, int, int, list[tuple[int, list[int], list[int], int, int]]]]:
+    def fail(why: str) -> ValueError:
+        return ValueError(f"fuse_blocks: {why}")
+
+    if not code or code[0] < 0:
+        raise fail("code must start with the number of blocks")
+    at, blocks = 1, []
+    for _ in range(code[0]):
+        if at + 4 > len(code):
+            raise fail("code ends inside a block header")
+        offset, kind, k, count = code[at : at + 4]
+        if kind not in (0, 1):
+            raise fail("block kind must be 0 (matrix) or 1 (diagonal)")
+        if not 1 <= k <= MAX_TARGETS:
+            raise fail("block size must be 1..6 qubits")
+        if count < 0:
+            raise fail("negative component count")
+        if offset < 0 or offset + (4**k if kind == 0 else 2**k) > nout:
+            raise fail("block output out of range")
+        at += 4
+        comps = []
+        for _ in range(count):
+            if at + 3 > len(code):
+                raise fail("code ends inside a component")
+            ckind, nt, nc = code[at : at + 3]
+            if ckind not in (0, 1):
+                raise fail("component kind must be 0 or 1")
+            if kind == 1 and ckind != 1:
+                raise fail("a diagonal block takes diagonal components only")
+            if nt < 1 or nc < 0 or nt + nc > k:
+                raise fail("bad component qubit count")
+            if at + 5 + nt + nc > len(code):
+                raise fail("code ends inside a component")
+            qs = code[at + 3 : at + 3 + nt + nc]
+            if any(not 0 <= q < k for q in qs):
+                raise fail("component qubit outside its block")
+            if len(set(qs)) != len(qs):
+                raise fail("component uses a qubit twice")
+            cs, doff = code[at + 3 + nt + nc], code[at + 4 + nt + nc]
+            if cs != -1 and not 0 <= cs < 2**nc:
+                raise fail("bad ctrl_state")
+            if doff < 0 or doff + (4**nt if ckind == 0 else 2**nt) > ncomp:
+                raise fail("component data out of range")
+            comps.append((ckind, qs[:nt], qs[nt:], cs, doff))
+            at += 5 + nt + nc
+        blocks.append((offset, kind, k, comps))
+    if at != len(code):
+        raise fail("code has trailing entries")
+    return blocks
 
 
 # ---------------------------------------------------------------------------------------------

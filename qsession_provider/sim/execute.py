@@ -51,11 +51,12 @@ def execute(program_id: str, payload: Payload, simulator: StatevectorSimulator) 
     raise InputError(f"program {program_id!r} cannot run a {type(payload).__name__}")
 
 
-def _bindings(names: tuple[str, ...], values: np.ndarray) -> list[dict[str, float]]:
-    flat = (
-        values.reshape(-1, len(names)) if names else np.zeros((int(np.prod(values.shape[:-1])), 0))
-    )
-    return [dict(zip(names, row.tolist())) for row in flat]
+def _rows(names: tuple[str, ...], values: np.ndarray) -> np.ndarray:
+    """The parameter sets of a pub as rows ordered like ``names`` (pubs validate finiteness)."""
+    count = int(np.prod(values.shape[:-1], dtype=int))
+    if not names:
+        return np.zeros((count, 0))
+    return np.ascontiguousarray(values, dtype=float).reshape(count, len(names))
 
 
 def _sample_pub(
@@ -67,8 +68,9 @@ def _sample_pub(
         name: np.zeros((*shape, pub.shots, size), dtype=np.uint8)
         for name, size in program.registers.items()
     }
-    for index, values in zip(np.ndindex(*shape), _bindings(program.parameters, pub.values)):
-        bits = sim.sample(program, pub.shots, values, rng)
+    compiled = sim.compile(program)
+    for index, row in zip(np.ndindex(*shape), _rows(program.parameters, pub.values)):
+        bits = sim.sample_compiled(compiled, pub.shots, row, rng)
         for name, arr in bits.items():
             registers[name][index] = arr
     return {"registers": registers, "shots": pub.shots}
@@ -83,9 +85,8 @@ def _estimate_pub(
     compiled = sim.compile(program)
     observables = list(pub.observables.ravel())
     per_binding = np.empty((int(np.prod(vshape, dtype=int)), len(observables)))
-    for i, values in enumerate(_bindings(program.parameters, pub.values)):
-        program.check_bindings(values)
-        state = sim.evolve(compiled, values)
+    for i, row in enumerate(_rows(program.parameters, pub.values)):
+        state = sim.evolve(compiled, row)
         per_binding[i] = sim.expectations_of_state(compiled, state, observables)
     # Broadcast (parameter sets) x (observables) to the pub shape by index arithmetic.
     vidx = np.broadcast_to(np.arange(per_binding.shape[0]).reshape(vshape), shape)

@@ -1,15 +1,18 @@
 """The statevector simulator: runs neutral programs on the C kernels.
 
 The simulator compiles each program structure once (an LRU cache keyed by
-:meth:`Program.structure_key`), allocates a state over the qubits the program actually
-touches, runs each run of gates in one kernel call with the GIL released, and then
-samples all shots in one pass, evaluates Pauli sums from X/Z masks, or returns the state.
+:meth:`Program.structure_key`; fusion and tiling are decided there), allocates a state over
+the qubits the program actually touches (64-byte aligned, zeroed by the OS, no other copy),
+runs each run of gates in one kernel call with the GIL released, and then samples all shots
+in one pass, evaluates Pauli sums from X/Z masks (built once per observable list), or returns
+the state.
 Mid-circuit measurements, resets and classically conditioned gates are simulated by
 per-shot branches: each branch carries a state and the number of shots that took it.
 """
 
 from __future__ import annotations
 
+import mmap
 import os
 import threading
 from collections import OrderedDict
@@ -23,7 +26,15 @@ from ..core.observables import PauliSum
 from ..core.params import ParamExpr
 from ..core.program import Condition, Program
 from ..errors import InputError, InvalidProgramError, ResourceTooLargeError
-from .compiler import CompiledProgram, GateStep, MeasureStep, Plan, ResetStep, compile_program
+from .compiler import (
+    CompiledProgram,
+    FusionOptions,
+    GateStep,
+    MeasureStep,
+    Plan,
+    ResetStep,
+    compile_program,
+)
 from .kernels import load_kernel
 
 __all__ = ["StatevectorSimulator", "available_memory"]
@@ -45,6 +56,37 @@ def available_memory() -> int:
         return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
     except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
         return 1 << 62
+
+
+_SMALL = 1 << 26  # states up to 64 MiB skip the available-memory check
+_HUGE = 1 << 22  # states from 4 MiB up live in anonymous maps with transparent huge pages
+
+
+def aligned_zeros(size: int, dtype: Any) -> np.ndarray:
+    """A zeroed 1-D array whose data starts on a 64-byte boundary (whole vector loads).
+
+    Memory comes from the OS already zeroed, so pages are only touched when used (no extra
+    pass, no resident copy). Large states are anonymous maps advised to use transparent huge
+    pages where the OS allows, which spares TLB misses when tiles gather strided runs.
+    """
+    itemsize = np.dtype(dtype).itemsize
+    nbytes = size * itemsize
+    if nbytes >= _HUGE:
+        try:
+            buf = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+        except (OSError, ValueError, AttributeError):
+            buf = None
+        if buf is not None:
+            advice = getattr(mmap, "MADV_HUGEPAGE", None)
+            if advice is not None:
+                try:
+                    buf.madvise(advice)
+                except OSError:
+                    pass
+            return np.frombuffer(buf, dtype=dtype)  # page-aligned, writeable
+    raw = np.zeros(nbytes + 64, dtype=np.uint8)
+    start = (-raw.ctypes.data) % 64
+    return raw[start : start + nbytes].view(dtype)
 
 
 def _gib(nbytes: float) -> str:
@@ -70,6 +112,10 @@ class StatevectorSimulator:
         max_memory: refuse states larger than this many bytes; default: the memory
             the OS reports as available when the state is allocated.
         cache_size: number of compiled program structures kept.
+        fusion: fuse gates into blocks (default True); False runs every gate on its own
+            (for comparison), an integer sets the largest dense block in qubits, and a
+            :class:`~qsession_provider.sim.compiler.FusionOptions` sets everything.
+        tiling: group gates into cache-sized tiles on states larger than the cache.
 
     Example:
         >>> from qsession_provider.core import Program, Gate, Measure
@@ -87,6 +133,8 @@ class StatevectorSimulator:
         kernel: str | None = None,
         max_memory: int | None = None,
         cache_size: int = 256,
+        fusion: bool | int | FusionOptions = True,
+        tiling: bool = True,
     ) -> None:
         if precision not in _DTYPES:
             raise InputError(f"precision must be 'double' or 'single', got {precision!r}")
@@ -94,8 +142,19 @@ class StatevectorSimulator:
         self.dtype = np.dtype(_DTYPES[precision])
         self.kernel = load_kernel(kernel)
         self.max_memory = max_memory
+        if isinstance(fusion, FusionOptions):
+            self.options = fusion
+        else:
+            self.options = FusionOptions.for_state(
+                self.dtype.itemsize,
+                fusion,
+                tiling,
+                threads=int(self.kernel.get_num_threads()),
+                simd=str(self.kernel.simd_level()),
+            )
         self._cache: OrderedDict[Any, CompiledProgram] = OrderedDict()
         self._cache_size = cache_size
+        self._obs_cache: OrderedDict[Any, Any] = OrderedDict()
         self._lock = threading.Lock()
 
     # -- compilation -------------------------------------------------------------------
@@ -109,7 +168,7 @@ class StatevectorSimulator:
             if compiled is not None:
                 self._cache.move_to_end(key)
                 return compiled
-        compiled = compile_program(program)
+        compiled = compile_program(program, options=self.options)
         with self._lock:
             self._cache[key] = compiled
             while len(self._cache) > self._cache_size:
@@ -142,8 +201,8 @@ class StatevectorSimulator:
         if compiled.width == compiled.num_qubits:
             return state
         self._check_memory(compiled.num_qubits, "the full-width final state")
-        full = np.zeros(2**compiled.num_qubits, dtype=self.dtype)
-        full[_scatter_indices(compiled.active, compiled.width)] = state
+        full = aligned_zeros(2**compiled.num_qubits, self.dtype)
+        _scatter_into(full, state, compiled.active, compiled.num_qubits)
         return full
 
     def probabilities(
@@ -173,6 +232,18 @@ class StatevectorSimulator:
         compiled = self.compile(program)
         vals = self._values(program, values)
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        return self.sample_compiled(compiled, int(shots), vals, rng)
+
+    def sample_compiled(
+        self,
+        compiled: CompiledProgram,
+        shots: int,
+        values: Mapping[str, float] | np.ndarray,
+        rng: np.random.Generator,
+    ) -> dict[str, np.ndarray]:
+        """:meth:`sample` for a compiled program and checked ``values`` (a mapping, or an
+        array in ``compiled.parameters`` order)."""
+        vals = values
         out = {
             name: np.zeros((int(shots), size), dtype=np.uint8)
             for name, size in compiled.registers.items()
@@ -207,14 +278,43 @@ class StatevectorSimulator:
         return self.expectations_of_state(compiled, state, observables)
 
     # -- shared with the program executors ---------------------------------------------
-    def evolve(self, compiled: CompiledProgram, values: Mapping[str, float]) -> np.ndarray:
-        """The state over ``compiled.active`` after all gates (no global phase applied)."""
+    def evolve(
+        self, compiled: CompiledProgram, values: Mapping[str, float] | np.ndarray
+    ) -> np.ndarray:
+        """The state over ``compiled.active`` after all gates (no global phase applied).
+
+        ``values`` maps parameter names to numbers, or is a float array ordered like
+        ``compiled.parameters`` (the fast path of parameter sweeps); it is not checked here.
+        """
         return self._evolve(compiled, values)
 
     def expectations_of_state(
         self, compiled: CompiledProgram, state: np.ndarray, observables: Sequence[PauliSum]
     ) -> np.ndarray:
-        """Expectation values of ``observables`` in ``state`` (a state over ``compiled.active``)."""
+        """Expectation values of ``observables`` in ``state`` (a state over ``compiled.active``).
+
+        The Pauli masks of a list of observables are built once and cached (by identity),
+        so a loop over parameter sets only pays for one kernel call.
+        """
+        x, z, coeffs = self._observable_table(compiled, observables)
+        if not len(x):
+            return np.zeros(len(coeffs), dtype=float)
+        vals = self.kernel.expectation_paulis(state, x, z)
+        return np.asarray(coeffs @ vals, dtype=float)
+
+    def _observable_table(
+        self, compiled: CompiledProgram, observables: Sequence[PauliSum]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        key = (id(compiled), tuple(id(o) for o in observables))
+        with self._lock:
+            hit = self._obs_cache.get(key)
+            if (
+                hit is not None
+                and hit[0] is compiled
+                and all(a is b for a, b in zip(hit[1], observables))
+            ):
+                self._obs_cache.move_to_end(key)
+                return hit[2]
         x_masks: list[int] = []
         z_masks: list[int] = []
         index: dict[tuple[int, int], int] = {}
@@ -239,13 +339,16 @@ class StatevectorSimulator:
                     z_masks.append(masks[1])
                 row.append((slot, term.coeff))
             terms.append(row)
-        if x_masks:
-            vals = self.kernel.expectation_paulis(
-                state, np.array(x_masks, dtype=np.uint64), np.array(z_masks, dtype=np.uint64)
-            )
-        else:
-            vals = np.zeros(0)
-        return np.array([sum((c * vals[s]).real for s, c in row) for row in terms], dtype=float)
+        coeffs = np.zeros((len(terms), len(x_masks)))
+        for i, row in enumerate(terms):
+            for slot, c in row:
+                coeffs[i, slot] += c.real  # <P> is real, so only Re(c) contributes
+        table = (np.array(x_masks, dtype=np.uint64), np.array(z_masks, dtype=np.uint64), coeffs)
+        with self._lock:
+            self._obs_cache[key] = (compiled, tuple(observables), table)
+            while len(self._obs_cache) > 32:
+                self._obs_cache.popitem(last=False)
+        return table
 
     # -- internals ---------------------------------------------------------------------
     def _values(self, program: Program, values: Mapping[str, float] | None) -> Mapping[str, float]:
@@ -255,6 +358,8 @@ class StatevectorSimulator:
 
     def _check_memory(self, width: int, what: str, copies: int = 1) -> None:
         need = (2**width) * self.dtype.itemsize * copies
+        if self.max_memory is None and need <= _SMALL:
+            return  # not worth reading /proc/meminfo for
         limit = self.max_memory if self.max_memory is not None else available_memory()
         if need > limit:
             raise ResourceTooLargeError(
@@ -265,21 +370,40 @@ class StatevectorSimulator:
 
     def _new_state(self, width: int) -> np.ndarray:
         self._check_memory(width, "this circuit")
-        state = np.zeros(2**width, dtype=self.dtype)
+        state = aligned_zeros(2**width, self.dtype)
         state[0] = 1.0
         return state
 
-    def _evolve(self, compiled: CompiledProgram, values: Mapping[str, float]) -> np.ndarray:
+    def _evolve(
+        self, compiled: CompiledProgram, values: Mapping[str, float] | np.ndarray
+    ) -> np.ndarray:
         state = self._new_state(compiled.width)
         for segment in compiled.segments:
             if isinstance(segment, Plan):
                 self._run_plan(state, segment, values)
         return state
 
-    def _run_plan(self, state: np.ndarray, plan: Plan, values: Mapping[str, float]) -> None:
+    def _run_plan(
+        self, state: np.ndarray, plan: Plan, values: Mapping[str, float] | np.ndarray
+    ) -> None:
         if not len(plan.kinds):
             return
-        matrices, offsets = plan.bind(values)
+        matrices, offsets = plan.bind(values, self.kernel)
+        if plan.tile_offsets is not None:
+            self.kernel.run_tiled(
+                state,
+                plan.kinds,
+                plan.qubits,
+                plan.qubit_offsets,
+                matrices,
+                offsets,
+                plan.ctrl_counts,
+                plan.ctrl_states,
+                plan.tile_offsets,
+                plan.tile_qubits,
+                plan.tile_qubit_offsets,
+            )
+            return
         self.kernel.run_plan(
             state,
             plan.kinds,
@@ -326,10 +450,12 @@ class StatevectorSimulator:
     def _branches(
         self,
         compiled: CompiledProgram,
-        values: Mapping[str, float],
+        values: Mapping[str, float] | np.ndarray,
         shots: int,
         rng: np.random.Generator,
     ) -> list[_Branch]:
+        if isinstance(values, np.ndarray):  # conditioned gates bind one by one, by name
+            values = dict(zip(compiled.parameters, values.tolist()))
         branches = [_Branch(self._new_state(compiled.width), shots, {})]
         for segment in compiled.segments:
             if isinstance(segment, Plan):
@@ -398,10 +524,23 @@ def _holds(
     return value == cond.value
 
 
-def _scatter_indices(active: tuple[int, ...], width: int) -> np.ndarray:
-    """Full-register index of each compact basis index."""
-    compact = np.arange(2**width, dtype=np.int64)
-    full = np.zeros_like(compact)
-    for pos, qubit in enumerate(active):
-        full |= ((compact >> pos) & 1) << qubit
-    return full
+def _scatter_into(full: np.ndarray, compact: np.ndarray, active: tuple[int, ...], n: int) -> None:
+    """Copy the state over ``active`` (ascending) into ``full`` with the idle qubits at 0.
+
+    A strided numpy copy: runs of consecutive active or idle qubits become one axis each,
+    idle axes are fixed at index 0 (no index arrays, no extra memory).
+    """
+    used = set(active)
+    dims: list[int] = []  # axis sizes, most significant qubit first
+    pick: list[int | slice] = []
+    q = n - 1
+    while q >= 0:
+        status = q in used
+        length = 0
+        while q >= 0 and (q in used) == status:
+            length += 1
+            q -= 1
+        dims.append(2**length)
+        pick.append(slice(None) if status else 0)
+    view = full.reshape(dims)[tuple(pick)]
+    view[...] = compact.reshape(view.shape)

@@ -7,7 +7,8 @@
  *   2. kernels_impl.h included once per (precision, instruction set), each inclusion producing
  *      a qs_ops table;
  *   3. runtime dispatch: qs_simd_init picks the tables for the best instruction set that
- *      __builtin_cpu_supports reports (GCC/Clang on x86 only; elsewhere just "generic").
+ *      __builtin_cpu_supports reports (GCC/Clang on x86 only; elsewhere just "generic");
+ *   4. qs_fuse_blocks: products of small gates into fused block matrices (complex128).
  *
  * No -march flag is needed: the AVX2 and AVX-512 variants get their instruction set from
  * __attribute__((target(...))) on each hot function, so one binary runs on any x86-64 CPU.
@@ -64,6 +65,10 @@
 #define QS_X86_DISPATCH 0
 #endif
 
+#if QS_X86_DISPATCH && QS_VECTOR_EXT
+#include <immintrin.h>
+#endif
+
 /* ------------------------------------------------------------------------------------------ */
 /* Threads                                                                                     */
 /* ------------------------------------------------------------------------------------------ */
@@ -71,9 +76,16 @@
 #define QS_REDUCE_BLOCKS 64 /* fixed partial sums for states of >= 2**14 amplitudes */
 #define QS_PAULI_SUB 64     /* sub-block of the Pauli kernel (sign table width) */
 #define QS_MATK_TILE 8      /* indices per gather/scatter tile of the k >= 3 kernel */
+#ifndef QS_TILE_PREFETCH
+#define QS_TILE_PREFETCH 1  /* prefetch the next chunk while gathering a tile's chunk */
+#endif
 #define QS_MATK_TILE_MIN_BYTES 4096 /* ... used when all streams are at least this far apart */
 
 static int qs_nthreads = 0; /* 0 until first use */
+
+/* Dense gates use the split (3-multiplication) kernels where they apply; QSESSION_SPLIT=0 at
+ * import turns them off (for comparisons). */
+static int qs_split_kernels = 1;
 
 /* GNU libgomp cannot run a parallel region in a child forked after the parent started its
  * thread pool (the child hangs).  A child forked after our first parallel region therefore
@@ -133,19 +145,27 @@ static int64_t qs_reduce_blocks(int n)
 
 typedef void (*qs_range_fn)(void *ctx, int64_t lo, int64_t hi);
 
-/* Run fn over [0, count), split into one contiguous range per thread. */
+/* Run fn over [0, count) on nt threads, handing out contiguous batches of about count/(16 nt)
+ * items on demand, so a thread that the OS delays does not hold up the others.  Each item is
+ * computed the same way whichever thread takes it, so results do not depend on the split. */
 static void qs_parallel(qs_range_fn fn, void *ctx, int64_t count, int nt)
 {
 #ifdef _OPENMP
     if (nt > 1 && count > 1) {
+        int64_t grain, nb;
         if ((int64_t)nt > count) nt = (int)count;
+        grain = count / ((int64_t)nt * 16);
+        if (grain < 1) grain = 1;
+        nb = (count + grain - 1) / grain;
         qs_pool_started = 1;
 #pragma omp parallel num_threads(nt)
         {
-            const int64_t t = omp_get_thread_num(), T = omp_get_num_threads();
-            const int64_t q = count / T, r = count % T;
-            const int64_t lo = t * q + (t < r ? t : r);
-            fn(ctx, lo, lo + q + (t < r ? 1 : 0));
+            int64_t b;
+#pragma omp for schedule(dynamic, 1)
+            for (b = 0; b < nb; ++b) {
+                const int64_t lo = b * grain;
+                fn(ctx, lo, lo + grain < count ? lo + grain : count);
+            }
         }
         return;
     }
@@ -284,6 +304,39 @@ static QS_ALWAYS_INLINE int qs_parity64(uint64_t v)
     v ^= v >> 1;
     return (int)(v & 1);
 #endif
+}
+
+/* OpenMP thread number inside qs_parallel (0 outside a parallel region). */
+static int qs_thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/* Spread the low bits of c over the set bits of mask (lowest first): the c-th submask. */
+static uint64_t qs_deposit(uint64_t c, uint64_t mask)
+{
+    uint64_t out = 0;
+    while (mask && c) {
+        const uint64_t low = mask & (~mask + 1);
+        if (c & 1) out |= low;
+        c >>= 1;
+        mask &= mask - 1;
+    }
+    return out;
+}
+
+/* Matrix index of stream R, lane l for a gate whose j-th high target is matrix bit hb[j] and
+ * whose j-th low target is lane bit lq[j] and matrix bit lb[j] (kernels_vec.h). */
+static int qs_midx(int R, int l, int h, const int *hb, int nl, const int *lq, const int *lb)
+{
+    int m = 0, j;
+    for (j = 0; j < h; ++j) m |= ((R >> j) & 1) << hb[j];
+    for (j = 0; j < nl; ++j) m |= ((l >> lq[j]) & 1) << lb[j];
+    return m;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -455,18 +508,28 @@ done:
 /* ------------------------------------------------------------------------------------------ */
 
 #define QS_ATTR
+#define QS_ISA 0
 #define QS_VBYTES 16
 #define QS_MATK_BLOCK 4
 #define QS_REAL double
+#define QS_RSIZE 8
+#define QS_F32 0
 #define QS_SFX c128_generic
 #include "kernels_impl.h"
 #undef QS_REAL
+#undef QS_RSIZE
+#undef QS_F32
 #undef QS_SFX
 #define QS_REAL float
+#define QS_RSIZE 4
+#define QS_F32 1
 #define QS_SFX c64_generic
 #include "kernels_impl.h"
 #undef QS_REAL
+#undef QS_RSIZE
+#undef QS_F32
 #undef QS_SFX
+#undef QS_ISA
 #undef QS_ATTR
 #undef QS_VBYTES
 #undef QS_MATK_BLOCK
@@ -475,16 +538,26 @@ done:
 #define QS_ATTR QS_TARGET_AVX2
 #define QS_VBYTES 32
 #define QS_MATK_BLOCK 4
+#define QS_ISA 1
 #define QS_REAL double
+#define QS_RSIZE 8
+#define QS_F32 0
 #define QS_SFX c128_avx2
 #include "kernels_impl.h"
 #undef QS_REAL
+#undef QS_RSIZE
+#undef QS_F32
 #undef QS_SFX
 #define QS_REAL float
+#define QS_RSIZE 4
+#define QS_F32 1
 #define QS_SFX c64_avx2
 #include "kernels_impl.h"
 #undef QS_REAL
+#undef QS_RSIZE
+#undef QS_F32
 #undef QS_SFX
+#undef QS_ISA
 #undef QS_ATTR
 #undef QS_VBYTES
 #undef QS_MATK_BLOCK
@@ -492,16 +565,26 @@ done:
 #define QS_ATTR QS_TARGET_AVX512
 #define QS_VBYTES 64
 #define QS_MATK_BLOCK 8
+#define QS_ISA 2
 #define QS_REAL double
+#define QS_RSIZE 8
+#define QS_F32 0
 #define QS_SFX c128_avx512
 #include "kernels_impl.h"
 #undef QS_REAL
+#undef QS_RSIZE
+#undef QS_F32
 #undef QS_SFX
 #define QS_REAL float
+#define QS_RSIZE 4
+#define QS_F32 1
 #define QS_SFX c64_avx512
 #include "kernels_impl.h"
 #undef QS_REAL
+#undef QS_RSIZE
+#undef QS_F32
 #undef QS_SFX
+#undef QS_ISA
 #undef QS_ATTR
 #undef QS_VBYTES
 #undef QS_MATK_BLOCK
@@ -558,6 +641,10 @@ int qs_simd_init(const char *level)
         qs_active[QS_COMPLEX64] = &ops_c64_generic;
         break;
     }
+    {
+        const char *split = getenv("QSESSION_SPLIT");
+        qs_split_kernels = !(split != NULL && split[0] == '0');
+    }
     (void)qs_get_num_threads(); /* settle the default thread count once, at load time */
     qs_register_atfork();
     return 0;
@@ -571,4 +658,126 @@ const char *qs_simd_level(void)
 const qs_ops *qs_get_ops(qs_dtype dtype)
 {
     return qs_active[dtype == QS_COMPLEX64 ? QS_COMPLEX64 : QS_COMPLEX128];
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Fused gates                                                                                 */
+/* ------------------------------------------------------------------------------------------ */
+
+/* code (int64):  nblocks, then per block
+ *     out_offset kind k ncomp, then per component
+ *         ckind nt nc t[0..nt) c[0..nc) ctrl_state data_offset
+ * Offsets count complex numbers.  A block of kind 0 gets the (2**k, 2**k) product of its
+ * components (in order, the first applied first); kind 1 gets the 2**k diagonal (diagonal
+ * components only).  Component qubits t (targets, bit j of the component's matrix index is
+ * t[j]) and c (controls) are positions 0..k-1 inside the block. */
+const char *qs_fuse_check(const int64_t *code, int64_t ncode, int64_t ncomp, int64_t nout)
+{
+    int64_t at = 1, b, nblocks;
+    if (ncode < 1 || code[0] < 0) return "code must start with the number of blocks";
+    nblocks = code[0];
+    for (b = 0; b < nblocks; ++b) {
+        int64_t kind, k, nc0, c;
+        if (at + 4 > ncode) return "code ends inside a block header";
+        kind = code[at + 1];
+        k = code[at + 2];
+        nc0 = code[at + 3];
+        if (kind != 0 && kind != 1) return "block kind must be 0 (matrix) or 1 (diagonal)";
+        if (k < 1 || k > QS_MAX_TARGETS) return "block size must be 1..6 qubits";
+        if (nc0 < 0) return "negative component count";
+        if (code[at] < 0 || code[at] + (kind == 0 ? (int64_t)1 << (2 * k) : (int64_t)1 << k) > nout) {
+            return "block output out of range";
+        }
+        at += 4;
+        for (c = 0; c < nc0; ++c) {
+            int64_t ckind, nt, ncc, i, used = 0, cs, doff;
+            if (at + 3 > ncode) return "code ends inside a component";
+            ckind = code[at];
+            nt = code[at + 1];
+            ncc = code[at + 2];
+            if (ckind != 0 && ckind != 1) return "component kind must be 0 or 1";
+            if (kind == 1 && ckind != 1) return "a diagonal block takes diagonal components only";
+            if (nt < 1 || nc0 < 0 || ncc < 0 || nt + ncc > k) return "bad component qubit count";
+            if (at + 3 + nt + ncc + 2 > ncode) return "code ends inside a component";
+            for (i = 0; i < nt + ncc; ++i) {
+                const int64_t q = code[at + 3 + i];
+                if (q < 0 || q >= k) return "component qubit outside its block";
+                if (used & ((int64_t)1 << q)) return "component uses a qubit twice";
+                used |= (int64_t)1 << q;
+            }
+            cs = code[at + 3 + nt + ncc];
+            if (cs != -1 && (cs < 0 || cs >= ((int64_t)1 << ncc))) return "bad ctrl_state";
+            doff = code[at + 4 + nt + ncc];
+            if (doff < 0 || doff + (ckind == 0 ? (int64_t)1 << (2 * nt) : (int64_t)1 << nt) > ncomp) {
+                return "component data out of range";
+            }
+            at += 5 + nt + ncc;
+        }
+    }
+    if (at != ncode) return "code has trailing entries";
+    return NULL;
+}
+
+int qs_fuse_blocks(const int64_t *code, int64_t ncode, const double *comp, double *out)
+{
+    const qs_ops *ops = qs_get_ops(QS_COMPLEX128);
+    int64_t at = 1, b;
+    (void)ncode;
+    for (b = 0; b < code[0]; ++b) {
+        const int kind = (int)code[at + 1], k = (int)code[at + 2];
+        const int64_t ncomp = code[at + 3];
+        double *o = out + 2 * code[at];
+        const int64_t K = (int64_t)1 << k;
+        int64_t c, i;
+        at += 4;
+        if (kind == 0) {
+            memset(o, 0, (size_t)(K * K) * 2 * sizeof(double));
+            for (i = 0; i < K; ++i) o[2 * (i * K + i)] = 1.0;
+        } else {
+            for (i = 0; i < K; ++i) {
+                o[2 * i] = 1.0;
+                o[2 * i + 1] = 0.0;
+            }
+        }
+        for (c = 0; c < ncomp; ++c) {
+            const int ckind = (int)code[at], nt = (int)code[at + 1], nc = (int)code[at + 2];
+            const int64_t *q = code + at + 3;
+            const int64_t cs = q[nt + nc];
+            const double *d = comp + 2 * q[nt + nc + 1];
+            int tg[QS_MAX_TARGETS], ct[QS_MAX_TARGETS], j;
+            at += 5 + nt + nc;
+            if (kind == 0) {
+                /* Row bits of the (K, K) matrix are qubits k..2k-1 of a 2k-qubit "state". */
+                qs_gate g;
+                int rc;
+                for (j = 0; j < nt; ++j) tg[j] = (int)q[j] + k;
+                for (j = 0; j < nc; ++j) ct[j] = (int)q[nt + j] + k;
+                g.kind = ckind;
+                g.k = nt;
+                g.nc = nc;
+                g.targets = tg;
+                g.controls = ct;
+                g.ctrl_state = cs;
+                g.data = d;
+                rc = ops->apply_gate_nt(o, 2 * k, &g, 1);
+                if (rc != QS_OK) return rc;
+            } else {
+                for (i = 0; i < K; ++i) {
+                    int ok = 1, r = 0;
+                    double re, im;
+                    for (j = 0; j < nc; ++j) {
+                        const int want = cs < 0 ? 1 : (int)((cs >> j) & 1);
+                        if (((i >> q[nt + j]) & 1) != want) ok = 0;
+                    }
+                    if (!ok) continue;
+                    for (j = 0; j < nt; ++j) r |= (int)((i >> q[j]) & 1) << j;
+                    re = o[2 * i] * d[2 * r] - o[2 * i + 1] * d[2 * r + 1];
+                    im = o[2 * i] * d[2 * r + 1] + o[2 * i + 1] * d[2 * r];
+                    o[2 * i] = re;
+                    o[2 * i + 1] = im;
+                }
+            }
+        }
+    }
+    return QS_OK;
 }

@@ -47,6 +47,16 @@ typedef struct qs_gate {
     const double *data;   /* kind MATRIX: row-major (2**k, 2**k); DIAGONAL: 2**k entries */
 } qs_gate;
 
+/* A tile of run_tiled: gates [g0, g1) applied chunk by chunk to the 2**nlocal amplitudes that
+ * share the values of all other qubits (gathered into a cache-resident buffer unless local[] is
+ * 0..nlocal-1).  The tile's gates use local qubit numbers: local qubit j is global qubit
+ * local[j] (ascending).  nlocal == 0: the gates use global numbers and run one by one. */
+typedef struct qs_tile {
+    int nlocal;
+    const int *local;
+    int64_t g0, g1;
+} qs_tile;
+
 /* Per-dtype operations.  `state` points at 2**n interleaved amplitudes of the table's dtype. */
 typedef struct qs_ops {
     /* Apply one gate in place.  Returns QS_OK or QS_ERR_NOMEM. */
@@ -69,7 +79,19 @@ typedef struct qs_ops {
     /* Project onto qubit == outcome; if renormalize, scale to unit norm.
      * Returns QS_OK or QS_ERR_ZERO_PROB (state untouched). */
     int (*collapse)(void *state, int n, int qubit, int outcome, int renormalize);
+    /* apply_gate with at most nthreads OpenMP threads (1: serial, for use inside a region). */
+    int (*apply_gate_nt)(void *state, int n, const qs_gate *gate, int nthreads);
+    /* Run tiles[0..ntiles) in order (see qs_tile).  Returns QS_OK or QS_ERR_NOMEM. */
+    int (*run_tiled)(void *state, int n, const qs_gate *gates, const qs_tile *tiles,
+                     int64_t ntiles);
 } qs_ops;
+
+/* Fused gate matrices, complex128.  code describes the blocks (see kernels.c: qs_fuse_blocks);
+ * comp holds the component gates' data, out receives each block's matrix or diagonal.
+ * qs_fuse_check validates code against the array lengths first: NULL if fine, otherwise a
+ * message (static storage) naming the problem. */
+const char *qs_fuse_check(const int64_t *code, int64_t ncode, int64_t ncomp, int64_t nout);
+int qs_fuse_blocks(const int64_t *code, int64_t ncode, const double *comp, double *out);
 
 /* Pick the code path: level NULL or "" = best the CPU supports; otherwise "avx512f", "avx2"
  * or "generic".  Returns 0, -1 for an unknown name, -2 if the CPU (or build) lacks it. */

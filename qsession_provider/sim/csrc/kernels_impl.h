@@ -9,9 +9,13 @@
  *   QS_VBYTES, QS_MATK_BLOCK  vector width in bytes and accumulator block of kernels_matk.h
  * and the inclusion ends by defining `static const qs_ops ops_<QS_SFX>`.
  *
- * Gates: mat1 / mat2 / kernels_matk.h (k = 3..6, included once per k) for dense matrices,
- * diag1 / diag2 / diagk for diagonals, and unit kernels for gates on the lowest qubits, where
- * the chunks of the general layout would be too short to vectorise.  FN(apply_gate) picks one.
+ * Gates: kernels_vec.h (vectorised over consecutive amplitudes, any target set, dense and
+ * diagonal; the split-form kernels there save a quarter of the multiplications) handles every
+ * gate on states of at least one vector.  The scalar kernels -- mat1 / mat2 / kernels_matk.h
+ * (k = 3..6) for dense matrices, diag1 / diag2 / diagk for diagonals, unit kernels for gates on
+ * the lowest qubits -- remain for smaller states and compilers without vector extensions.
+ * FN(apply_gate_nt) picks one.  FN(run_tiled) applies groups of gates chunk by chunk in
+ * cache-resident buffers (one pass over memory per tile), each gate prepared once.
  *
  * Loops that touch the state take (ctx, lo, hi) and run serially over a range of chunks or
  * blocks; qs_parallel() in kernels.c splits that range over OpenMP threads.  Reductions write
@@ -332,7 +336,7 @@ QS_ATTR static void FN(mat2_units)(void *vctx, int64_t c0, int64_t c1)
 }
 
 /* Try the unit kernels for gates on the lowest qubits; returns 0 if the gate does not fit. */
-static int FN(apply_low)(void *state, int n, const qs_gate *g)
+static int FN(apply_low)(void *state, int n, const qs_gate *g, int nt)
 {
     const int B = qs_unit_bits(g);
     int t_min = g->targets[0], i, u;
@@ -372,18 +376,28 @@ static int FN(apply_low)(void *state, int n, const qs_gate *g)
         ctx.off[3] = 3;
         fn = FN(mat2_units);
     }
-    qs_parallel(fn, &ctx, L.nchunks, qs_threads_for(n));
+    qs_parallel(fn, &ctx, L.nchunks, nt);
     return 1;
 }
 
 #undef QS_CMUL_INPLACE
 
-static int FN(apply_gate)(void *state, int n, const qs_gate *g)
+#if QS_VECTOR_EXT
+#include "kernels_vec.h"
+#endif
+
+static int FN(apply_gate_nt)(void *state, int n, const qs_gate *g, int nt)
 {
     qs_layout L;
     qs_gate_ctx ctx;
-    const int nt = qs_threads_for(n);
-    if (FN(apply_low)(state, n, g)) return QS_OK;
+#if QS_VECTOR_EXT
+    {
+        const int rc = FN(vapply)(state, n, g, nt);
+        if (rc < 0) return rc;
+        if (rc) return QS_OK;
+    }
+#endif
+    if (FN(apply_low)(state, n, g, nt)) return QS_OK;
     qs_layout_init(&L, n, g->targets, g->k, g->controls, g->nc, g->ctrl_state);
     ctx.state = state;
     ctx.L = &L;
@@ -426,13 +440,168 @@ static int FN(apply_gate)(void *state, int n, const qs_gate *g)
     return QS_OK;
 }
 
+static int FN(apply_gate)(void *state, int n, const qs_gate *g)
+{
+    return FN(apply_gate_nt)(state, n, g, qs_threads_for(n));
+}
+
 static int FN(run_plan)(void *state, int n, const qs_gate *gates, int64_t ngates)
 {
+    const int nt = qs_threads_for(n);
     int64_t g;
     for (g = 0; g < ngates; ++g) {
-        const int rc = FN(apply_gate)(state, n, &gates[g]);
+        const int rc = FN(apply_gate_nt)(state, n, &gates[g], nt);
         if (rc != QS_OK) return rc;
     }
+    return QS_OK;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Tiles: several gates per pass over the state, chunk by chunk in a cache-resident buffer     */
+/* ------------------------------------------------------------------------------------------ */
+
+typedef struct {
+    QS_REAL *state;
+    const qs_gate *gates;
+    int64_t ngates;
+    int nlocal;          /* L: the chunk holds 2**L amplitudes */
+    int run_log;         /* r: local qubits 0..r-1 are global 0..r-1 (contiguous runs) */
+    uint64_t high_mask;  /* global positions of local qubits r..L-1 */
+    uint64_t free_mask;  /* global positions of the other qubits */
+    QS_REAL *buffers;    /* one 2**L buffer per thread (NULL: in place, r == L) */
+#if QS_VECTOR_EXT
+    FN(vctx) *prepared;  /* gates prepared once for 2**L amplitudes (NULL: unprepared) */
+#endif
+    volatile int failed;
+} FN(tile_ctx);
+
+QS_ATTR static void FN(tile_chunks)(void *vctx, int64_t c0, int64_t c1)
+{
+    FN(tile_ctx) *ctx = (FN(tile_ctx) *)vctx;
+    const int L = ctx->nlocal, r = ctx->run_log;
+    const uint64_t run = (uint64_t)1 << r, nruns = (uint64_t)1 << (L - r);
+    const uint64_t hm = ctx->high_mask, fm = ctx->free_mask;
+    QS_REAL *buf = ctx->buffers ? ctx->buffers + ((size_t)2 << L) * qs_thread_id() : NULL;
+    uint64_t base = qs_deposit((uint64_t)c0, fm);
+    int64_t c, g;
+    for (c = c0; c < c1; ++c, base = ((base | ~fm) + 1) & fm) {
+        QS_REAL *work;
+        uint64_t j, o;
+        if (buf == NULL) {
+            work = ctx->state + 2 * base; /* local qubits are 0..L-1: the chunk is contiguous */
+        } else {
+            /* While copying this chunk in, prefetch the same runs of the next chunk (they
+             * lie right next to these in memory, so the memory system streams better). */
+            const uint64_t nextb = ((base | ~fm) + 1) & fm;
+            const int pf = c + 1 < c1 && QS_TILE_PREFETCH;
+            const size_t bytes = 2 * run * sizeof(QS_REAL);
+            for (j = 0, o = 0; j < nruns; ++j, o = ((o | ~hm) + 1) & hm) {
+                memcpy(buf + 2 * (j << r), ctx->state + 2 * (base + o), bytes);
+                if (pf) {
+                    const char *q = (const char *)(ctx->state + 2 * (nextb + o));
+                    size_t k;
+                    for (k = 0; k < bytes; k += 64) __builtin_prefetch(q + k, 0, 1);
+                }
+            }
+            work = buf;
+        }
+#if QS_VECTOR_EXT
+        if (ctx->prepared) {
+            for (g = 0; g < ctx->ngates; ++g) FN(vrun)(&ctx->prepared[g], work, 1);
+        } else
+#endif
+        {
+            for (g = 0; g < ctx->ngates; ++g) {
+                if (FN(apply_gate_nt)(work, L, &ctx->gates[g], 1) != QS_OK) ctx->failed = 1;
+            }
+        }
+        if (buf != NULL) {
+            for (j = 0, o = 0; j < nruns; ++j, o = ((o | ~hm) + 1) & hm) {
+                memcpy(ctx->state + 2 * (base + o), buf + 2 * (j << r), 2 * run * sizeof(QS_REAL));
+            }
+        }
+    }
+}
+
+static int FN(run_tiled)(void *state, int n, const qs_gate *gates, const qs_tile *tiles,
+                         int64_t ntiles)
+{
+    const int nt = qs_threads_for(n);
+    int64_t t, g;
+    int maxl = 0;
+    void *raw = NULL;
+    QS_REAL *buffers = NULL;
+    for (t = 0; t < ntiles; ++t) {
+        if (tiles[t].nlocal > 0 && tiles[t].nlocal < n && tiles[t].nlocal > maxl) {
+            maxl = tiles[t].nlocal;
+        }
+    }
+    if (maxl > 0) {
+        buffers = (QS_REAL *)qs_aligned_malloc(((size_t)2 << maxl) * sizeof(QS_REAL) * nt, &raw);
+        if (buffers == NULL) return QS_ERR_NOMEM;
+    }
+    for (t = 0; t < ntiles; ++t) {
+        const qs_tile *T = &tiles[t];
+        FN(tile_ctx) ctx;
+        int r, i;
+        if (T->nlocal == 0 || T->nlocal >= n) { /* global gates (a tile over all qubits too) */
+            for (g = T->g0; g < T->g1; ++g) {
+                const int rc = FN(apply_gate_nt)(state, n, &gates[g], nt);
+                if (rc != QS_OK) {
+                    free(raw);
+                    return rc;
+                }
+            }
+            continue;
+        }
+        if (T->g1 <= T->g0) continue;
+        for (r = 0; r < T->nlocal && T->local[r] == r; ++r) {
+        }
+        ctx.state = (QS_REAL *)state;
+        ctx.gates = gates + T->g0;
+        ctx.ngates = T->g1 - T->g0;
+        ctx.nlocal = T->nlocal;
+        ctx.run_log = r;
+        ctx.high_mask = 0;
+        for (i = r; i < T->nlocal; ++i) ctx.high_mask |= (uint64_t)1 << T->local[i];
+        ctx.free_mask = (((uint64_t)1 << n) - 1) & ~(ctx.high_mask | (((uint64_t)1 << r) - 1));
+        ctx.buffers = r == T->nlocal ? NULL : buffers;
+        ctx.failed = 0;
+#if QS_VECTOR_EXT
+        {
+            /* Prepare each gate once for all chunks (weights, layout, kernel). */
+            void *praw;
+            int64_t ready = 0;
+            int prc = 1;
+            ctx.prepared = (FN(vctx) *)qs_aligned_malloc((size_t)ctx.ngates * sizeof(FN(vctx)), &praw);
+            if (ctx.prepared == NULL) {
+                free(raw);
+                return QS_ERR_NOMEM;
+            }
+            for (; ready < ctx.ngates; ++ready) {
+                prc = FN(vprep)(&ctx.prepared[ready], T->nlocal, &ctx.gates[ready]);
+                if (prc != 1) break;
+            }
+            if (prc == 1) {
+                qs_parallel(FN(tile_chunks), &ctx, (int64_t)1 << (n - T->nlocal), nt);
+            }
+            for (g = 0; g < ready; ++g) FN(vfree)(&ctx.prepared[g]);
+            free(praw);
+            if (prc == QS_ERR_NOMEM) ctx.failed = 1;
+            if (prc == 0) { /* chunks smaller than one vector: the scalar kernels */
+                ctx.prepared = NULL;
+                qs_parallel(FN(tile_chunks), &ctx, (int64_t)1 << (n - T->nlocal), nt);
+            }
+        }
+#else
+        qs_parallel(FN(tile_chunks), &ctx, (int64_t)1 << (n - T->nlocal), nt);
+#endif
+        if (ctx.failed) {
+            free(raw);
+            return QS_ERR_NOMEM;
+        }
+    }
+    free(raw);
     return QS_OK;
 }
 
@@ -484,31 +653,137 @@ static double FN(norm_squared)(const void *state, int n)
     return total;
 }
 
+/* Sampling in parallel: block b of the fixed reduction blocks owns the shots whose target
+ * u*total falls in [cum_b, cum_b + part_b); each block is scanned once, independently. */
+typedef struct {
+    const void *state;
+    uint64_t block;
+    const double *start;   /* cumulative weight before each block */
+    const int64_t *first;  /* first shot of each block (nb + 1 entries) */
+    const double *target;  /* u[j] * total */
+    int64_t *out;
+    int64_t *last;         /* last nonzero amplitude of each block (-1: none) */
+    int64_t *done;         /* shots placed by each block's scan */
+} FN(sample_ctx);
+
+QS_ATTR static void FN(sample_blocks)(void *vctx, int64_t b0, int64_t b1)
+{
+    const FN(sample_ctx) *ctx = (const FN(sample_ctx) *)vctx;
+    const QS_REAL *s = (const QS_REAL *)ctx->state;
+    int64_t b;
+    for (b = b0; b < b1; ++b) {
+        const uint64_t lo = (uint64_t)b * ctx->block, hi = lo + ctx->block;
+        int64_t j = ctx->first[b], last = -1;
+        const int64_t j1 = ctx->first[b + 1];
+        double cum = ctx->start[b];
+        uint64_t i, c, lastc = hi; /* lastc: the last run of 64 with a nonzero sum */
+        for (c = lo; c < hi; c += 64) {
+            const uint64_t e = c + 64 < hi ? c + 64 : hi;
+            const double run = FN(sumsq)(s + 2 * c, e - c);
+            if (run == 0.0) continue;
+            lastc = c;
+            if (j >= j1 || !(ctx->target[j] < cum + run)) { /* no shot lands here */
+                cum += run;
+                continue;
+            }
+            for (i = c; i < e; ++i) {
+                const double re = (double)s[2 * i], im = (double)s[2 * i + 1];
+                const double p = re * re + im * im;
+                if (p == 0.0) continue;
+                cum += p;
+                while (j < j1 && ctx->target[j] < cum) ctx->out[j++] = (int64_t)i;
+            }
+        }
+        if (lastc < hi) { /* the last nonzero amplitude of the block */
+            const uint64_t e = lastc + 64 < hi ? lastc + 64 : hi;
+            for (i = lastc; i < e; ++i) {
+                if (s[2 * i] != 0 || s[2 * i + 1] != 0) last = (int64_t)i;
+            }
+        }
+        ctx->last[b] = last;
+        ctx->done[b] = j;
+    }
+}
+
 static int FN(sample)(const void *state, int n, const double *u, int64_t nshots, int64_t *out)
 {
     const QS_REAL *s = (const QS_REAL *)state;
     const int64_t N = (int64_t)1 << n;
-    const double total = FN(norm_squared)(state, n);
-    double cum = 0.0, next;
-    int64_t i, j = 0, last = -1;
+    const int64_t nb = qs_reduce_blocks(n);
+    double part[QS_REDUCE_BLOCKS], start[QS_REDUCE_BLOCKS + 1], total = 0.0;
+    int64_t first[QS_REDUCE_BLOCKS + 1], last[QS_REDUCE_BLOCKS], done[QS_REDUCE_BLOCKS];
+    double *target = NULL;
+    int64_t i, j, b, prev;
+    FN(sample_ctx) ctx;
+    qs_sumsq_ctx sctx;
+    if (nb == 1) {
+        /* Small states: one serial pass, exactly the cumulative distribution. */
+        double cum = 0.0, next;
+        int64_t lastnz = -1;
+        total = FN(norm_squared)(state, n);
+        if (!(total > 0.0) || total > DBL_MAX) return QS_ERR_ZERO_NORM;
+        if (nshots == 0) return QS_OK;
+        j = 0;
+        next = u[0] * total;
+        for (i = 0; i < N; ++i) {
+            const double re = (double)s[2 * i], im = (double)s[2 * i + 1];
+            const double p = re * re + im * im;
+            if (p == 0.0) continue;
+            lastnz = i;
+            cum += p;
+            while (next < cum) {
+                out[j++] = i;
+                if (j == nshots) return QS_OK;
+                next = u[j] * total;
+            }
+        }
+        /* Rounding left some uniforms above the final cumulative sum: they belong to the last
+         * amplitude with nonzero probability, never to a trailing zero. */
+        for (; j < nshots; ++j) out[j] = lastnz;
+        return QS_OK;
+    }
+    sctx.state = state;
+    sctx.block = (uint64_t)N / (uint64_t)nb;
+    sctx.part = part;
+    qs_parallel(FN(sumsq_blocks), &sctx, nb, qs_threads_for(n));
+    for (b = 0; b < nb; ++b) total += part[b];
     if (!(total > 0.0) || total > DBL_MAX) return QS_ERR_ZERO_NORM;
     if (nshots == 0) return QS_OK;
-    next = u[0] * total;
-    for (i = 0; i < N; ++i) {
-        const double re = (double)s[2 * i], im = (double)s[2 * i + 1];
-        const double p = re * re + im * im;
-        if (p == 0.0) continue;
-        last = i;
-        cum += p;
-        while (next < cum) {
-            out[j++] = i;
-            if (j == nshots) return QS_OK;
-            next = u[j] * total;
-        }
+    target = (double *)malloc((size_t)nshots * sizeof(double));
+    if (target == NULL) return QS_ERR_NOMEM;
+    for (j = 0; j < nshots; ++j) target[j] = u[j] * total;
+    start[0] = 0.0;
+    for (b = 0; b < nb; ++b) start[b + 1] = start[b] + part[b];
+    for (b = 0, j = 0; b < nb; ++b) { /* block b takes the targets below start[b + 1] */
+        first[b] = j;
+        while (j < nshots && (b == nb - 1 || target[j] < start[b + 1])) ++j;
     }
-    /* Rounding left some uniforms above the final cumulative sum: they belong to the last
-     * amplitude with nonzero probability, never to a trailing zero. */
-    for (; j < nshots; ++j) out[j] = last;
+    first[nb] = nshots;
+    ctx.state = state;
+    ctx.block = sctx.block;
+    ctx.start = start;
+    ctx.first = first;
+    ctx.target = target;
+    ctx.out = out;
+    ctx.last = last;
+    ctx.done = done;
+    qs_parallel(FN(sample_blocks), &ctx, nb, qs_threads_for(n));
+    /* Targets a block's own running sum never reached (rounding): its last nonzero amplitude,
+     * or the closest earlier one. */
+    prev = -1;
+    for (b = 0; b < nb; ++b) {
+        int64_t owner = last[b] >= 0 ? last[b] : prev;
+        if (owner < 0) { /* nothing nonzero yet: the first nonzero amplitude after */
+            int64_t c;
+            for (c = b + 1; c < nb && last[c] < 0; ++c) {
+            }
+            owner = c < nb ? (int64_t)((uint64_t)c * ctx.block) : 0;
+            while (owner < N && s[2 * owner] == 0 && s[2 * owner + 1] == 0) ++owner;
+        }
+        for (j = done[b]; j < first[b + 1]; ++j) out[j] = owner;
+        if (last[b] >= 0) prev = last[b];
+    }
+    free(target);
     return QS_OK;
 }
 
@@ -661,13 +936,21 @@ QS_ATTR static void FN(pauli_blocks)(void *vctx, int64_t b0, int64_t b1)
 static int FN(expectation_paulis)(const void *state, int n, const uint64_t *x,
                                   const uint64_t *z, int64_t nterms, double *out)
 {
+#if QS_VECTOR_EXT && !QS_F32
+    /* the vector kernel needs sub-blocks (64 amplitudes, or the whole of a smaller state) of
+     * at least two vectors */
+    const uint64_t size = (uint64_t)1 << n, sub = size < QS_PAULI_SUB ? size : QS_PAULI_SUB;
+    if (sub >= (uint64_t)QS_VBYTES / 8) {
+        return qs_expectation_driver(state, n, x, z, nterms, out, FN(vpauli_blocks));
+    }
+#endif
     return qs_expectation_driver(state, n, x, z, nterms, out, FN(pauli_blocks));
 }
 
 static const qs_ops FN(ops) = {
-    FN(apply_gate),      FN(run_plan),           FN(probabilities),
-    FN(norm_squared),    FN(sample),             FN(expectation_paulis),
-    FN(measure_probability), FN(collapse),
+    FN(apply_gate),          FN(run_plan),   FN(probabilities),    FN(norm_squared),
+    FN(sample),              FN(expectation_paulis), FN(measure_probability), FN(collapse),
+    FN(apply_gate_nt),       FN(run_tiled),
 };
 
 #undef FN

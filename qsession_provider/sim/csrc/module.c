@@ -279,42 +279,39 @@ static int plan_array(PyObject *obj, const char *name, int typenum, const char *
     return 0;
 }
 
-static PyObject *py_run_plan(PyObject *self, PyObject *args, PyObject *kwds)
+/* The gate arrays shared by run_plan and run_tiled, checked and turned into qs_gate records.
+ * limit[g] (or n when limit is NULL) bounds the qubit numbers of gate g.  On success *gates_out
+ * and *qbuf_out are PyMem allocations the caller frees. */
+typedef struct {
+    PyObject *kinds, *qubits, *qoff, *mats, *moff, *cc, *cs;
+} plan_objs;
+
+static int build_gates(const plan_objs *o, int n, const int *limit, npy_intp *G_out,
+                       qs_gate **gates_out, int **qbuf_out)
 {
-    static char *kwlist[] = {"state", "kinds", "qubits", "qubit_offsets", "matrices",
-                             "matrix_offsets", "ctrl_counts", "ctrl_states", NULL};
-    PyObject *state, *kinds_o, *qubits_o, *qoff_o, *mats_o, *moff_o, *cc_o, *cs_o;
     const npy_int32 *kinds, *qubits, *cc;
     const npy_int64 *qoff, *moff, *cs;
     const double *mats;
     void *ptr;
     npy_intp G, Q, M, g, i;
-    int n, rc;
-    qs_dtype dtype;
     qs_gate *gates = NULL;
     int *qbuf = NULL;
-    const qs_ops *ops;
-    PyObject *result = NULL;
-    (void)self;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOOOOOO", kwlist, &state, &kinds_o, &qubits_o,
-                                     &qoff_o, &mats_o, &moff_o, &cc_o, &cs_o)) {
-        return NULL;
-    }
-    if (check_state(state, 1, &n, &dtype) < 0) goto error;
-    if (plan_array(kinds_o, "kinds", NPY_INT32, "int32", -1, &ptr, &G) < 0) goto error;
+    *gates_out = NULL;
+    *qbuf_out = NULL;
+    if (plan_array(o->kinds, "kinds", NPY_INT32, "int32", -1, &ptr, &G) < 0) goto error;
     kinds = (const npy_int32 *)ptr;
-    if (plan_array(qubits_o, "qubits", NPY_INT32, "int32", -1, &ptr, &Q) < 0) goto error;
+    if (plan_array(o->qubits, "qubits", NPY_INT32, "int32", -1, &ptr, &Q) < 0) goto error;
     qubits = (const npy_int32 *)ptr;
-    if (plan_array(qoff_o, "qubit_offsets", NPY_INT64, "int64", G + 1, &ptr, NULL) < 0) goto error;
+    if (plan_array(o->qoff, "qubit_offsets", NPY_INT64, "int64", G + 1, &ptr, NULL) < 0) goto error;
     qoff = (const npy_int64 *)ptr;
-    if (plan_array(mats_o, "matrices", NPY_COMPLEX128, "complex128", -1, &ptr, &M) < 0) goto error;
+    if (plan_array(o->mats, "matrices", NPY_COMPLEX128, "complex128", -1, &ptr, &M) < 0) goto error;
     mats = (const double *)ptr;
-    if (plan_array(moff_o, "matrix_offsets", NPY_INT64, "int64", G + 1, &ptr, NULL) < 0) goto error;
+    if (plan_array(o->moff, "matrix_offsets", NPY_INT64, "int64", G + 1, &ptr, NULL) < 0) goto error;
     moff = (const npy_int64 *)ptr;
-    if (plan_array(cc_o, "ctrl_counts", NPY_INT32, "int32", G, &ptr, NULL) < 0) goto error;
+    if (plan_array(o->cc, "ctrl_counts", NPY_INT32, "int32", G, &ptr, NULL) < 0) goto error;
     cc = (const npy_int32 *)ptr;
-    if (plan_array(cs_o, "ctrl_states", NPY_INT64, "int64", G, &ptr, NULL) < 0) goto error;
+    if (plan_array(o->cs, "ctrl_states", NPY_INT64, "int64", G, &ptr, NULL) < 0) goto error;
     cs = (const npy_int64 *)ptr;
 
     if (qoff[0] != 0 || qoff[G] != Q) {
@@ -335,6 +332,7 @@ static PyObject *py_run_plan(PyObject *self, PyObject *args, PyObject *kwds)
     }
     for (g = 0; g < G; ++g) {
         const npy_int64 nq = qoff[g + 1] - qoff[g], nd = moff[g + 1] - moff[g];
+        const int lim = limit ? limit[g] : n;
         npy_int64 k, want;
         uint64_t used = 0;
         if (kinds[g] != QS_GATE_MATRIX && kinds[g] != QS_GATE_DIAGONAL) {
@@ -355,9 +353,9 @@ static PyObject *py_run_plan(PyObject *self, PyObject *args, PyObject *kwds)
             goto error;
         }
         for (i = qoff[g]; i < qoff[g + 1]; ++i) {
-            if (qubits[i] < 0 || qubits[i] >= n) {
+            if (qubits[i] < 0 || qubits[i] >= lim) {
                 PyErr_Format(PyExc_ValueError, "gate %zd: qubit %d out of range for %d qubits",
-                             (Py_ssize_t)g, (int)qubits[i], n);
+                             (Py_ssize_t)g, (int)qubits[i], lim);
                 goto error;
             }
             if (used & ((uint64_t)1 << qubits[i])) {
@@ -388,9 +386,133 @@ static PyObject *py_run_plan(PyObject *self, PyObject *args, PyObject *kwds)
         gates[g].ctrl_state = cs[g];
         gates[g].data = mats + 2 * moff[g];
     }
+    *G_out = G;
+    *gates_out = gates;
+    *qbuf_out = qbuf;
+    return 0;
+error:
+    PyMem_Free(gates);
+    PyMem_Free(qbuf);
+    return -1;
+}
+
+static PyObject *py_run_plan(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"state", "kinds", "qubits", "qubit_offsets", "matrices",
+                             "matrix_offsets", "ctrl_counts", "ctrl_states", NULL};
+    PyObject *state;
+    plan_objs o;
+    npy_intp G;
+    int n, rc;
+    qs_dtype dtype;
+    qs_gate *gates = NULL;
+    int *qbuf = NULL;
+    const qs_ops *ops;
+    (void)self;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOOOOOO", kwlist, &state, &o.kinds, &o.qubits,
+                                     &o.qoff, &o.mats, &o.moff, &o.cc, &o.cs)) {
+        return NULL;
+    }
+    if (check_state(state, 1, &n, &dtype) < 0) return NULL;
+    if (build_gates(&o, n, NULL, &G, &gates, &qbuf) < 0) return NULL;
     ops = qs_get_ops(dtype);
     Py_BEGIN_ALLOW_THREADS
     rc = ops->run_plan(PyArray_DATA((PyArrayObject *)state), n, gates, (int64_t)G);
+    Py_END_ALLOW_THREADS
+    PyMem_Free(gates);
+    PyMem_Free(qbuf);
+    if (rc != QS_OK) return raise_kernel_error(rc);
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_run_tiled(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"state", "kinds", "qubits", "qubit_offsets", "matrices",
+                             "matrix_offsets", "ctrl_counts", "ctrl_states", "tile_offsets",
+                             "tile_qubits", "tile_qubit_offsets", NULL};
+    PyObject *state, *toff_o, *tq_o, *tqoff_o, *result = NULL;
+    plan_objs o;
+    const npy_int64 *toff, *tqoff;
+    const npy_int32 *tq;
+    void *ptr;
+    npy_intp G = 0, G0, T, TQ, t, g, i;
+    int n, rc;
+    qs_dtype dtype;
+    qs_gate *gates = NULL;
+    qs_tile *tiles = NULL;
+    int *qbuf = NULL, *limit = NULL, *local = NULL;
+    const qs_ops *ops;
+    (void)self;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOOOOOOOOO", kwlist, &state, &o.kinds,
+                                     &o.qubits, &o.qoff, &o.mats, &o.moff, &o.cc, &o.cs, &toff_o,
+                                     &tq_o, &tqoff_o)) {
+        return NULL;
+    }
+    if (check_state(state, 1, &n, &dtype) < 0) return NULL;
+    if (plan_array(o.kinds, "kinds", NPY_INT32, "int32", -1, &ptr, &G0) < 0) return NULL;
+    if (plan_array(toff_o, "tile_offsets", NPY_INT64, "int64", -1, &ptr, &T) < 0) return NULL;
+    toff = (const npy_int64 *)ptr;
+    if (T < 1) {
+        PyErr_SetString(PyExc_ValueError, "tile_offsets must have at least one entry");
+        return NULL;
+    }
+    T -= 1;
+    if (plan_array(tq_o, "tile_qubits", NPY_INT32, "int32", -1, &ptr, &TQ) < 0) return NULL;
+    tq = (const npy_int32 *)ptr;
+    if (plan_array(tqoff_o, "tile_qubit_offsets", NPY_INT64, "int64", T + 1, &ptr, NULL) < 0) {
+        return NULL;
+    }
+    tqoff = (const npy_int64 *)ptr;
+    if (toff[0] != 0 || toff[T] != G0) {
+        PyErr_Format(PyExc_ValueError, "tile_offsets must start at 0 and end at len(kinds)=%zd",
+                     (Py_ssize_t)G0);
+        return NULL;
+    }
+    if (tqoff[0] != 0 || tqoff[T] != TQ) {
+        PyErr_Format(PyExc_ValueError,
+                     "tile_qubit_offsets must start at 0 and end at len(tile_qubits)=%zd",
+                     (Py_ssize_t)TQ);
+        return NULL;
+    }
+    tiles = (qs_tile *)PyMem_Malloc((size_t)(T > 0 ? T : 1) * sizeof(qs_tile));
+    limit = (int *)PyMem_Malloc((size_t)(G0 > 0 ? G0 : 1) * sizeof(int));
+    local = (int *)PyMem_Malloc((size_t)(TQ > 0 ? TQ : 1) * sizeof(int));
+    if (tiles == NULL || limit == NULL || local == NULL) {
+        PyErr_NoMemory();
+        goto error;
+    }
+    for (t = 0; t < T; ++t) {
+        const npy_int64 nl = tqoff[t + 1] - tqoff[t];
+        if (toff[t + 1] < toff[t] || toff[t + 1] > G0 || nl < 0 || tqoff[t + 1] > TQ) {
+            PyErr_Format(PyExc_ValueError, "tile %zd: offsets must be non-decreasing and in range",
+                         (Py_ssize_t)t);
+            goto error;
+        }
+        if (nl > n) {
+            PyErr_Format(PyExc_ValueError, "tile %zd: %lld local qubits for a %d-qubit state",
+                         (Py_ssize_t)t, (long long)nl, n);
+            goto error;
+        }
+        for (i = tqoff[t]; i < tqoff[t + 1]; ++i) {
+            if (tq[i] < 0 || tq[i] >= n || (i > tqoff[t] && tq[i] <= tq[i - 1])) {
+                PyErr_Format(PyExc_ValueError, "tile %zd: local qubits must be ascending, "
+                             "distinct and below %d", (Py_ssize_t)t, n);
+                goto error;
+            }
+            local[i] = (int)tq[i];
+        }
+        tiles[t].nlocal = (int)nl;
+        tiles[t].local = local + tqoff[t];
+        tiles[t].g0 = toff[t];
+        tiles[t].g1 = toff[t + 1];
+        for (g = toff[t]; g < toff[t + 1]; ++g) limit[g] = nl > 0 ? (int)nl : n;
+    }
+    if (build_gates(&o, n, limit, &G, &gates, &qbuf) < 0) goto error;
+    ops = qs_get_ops(dtype);
+    Py_BEGIN_ALLOW_THREADS
+    rc = ops->run_tiled(PyArray_DATA((PyArrayObject *)state), n, gates, tiles, (int64_t)T);
     Py_END_ALLOW_THREADS
     if (rc != QS_OK) {
         raise_kernel_error(rc);
@@ -401,7 +523,44 @@ static PyObject *py_run_plan(PyObject *self, PyObject *args, PyObject *kwds)
 error:
     PyMem_Free(gates);
     PyMem_Free(qbuf);
+    PyMem_Free(tiles);
+    PyMem_Free(limit);
+    PyMem_Free(local);
     return result;
+}
+
+static PyObject *py_fuse_blocks(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"code", "components", "out", NULL};
+    PyObject *code_o, *comp_o, *out_o;
+    const char *problem;
+    npy_intp ncode, ncomp, nout;
+    void *code, *comp, *out;
+    int rc;
+    (void)self;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOO", kwlist, &code_o, &comp_o, &out_o)) {
+        return NULL;
+    }
+    if (plan_array(code_o, "code", NPY_INT64, "int64", -1, &code, &ncode) < 0) return NULL;
+    if (plan_array(comp_o, "components", NPY_COMPLEX128, "complex128", -1, &comp, &ncomp) < 0) {
+        return NULL;
+    }
+    if (plan_array(out_o, "out", NPY_COMPLEX128, "complex128", -1, &out, &nout) < 0) return NULL;
+    if (!PyArray_ISWRITEABLE((PyArrayObject *)out_o)) {
+        PyErr_SetString(PyExc_ValueError, "out must be writeable");
+        return NULL;
+    }
+    problem = qs_fuse_check((const int64_t *)code, (int64_t)ncode, (int64_t)ncomp, (int64_t)nout);
+    if (problem != NULL) {
+        PyErr_Format(PyExc_ValueError, "fuse_blocks: %s", problem);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    rc = qs_fuse_blocks((const int64_t *)code, (int64_t)ncode, (const double *)comp,
+                        (double *)out);
+    Py_END_ALLOW_THREADS
+    if (rc != QS_OK) return raise_kernel_error(rc);
+    Py_RETURN_NONE;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -649,6 +808,13 @@ static PyMethodDef kernel_methods[] = {
     {"run_plan", KW py_run_plan, METH_VARARGS | METH_KEYWORDS,
      "run_plan(state, kinds, qubits, qubit_offsets, matrices, matrix_offsets, ctrl_counts, "
      "ctrl_states)\n--\n\nApply a list of gates in one call, with the GIL released once."},
+    {"run_tiled", KW py_run_tiled, METH_VARARGS | METH_KEYWORDS,
+     "run_tiled(state, kinds, qubits, qubit_offsets, matrices, matrix_offsets, ctrl_counts, "
+     "ctrl_states, tile_offsets, tile_qubits, tile_qubit_offsets)\n--\n\n"
+     "Apply gates tile by tile: each tile's gates in one pass over the state (see _kernel.pyi)."},
+    {"fuse_blocks", KW py_fuse_blocks, METH_VARARGS | METH_KEYWORDS,
+     "fuse_blocks(code, components, out)\n--\n\n"
+     "Multiply component gates into fused block matrices or diagonals, written into out."},
     {"probabilities", KW py_probabilities, METH_VARARGS | METH_KEYWORDS,
      "probabilities(state)\n--\n\nReturn |state|**2 as a new float64 array."},
     {"norm_squared", KW py_norm_squared, METH_VARARGS | METH_KEYWORDS,
