@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -91,13 +90,24 @@ class ObservableCache:
 _OBSERVABLES = ObservableCache()
 
 
-@contextmanager
-def _where(prefix: str) -> Iterator[None]:
-    """Re-raise neutral errors with ``prefix`` (e.g. ``"pub 2"``) in front of the message."""
-    try:
-        yield
-    except InputError as exc:
-        raise type(exc)(f"{prefix}: {exc}") from None
+class _where:  # noqa: N801 - used as a function: ``with _where("pub 2"): ...``
+    """Re-raise neutral errors with ``prefix`` (e.g. ``"pub 2"``) in front of the message.
+
+    (A small class rather than a generator context manager: it is entered for every pub.)
+    """
+
+    __slots__ = ("_prefix",)
+
+    def __init__(self, prefix: str) -> None:
+        self._prefix = prefix
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        if isinstance(exc, InputError):
+            raise type(exc)(f"{self._prefix}: {exc}") from None
+        return False
 
 
 def _check_seed(seed: Any) -> int | None:
