@@ -265,6 +265,9 @@ class FusionOptions:
         memory: wall ns per amplitude of one pass over a state in memory (2 threads).
         force_tiles: always tile states wider than ``tile_qubits`` (tests), instead of
             letting the cost model choose between tiles and wide gate-by-gate blocks.
+        itemsize: bytes per amplitude of the states planned for.
+        shared_cache: states up to this many bytes stay in the shared (L3) cache, where a
+            pass costs ``shared_factor`` of one over memory.
     """
 
     max_dense: int = 4
@@ -275,6 +278,9 @@ class FusionOptions:
     cost: CostModel = field(default_factory=CostModel)
     memory: float = 0.6
     force_tiles: bool = False
+    itemsize: int = 16
+    shared_cache: int = 16 << 20
+    shared_factor: float = 0.4
 
     @classmethod
     def for_state(
@@ -310,6 +316,7 @@ class FusionOptions:
             low_qubits=4 if single else 3,
             cost=cost,
             memory=0.3 if single else 0.6,
+            itemsize=itemsize,
         )
 
 
@@ -324,7 +331,10 @@ def _fuse_and_tile(
         return blocks, [Tile((), list(range(len(blocks))))]
     if options.force_tiles:
         return blocks, schedule_tiles(blocks, width, options.tile_qubits, options.low_qubits)
-    out_of_cache = replace(in_cache, memory=options.memory)
+    memory = options.memory
+    if options.itemsize << width <= options.shared_cache:
+        memory *= options.shared_factor
+    out_of_cache = replace(in_cache, memory=memory)
     alone = [block_cost(out_of_cache, b, infos) for b in blocks]
     inside = [block_cost(in_cache, b, infos) for b in blocks]
     best: tuple[float, list[FusedBlock], list[Tile]] | None = None
