@@ -130,6 +130,8 @@ def check_duplicate_and_missing(store: Store) -> None:
         pass
     else:
         raise AssertionError("adding a job twice must raise StoreError")
+    store.add_job(_job("fresh-id"), "{}", fresh=True)  # a new random id: no lookup needed
+    assert store.get_job("fresh-id").id == "fresh-id"
     for call in (store.get_job, store.get_payload, store.get_result, store.delete_job):
         try:
             call("missing")

@@ -6,6 +6,8 @@ argument, before anything is changed.
 
 from __future__ import annotations
 
+import os
+import random
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
@@ -57,9 +59,31 @@ def check_tags(tags: Iterable[str]) -> tuple[str, ...]:
     return out
 
 
+class _IdSource:
+    """Random version-4 UUIDs without a system call each (``uuid.uuid4`` reads
+    ``os.urandom`` every time): a generator seeded from ``os.urandom``, reseeded in a
+    forked child. Ids must be unique, not secret; this generator is ours alone, so
+    ``random.seed`` in user code cannot make ids repeat."""
+
+    def __init__(self) -> None:
+        self._random = random.Random()
+        self.reseed()
+        os.register_at_fork(after_in_child=self.reseed)
+
+    def reseed(self) -> None:
+        self._random.seed(os.urandom(32))
+
+    def __call__(self) -> str:
+        return str(uuid.UUID(int=self._random.getrandbits(128), version=4))
+
+
+random_id = _IdSource()
+
+
 def new_id(value: str | None, what: str) -> str:
+    """``value`` checked as a name, or a new random UUID."""
     if value is None:
-        return str(uuid.uuid4())
+        return random_id()
     return check_name(value, what)
 
 

@@ -37,7 +37,7 @@ class MemoryStore:
         self._closed = False
 
     # -- jobs --------------------------------------------------------------------------------
-    def add_job(self, record: JobRecord, payload: str) -> None:
+    def add_job(self, record: JobRecord, payload: str, *, fresh: bool = False) -> None:
         with self._lock:
             self._check_open()
             if record.id in self._jobs:

@@ -113,6 +113,7 @@ class JobsAPI:
         payload_text = args.encode(payload, "payload")
         meta = dict(metadata or {})
         args.encode(meta, "metadata")
+        fresh = job_id is None
         job_id = args.new_id(job_id, "job_id")
         with self._ctx.locked():
             self._check_open()
@@ -140,7 +141,7 @@ class JobsAPI:
             try:
                 with self._scheduler.batch(strict=True):
                     try:
-                        self.store.add_job(record, payload_text)
+                        self.store.add_job(record, payload_text, fresh=fresh)
                     except StoreError as exc:
                         if "already exists" in str(exc):
                             raise InputError(f"a job with id {job_id!r} already exists") from None

@@ -6,105 +6,74 @@ variable, else ``store.sqlite3`` in the user data directory
 ``~/.local/share/qsession_provider/`` on Linux). ``":memory:"`` gives a private
 in-memory database.
 
-Concurrency: one connection per store object, used under a lock, so the store is safe
-across threads; SQLite's file locking (WAL mode, a busy timeout, write transactions
-started with ``BEGIN IMMEDIATE``) makes it safe across processes. Records are JSON text;
-payloads and results are the runtime's :mod:`~qsession_provider.core.encoding` text.
+Concurrency: the store is safe across threads (locks) and processes (SQLite's file
+locking: WAL mode, a busy timeout, write transactions started with ``BEGIN IMMEDIATE``).
+Records are JSON text; payloads and results are the runtime's
+:mod:`~qsession_provider.core.encoding` text. The schema and statements are in
+:mod:`~.sqlite_sql`.
 
-Indexes are chosen for the write path: no index contains a job's status, and an update
-sets only the columns that changed (plus the record), so a status change rewrites only the
-row, never an index entry. Status filters scan; owner, session, time and tag filters do not.
+**Write-behind (group commit).** Job and session writes (``add_job``, ``update_job``,
+``add_session``, ``update_session``) are coalesced in memory and committed by a writer
+thread, a group per transaction (:mod:`~.sqlite_writer`): a write returns before it is
+on disk, and everything this process wrote is committed within a commit's time (about a
+millisecond; tens of milliseconds while a loop of tiny jobs keeps the interpreter busy).
+Reads, the other writes and :meth:`SQLiteStore.flush` wait for the writer first, so a
+process always reads its own writes and other processes see them as soon as they are
+committed; closing the store, shutting its runtime down and leaving the interpreter
+flush. What a crash of the process can lose is the last group not yet committed: jobs
+whose results the process itself had just received. ``write_behind=False`` commits every
+write before it returns instead (the choice for ``":memory:"``).
 
-Write batches: :meth:`SQLiteStore.batch` groups every write made inside it into one
-transaction (each write still atomic on its own, through a savepoint), committed when the
-block exits. Inside a batch, a job added with :meth:`~SQLiteStore.add_job` is checked for a
-duplicate id at once but inserted only when the batch commits (or as soon as anything else
-touches the store), with whatever :meth:`~SQLiteStore.update_job` made of it meanwhile:
-a job that is submitted, run and finished inside one batch is one INSERT. The runtime
-batches the writes of a submission (the insert, a start at once, the session's update) and
-of a job's end (the final state, the result, the session's update, committed before anyone
-waiting for the job is woken): a small job costs two transactions, a tiny job run at
-submission one.
+The store keeps in memory the status of the jobs it wrote whose final state is not
+committed yet (and the state of its open sessions), which is how ``update_job`` and
+``update_session`` refuse to leave a final status without reading the database; for any
+other job or session they read and write the database directly.
+
+Write batches: :meth:`SQLiteStore.batch` groups the writes made inside it by one thread
+into one transaction: a job submitted, run and finished inside a batch is one INSERT.
+The runtime batches the writes of a submission and of a job's end.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from ..errors import JobNotFoundError, SessionNotFoundError, StoreError
-from .clock import RealClock
-from .job_record import FINAL_STATES, PENDING_STATES, JobRecord
+from ..errors import InputError, JobNotFoundError, SessionNotFoundError, StoreError
+from .encoding import to_jsonable
+from .job_record import JobRecord
 from .processes import ProcessRecord
 from .session import SessionRecord, SessionState
+from .sqlite_sql import (
+    FINAL,
+    PENDING,
+    SCHEMA,
+    SCHEMA_VERSION,
+    JobWrite,
+    SessionWrite,
+    add_session_row,
+    apply_writes,
+    job_filters,
+    retry_locked,
+    session_filters,
+    tags_text,
+    update_job_row,
+    update_session_row,
+)
+from .sqlite_writer import GroupCommit, Write, WriteKey, merge_write
 from .store import JobQuery, OrphanReport, SessionQuery, orphan_job, orphan_session
 
 __all__ = ["SQLiteStore", "default_store_path", "resolve_store_path", "STORE_ENV_VAR"]
 
 #: Environment variable that overrides the default store file.
 STORE_ENV_VAR = "QSESSION_STORE"
-SCHEMA_VERSION = 1
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS jobs (
-    seq INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    device TEXT NOT NULL,
-    status TEXT NOT NULL,
-    program_id TEXT NOT NULL,
-    session_id TEXT,
-    instance TEXT NOT NULL,
-    name TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    owner TEXT NOT NULL,
-    tags TEXT NOT NULL,
-    record TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS jobs_by_created ON jobs (created_at, seq);
-CREATE INDEX IF NOT EXISTS jobs_by_session ON jobs (session_id) WHERE session_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs (owner);
-CREATE TABLE IF NOT EXISTS job_data (
-    job_id TEXT PRIMARY KEY,
-    payload TEXT NOT NULL,
-    result TEXT
-);
-CREATE TABLE IF NOT EXISTS job_tags (
-    job_id TEXT NOT NULL,
-    tag TEXT NOT NULL,
-    PRIMARY KEY (job_id, tag)
-);
-CREATE INDEX IF NOT EXISTS job_tags_by_tag ON job_tags (tag);
-CREATE TABLE IF NOT EXISTS sessions (
-    seq INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    device TEXT NOT NULL,
-    state TEXT NOT NULL,
-    mode TEXT NOT NULL,
-    instance TEXT NOT NULL,
-    name TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    owner TEXT NOT NULL,
-    record TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS sessions_by_created ON sessions (created_at, seq);
-CREATE TABLE IF NOT EXISTS processes (
-    id TEXT PRIMARY KEY,
-    pid INTEGER NOT NULL,
-    hostname TEXT NOT NULL,
-    start_token TEXT NOT NULL,
-    started_at REAL NOT NULL,
-    heartbeat REAL NOT NULL
-);
-"""
-
-_FINAL = tuple(s.value for s in FINAL_STATES)
-_PENDING = tuple(s.value for s in PENDING_STATES)
 
 
 def default_store_path() -> str:
@@ -130,6 +99,10 @@ def resolve_store_path(path: str | os.PathLike[str] | None = None) -> str:
     return os.path.realpath(os.path.expanduser(raw))
 
 
+#: Stores with a writer thread, flushed when the interpreter exits.
+_OPEN: weakref.WeakSet[SQLiteStore] = weakref.WeakSet()
+
+
 class SQLiteStore:
     """The SQLite implementation of :class:`~qsession_provider.core.store.Store`.
 
@@ -137,47 +110,74 @@ class SQLiteStore:
         path: database file, ``":memory:"``, or None for :func:`default_store_path`.
             Parent directories are created.
         busy_timeout: seconds to wait for another process's write lock.
+        write_behind: commit job and session writes in a writer thread (the default for
+            a file; see the module docstring), or before each write returns (False; the
+            only choice for ``":memory:"``).
 
     Raises:
         StoreError: the file cannot be opened or was written by a newer schema.
+        InputError: ``write_behind=True`` with ``":memory:"``.
     """
 
     def __init__(
-        self, path: str | os.PathLike[str] | None = None, *, busy_timeout: float = 30.0
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        busy_timeout: float = 30.0,
+        write_behind: bool | None = None,
     ) -> None:
         self.location = resolve_store_path(path)
-        self._lock = threading.RLock()
-        if self.location != ":memory:":
+        memory = self.location == ":memory:"
+        if write_behind and memory:
+            raise InputError("write_behind needs a store file, not ':memory:'")
+        self.write_behind = not memory if write_behind is None else bool(write_behind)
+        if not memory:
             os.makedirs(os.path.dirname(self.location) or ".", exist_ok=True)
-        try:
-            self._db = sqlite3.connect(
-                self.location,
-                timeout=busy_timeout,
-                isolation_level=None,  # we issue BEGIN IMMEDIATE / COMMIT ourselves
-                check_same_thread=False,  # guarded by self._lock
-            )
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the store at {self.location}: {exc}") from exc
+        #: Guards the write connection (and, for ":memory:", reads too).
+        self._lock = threading.RLock()
+        self._db = self._connect(busy_timeout)
         self._closed = False
-        #: The running :meth:`batch`, if any (only its thread gets past the lock).
-        self._batch: _BatchState | None = None
         try:
             self._setup(busy_timeout)
+            # A file gets a second connection for reads: WAL readers never wait for the writer.
+            self._reader = self._db if memory else self._connect(busy_timeout)
         except BaseException:
             self._db.close()
             raise
+        self._read_lock = self._lock if memory else threading.Lock()
+        #: Per thread: the writes staged by its open batch (None outside a batch).
+        self._local = threading.local()
+        #: Jobs written here whose final state is not committed yet: id -> (status, tags).
+        self._jobs: dict[str, tuple[Any, tuple[str, ...]]] = {}
+        #: Sessions written here, not committed closed yet: id -> state.
+        self._sessions: dict[str, SessionState] = {}
+        self._writes = GroupCommit(self._commit, self._committed, background=self.write_behind)
+        if self.write_behind:
+            _OPEN.add(self)
 
     # -- setup ---------------------------------------------------------------------------------
+    def _connect(self, busy_timeout: float) -> sqlite3.Connection:
+        try:
+            db = sqlite3.connect(
+                self.location,
+                timeout=busy_timeout,
+                isolation_level=None,  # we issue BEGIN IMMEDIATE / COMMIT ourselves
+                check_same_thread=False,  # guarded by our locks
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the store at {self.location}: {exc}") from exc
+        db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        return db
+
     def _setup(self, busy_timeout: float) -> None:
         db = self._db
-        db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         if self.location != ":memory:":
-            mode = _retry_locked(lambda: db.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+            mode = retry_locked(lambda: db.execute("PRAGMA journal_mode = WAL").fetchone()[0])
             if str(mode).lower() != "wal":
                 raise StoreError(f"cannot switch {self.location} to WAL mode (got {mode})")
         db.execute("PRAGMA synchronous = NORMAL")
         with self._tx() as cur:
-            for statement in _SCHEMA.split(";"):
+            for statement in SCHEMA.split(";"):
                 if statement.strip():
                     cur.execute(statement)
             row = cur.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
@@ -192,39 +192,93 @@ class SQLiteStore:
                     f"this qsession_provider understands ({SCHEMA_VERSION}); upgrade the package"
                 )
 
+    # -- batches and the write queue -----------------------------------------------------------
     def batch(self) -> _Batch:
-        """Run the writes of the block in one transaction, committed when it exits.
+        """Group this thread's job and session writes of the block into one transaction.
 
-        The transaction begins at the first write (``BEGIN IMMEDIATE``); each write stays
-        atomic on its own (a failing write is rolled back to its savepoint and raises as
-        usual; the others are kept). The store's lock is held for the whole block, so
-        other threads wait for the commit. The commit happens however the block exits.
-        Nested batches join the outermost one.
-
-        Raises:
-            StoreError: the commit failed (the batch's writes are rolled back).
+        The writes are committed together after the block exits (in the background with
+        write-behind; before the block exits otherwise, raising
+        :class:`~qsession_provider.errors.StoreError` if the commit fails, with none of
+        them kept). Each write is still checked when it is made. Nested batches join the
+        outermost one; a read inside a batch first hands the batch's writes so far over.
         """
         return _Batch(self)
 
+    def flush(self, timeout: float | None = None) -> None:
+        """Wait until every write made so far (by any thread) is committed.
+
+        Raises:
+            StoreError: a background write failed since the last flush (it was logged and
+                dropped), or ``timeout`` seconds passed first.
+        """
+        staged = getattr(self._local, "staged", None)
+        if staged:
+            self._local.staged = {}
+            with self._writes.cv:
+                self._writes.publish(staged)
+        self._writes.flush(timeout)
+
+    def _stage(self, key: WriteKey, write: Write) -> None:
+        """Queue one write (call with ``self._writes.cv`` held)."""
+        staged = getattr(self._local, "staged", None)
+        if staged is not None:
+            merge_write(staged, key, write)
+        else:
+            self._writes.publish({key: write})
+
+    def _commit(self, group: list[Write]) -> None:
+        """Apply ``group`` in one transaction (the writer thread, or a foreground caller)."""
+        with self._lock:
+            self._check_open()
+            cur = self._db.cursor()
+            self._begin(cur)
+            try:
+                apply_writes(cur, group)
+                self._db.execute("COMMIT")
+            except sqlite3.Error as error:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                raise StoreError(f"cannot write to store {self.location}: {error}") from error
+
+    def _committed(self, group: list[Write], stored: bool) -> None:
+        """Forget the rows whose final state is now stored, and those whose write failed
+        (later writes go to the database directly). Called with ``self._writes.cv`` held."""
+        for write in group:
+            ident = write.record.id
+            if not stored:
+                (self._jobs if isinstance(write, JobWrite) else self._sessions).pop(ident, None)
+            elif isinstance(write, JobWrite):
+                known = self._jobs.get(ident)
+                if known is not None and known[0].value in FINAL:
+                    del self._jobs[ident]
+            elif self._sessions.get(ident) is SessionState.CLOSED:
+                del self._sessions[ident]
+
     def _begin(self, cur: sqlite3.Cursor) -> None:
         try:
-            _retry_locked(lambda: cur.execute("BEGIN IMMEDIATE"))
+            retry_locked(lambda: cur.execute("BEGIN IMMEDIATE"))
         except sqlite3.Error as exc:
             raise StoreError(f"store {self.location} is busy: {exc}") from exc
 
     def _tx(self) -> _Transaction:
-        """A write transaction (BEGIN IMMEDIATE takes the write lock up front); ``with``
-        gives its cursor. Inside a :meth:`batch`, a savepoint of the batch's transaction."""
+        """A direct write transaction on the write connection; ``with`` gives its cursor."""
         return _Transaction(self)
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        with self._lock:
+        self._check_open()
+        self.flush()
+        with self._read_lock:
             self._check_open()
-            state = self._batch
-            if state is not None and state.pending:
-                state.flush(self._db.cursor())
             try:
-                return self._db.execute(sql, params).fetchall()
+                return self._reader.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot read store {self.location}: {exc}") from exc
+
+    def _exists(self, sql: str, ident: str) -> bool:
+        """Whether a committed row matches (no flush: callers check what waits themselves)."""
+        with self._read_lock:
+            try:
+                return self._reader.execute(sql, (ident,)).fetchone() is not None
             except sqlite3.Error as exc:
                 raise StoreError(f"cannot read store {self.location}: {exc}") from exc
 
@@ -233,68 +287,40 @@ class SQLiteStore:
             raise StoreError("the store is closed")
 
     # -- jobs --------------------------------------------------------------------------------
-    def add_job(self, record: JobRecord, payload: str) -> None:
-        with self._lock:
-            state = self._batch
-            if state is not None:  # checked now, inserted at the commit (module docstring)
-                self._check_open()
-                cur = self._db.cursor()
-                state.begin(self, cur)
-                taken = (
-                    record.id in state.pending
-                    or cur.execute("SELECT 1 FROM jobs WHERE id = ?", (record.id,)).fetchone()
-                )
-                if taken:
-                    raise StoreError(f"a job with id {record.id!r} already exists")
-                state.pending[record.id] = [record, payload, None]
-                return
-        try:
-            with self._tx() as cur:
-                cur.execute(
-                    "INSERT INTO jobs (id, device, status, program_id, session_id, instance, "
-                    "name, created_at, owner, tags, record) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    (*_job_columns(record), record.to_json_text()),
-                )
-                cur.execute(
-                    "INSERT INTO job_data (job_id, payload) VALUES (?, ?)", (record.id, payload)
-                )
-                _write_tags(cur, record)
-        except sqlite3.IntegrityError:
-            raise StoreError(f"a job with id {record.id!r} already exists") from None
+    def add_job(self, record: JobRecord, payload: str, *, fresh: bool = False) -> None:
+        self._check_open()
+        with self._writes.cv:
+            # A job not committed yet is in self._jobs until its final state is committed.
+            if record.id in self._jobs or (
+                not fresh and self._exists("SELECT 1 FROM jobs WHERE id = ?", record.id)
+            ):
+                raise StoreError(f"a job with id {record.id!r} already exists")
+            self._jobs[record.id] = (record.status, record.tags)
+            try:
+                self._stage(("job", record.id), JobWrite(record, _snapshot(record), payload))
+            except StoreError:
+                self._jobs.pop(record.id, None)
+                raise
 
     def update_job(self, record: JobRecord, *, result: str | None = None) -> bool:
-        with self._lock:
-            state = self._batch
-            entry = None if state is None else state.pending.get(record.id)
-            if entry is not None:  # not inserted yet: the insert will carry this state
-                old = entry[0]
-                if old.status.value in _FINAL and old.status is not record.status:
+        self._check_open()
+        with self._writes.cv:
+            known = self._jobs.get(record.id)
+            if known is not None:
+                status, tags = known
+                if status.value in FINAL and status is not record.status:
                     return False
-                entry[0] = record
-                if result is not None:
-                    entry[2] = result
+                self._jobs[record.id] = (record.status, record.tags)
+                write = JobWrite(record, _snapshot(record), None, result, tags != record.tags)
+                self._stage(("job", record.id), write)
                 return True
-        columns = _job_columns(record)[1:]
-        text = record.to_json_text()
+        # Not a job of ours in flight: read and write the database directly.
+        self.flush()
         with self._tx() as cur:
-            row = cur.execute(_SELECT_JOB_COLUMNS, (record.id,)).fetchone()
+            row = cur.execute("SELECT status, tags FROM jobs WHERE id = ?", (record.id,)).fetchone()
             if row is None:
                 raise JobNotFoundError(f"no job with id {record.id!r}")
-            if row[1] in _FINAL and row[1] != record.status.value:
-                return False
-            # Only the changed columns: an indexed column in SET rewrites its index entry.
-            changed = [i for i, (old, new) in enumerate(zip(row, columns)) if old != new]
-            sets = "".join(f"{_JOB_COLUMNS[i]}=?, " for i in changed)
-            cur.execute(
-                f"UPDATE jobs SET {sets}record=? WHERE id=?",
-                (*(columns[i] for i in changed), text, record.id),
-            )
-            if row[-1] != columns[-1]:
-                cur.execute("DELETE FROM job_tags WHERE job_id = ?", (record.id,))
-                _write_tags(cur, record)
-            if result is not None:
-                cur.execute("UPDATE job_data SET result = ? WHERE job_id = ?", (result, record.id))
-            return True
+            return update_job_row(cur, record, result, tags_changed=row[1] != tags_text(record))
 
     def get_job(self, job_id: str) -> JobRecord:
         rows = self._read("SELECT record FROM jobs WHERE id = ?", (job_id,))
@@ -315,7 +341,7 @@ class SQLiteStore:
         return None if rows[0][0] is None else str(rows[0][0])
 
     def query_jobs(self, query: JobQuery) -> list[JobRecord]:
-        where, params = _job_filters(query)
+        where, params = job_filters(query)
         order = "DESC" if query.descending else "ASC"
         sql = (
             f"SELECT record FROM jobs{where} ORDER BY created_at {order}, seq {order} "
@@ -326,44 +352,49 @@ class SQLiteStore:
         return [JobRecord.from_json(json.loads(r[0])) for r in rows]
 
     def count_jobs(self, query: JobQuery) -> int:
-        where, params = _job_filters(query)
+        where, params = job_filters(query)
         return int(self._read(f"SELECT COUNT(*) FROM jobs{where}", params)[0][0])
 
     def delete_job(self, job_id: str) -> None:
+        self.flush()
         with self._tx() as cur:
             if cur.execute("DELETE FROM jobs WHERE id = ?", (job_id,)).rowcount == 0:
                 raise JobNotFoundError(f"no job with id {job_id!r}")
             cur.execute("DELETE FROM job_data WHERE job_id = ?", (job_id,))
             cur.execute("DELETE FROM job_tags WHERE job_id = ?", (job_id,))
+        with self._writes.cv:
+            self._jobs.pop(job_id, None)
 
     # -- sessions ------------------------------------------------------------------------------
     def add_session(self, record: SessionRecord) -> None:
+        # Written at once (sessions are few): another process can look it up right away.
+        self.flush()
         try:
             with self._tx() as cur:
-                cur.execute(
-                    "INSERT INTO sessions (id, device, state, mode, instance, name, created_at, "
-                    "owner, record) VALUES (?,?,?,?,?,?,?,?,?)",
-                    (*_session_columns(record), record.to_json_text()),
-                )
+                add_session_row(cur, record)
         except sqlite3.IntegrityError:
             raise StoreError(f"a session with id {record.id!r} already exists") from None
+        with self._writes.cv:
+            self._sessions[record.id] = record.state
 
     def update_session(self, record: SessionRecord) -> bool:
-        columns = _session_columns(record)[1:]
-        text = record.to_json_text()
-        with self._tx() as cur:
-            row = cur.execute(_SELECT_SESSION_COLUMNS, (record.id,)).fetchone()
-            if row is None:
-                raise SessionNotFoundError(f"no session with id {record.id!r}")
-            if row[1] == SessionState.CLOSED.value and record.state is not SessionState.CLOSED:
-                return False
-            changed = [i for i, (old, new) in enumerate(zip(row, columns)) if old != new]
-            sets = "".join(f"{_SESSION_COLUMNS[i]}=?, " for i in changed)
-            cur.execute(
-                f"UPDATE sessions SET {sets}record=? WHERE id=?",
-                (*(columns[i] for i in changed), text, record.id),
-            )
+        self._check_open()
+        with self._writes.cv:
+            state = self._sessions.get(record.id)
+            if state is not None:
+                if state is SessionState.CLOSED and record.state is not SessionState.CLOSED:
+                    return False
+                self._sessions[record.id] = record.state
+                self._stage(("session", record.id), SessionWrite(record, _snapshot(record)))
+        if state is not None:
+            if record.state is SessionState.CLOSED:
+                self.flush()  # a close is committed before the call returns
             return True
+        self.flush()
+        with self._tx() as cur:
+            if cur.execute("SELECT 1 FROM sessions WHERE id = ?", (record.id,)).fetchone() is None:
+                raise SessionNotFoundError(f"no session with id {record.id!r}")
+            return update_session_row(cur, record)
 
     def get_session(self, session_id: str) -> SessionRecord:
         rows = self._read("SELECT record FROM sessions WHERE id = ?", (session_id,))
@@ -372,18 +403,7 @@ class SQLiteStore:
         return SessionRecord.from_json(json.loads(rows[0][0]))
 
     def query_sessions(self, query: SessionQuery) -> list[SessionRecord]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        _eq(clauses, params, "device", query.device)
-        _eq(clauses, params, "mode", None if query.mode is None else query.mode.value)
-        _eq(clauses, params, "instance", query.instance)
-        _eq(clauses, params, "owner", query.owner)
-        if query.states is not None:
-            _in(clauses, params, "state", [s.value for s in query.states])
-        _range_and_prefix(
-            clauses, params, query.created_after, query.created_before, query.name_prefix
-        )
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        where, params = session_filters(query)
         order = "DESC" if query.descending else "ASC"
         limit = -1 if query.limit is None else query.limit
         rows = self._read(
@@ -414,6 +434,8 @@ class SQLiteStore:
             cur.execute("UPDATE processes SET heartbeat = ? WHERE id = ?", (now, process_id))
 
     def unregister_process(self, process_id: str) -> None:
+        # Our writes land first: once we are gone, others may sweep what we left unfinished.
+        self.flush()
         with self._tx() as cur:
             cur.execute("DELETE FROM processes WHERE id = ?", (process_id,))
 
@@ -430,6 +452,7 @@ class SQLiteStore:
         marks = ",".join("?" * len(owners))
         jobs: list[str] = []
         sessions: list[str] = []
+        self.flush()
         with self._tx() as cur:
             procs = {
                 row[0]: ProcessRecord(*row)
@@ -441,7 +464,7 @@ class SQLiteStore:
             }
             rows = cur.execute(
                 f"SELECT record FROM jobs WHERE owner IN ({marks}) AND status IN (?, ?)",
-                (*owners, *_PENDING),
+                (*owners, *PENDING),
             ).fetchall()
             for (text,) in rows:
                 old = JobRecord.from_json(json.loads(text))
@@ -466,50 +489,43 @@ class SQLiteStore:
         return OrphanReport(tuple(jobs), tuple(sessions))
 
     def close(self) -> None:
-        with self._lock:
-            if not self._closed:
-                self._closed = True
-                self._db.close()
+        """Commit what waits, then close the database (idempotent)."""
+        if self._closed:
+            return
+        try:
+            self.flush()
+        except StoreError:
+            pass  # logged by the writer when it dropped the write
+        finally:
+            self._writes.close()
+            with self._lock, self._read_lock:
+                if not self._closed:
+                    self._closed = True
+                    self._db.close()
+                    if self._reader is not self._db:
+                        self._reader.close()
+            _OPEN.discard(self)
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.location!r})"
 
 
+@atexit.register
+def _flush_open_stores() -> None:
+    """Leaving the interpreter commits what the writers still hold."""
+    for store in list(_OPEN):
+        with contextlib.suppress(Exception):
+            store.flush(timeout=30.0)
+
+
+def _snapshot(record: JobRecord | SessionRecord) -> Any:
+    """The record's metadata as JSON data, copied now (the caller may change its dict)."""
+    return to_jsonable(record.metadata) if record.metadata else {}
+
+
 # -- transactions -------------------------------------------------------------------------------
-class _BatchState:
-    """A running batch: whether its transaction began, and the jobs still to insert."""
-
-    __slots__ = ("began", "pending")
-
-    def __init__(self) -> None:
-        self.began = False
-        #: job id -> [record, payload, result], in submission order
-        self.pending: dict[str, list[Any]] = {}
-
-    def begin(self, store: SQLiteStore, cur: sqlite3.Cursor) -> None:
-        if not self.began:
-            store._begin(cur)
-            self.began = True
-
-    def flush(self, cur: sqlite3.Cursor) -> None:
-        """Insert the pending jobs, in their latest state (inside the transaction)."""
-        pending = self.pending
-        for job_id, (record, payload, result) in list(pending.items()):
-            cur.execute(
-                "INSERT INTO jobs (id, device, status, program_id, session_id, instance, "
-                "name, created_at, owner, tags, record) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (*_job_columns(record), record.to_json_text()),
-            )
-            cur.execute(
-                "INSERT INTO job_data (job_id, payload, result) VALUES (?, ?, ?)",
-                (record.id, payload, result),
-            )
-            _write_tags(cur, record)
-            del pending[job_id]
-
-
 class _Batch:
-    """The context manager of :meth:`SQLiteStore.batch`."""
+    """The context manager of :meth:`SQLiteStore.batch` (this thread's staged writes)."""
 
     __slots__ = ("_store", "_outer")
 
@@ -518,41 +534,29 @@ class _Batch:
         self._outer = False
 
     def __enter__(self) -> None:
-        store = self._store
-        store._lock.acquire()
-        if store._batch is None:
-            store._batch = _BatchState()
+        local = self._store._local
+        if getattr(local, "staged", None) is None:
+            local.staged = {}
             self._outer = True
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if not self._outer:
+            return
         store = self._store
-        try:
-            if self._outer:
-                state, store._batch = store._batch, None
-                if state is not None and state.began:
-                    db = store._db
-                    try:
-                        state.flush(db.cursor())
-                        db.execute("COMMIT")
-                    except sqlite3.Error as error:
-                        with contextlib.suppress(sqlite3.Error):
-                            db.execute("ROLLBACK")
-                        raise StoreError(
-                            f"cannot write to store {store.location}: {error}"
-                        ) from error
-        finally:
-            store._lock.release()
+        staged: dict[WriteKey, Write] = store._local.staged
+        store._local.staged = None
+        if staged:
+            with store._writes.cv:
+                store._writes.publish(staged)
 
 
 class _Transaction:
-    """The context manager of :meth:`SQLiteStore._tx` (a few per job: a class, not a
-    generator)."""
+    """The context manager of :meth:`SQLiteStore._tx`: BEGIN IMMEDIATE ... COMMIT."""
 
-    __slots__ = ("_store", "_in_batch")
+    __slots__ = ("_store",)
 
     def __init__(self, store: SQLiteStore) -> None:
         self._store = store
-        self._in_batch = False
 
     def __enter__(self) -> sqlite3.Cursor:
         store = self._store
@@ -560,15 +564,7 @@ class _Transaction:
         try:
             store._check_open()
             cur = store._db.cursor()
-            batch = store._batch
-            if batch is not None:
-                batch.begin(store, cur)
-                if batch.pending:  # what follows sees the jobs added so far
-                    batch.flush(cur)
-                cur.execute("SAVEPOINT w")
-                self._in_batch = True
-            else:
-                store._begin(cur)
+            store._begin(cur)
         except BaseException:
             store._lock.release()
             raise
@@ -578,11 +574,7 @@ class _Transaction:
         store = self._store
         db = store._db
         try:
-            if self._in_batch:
-                if exc_type is not None:
-                    db.execute("ROLLBACK TO w")
-                db.execute("RELEASE w")
-            elif exc_type is not None:
+            if exc_type is not None:
                 db.execute("ROLLBACK")
             else:
                 try:
@@ -592,121 +584,3 @@ class _Transaction:
                     raise StoreError(f"cannot write to store {store.location}: {error}") from error
         finally:
             store._lock.release()
-
-
-# -- helpers ------------------------------------------------------------------------------------
-#: The searchable columns of ``jobs`` after ``id``, in :func:`_job_columns` order.
-_JOB_COLUMNS = (
-    "device",
-    "status",
-    "program_id",
-    "session_id",
-    "instance",
-    "name",
-    "created_at",
-    "owner",
-    "tags",
-)
-_SELECT_JOB_COLUMNS = f"SELECT {', '.join(_JOB_COLUMNS)} FROM jobs WHERE id = ?"
-#: The searchable columns of ``sessions`` after ``id``, in :func:`_session_columns` order.
-_SESSION_COLUMNS = ("device", "state", "mode", "instance", "name", "created_at", "owner")
-_SELECT_SESSION_COLUMNS = f"SELECT {', '.join(_SESSION_COLUMNS)} FROM sessions WHERE id = ?"
-
-
-def _dumps(data: Any) -> str:
-    return json.dumps(data, separators=(",", ":"))
-
-
-def _job_columns(r: JobRecord) -> tuple[Any, ...]:
-    return (
-        r.id,
-        r.device,
-        r.status.value,
-        r.program_id,
-        r.session_id,
-        r.instance,
-        r.name,
-        r.created_at,
-        r.owner,
-        _dumps(list(r.tags)),
-    )
-
-
-def _session_columns(r: SessionRecord) -> tuple[Any, ...]:
-    return (r.id, r.device, r.state.value, r.mode.value, r.instance, r.name, r.created_at, r.owner)
-
-
-def _write_tags(cur: sqlite3.Cursor, record: JobRecord) -> None:
-    if record.tags:
-        cur.executemany(
-            "INSERT OR IGNORE INTO job_tags (job_id, tag) VALUES (?, ?)",
-            [(record.id, tag) for tag in record.tags],
-        )
-
-
-def _eq(clauses: list[str], params: list[Any], column: str, value: Any) -> None:
-    if value is not None:
-        clauses.append(f"{column} = ?")
-        params.append(value)
-
-
-def _in(clauses: list[str], params: list[Any], column: str, values: Sequence[Any]) -> None:
-    if not values:
-        clauses.append("0")
-        return
-    clauses.append(f"{column} IN ({','.join('?' * len(values))})")
-    params.extend(values)
-
-
-def _range_and_prefix(
-    clauses: list[str],
-    params: list[Any],
-    after: float | None,
-    before: float | None,
-    prefix: str | None,
-) -> None:
-    if after is not None:
-        clauses.append("created_at >= ?")
-        params.append(after)
-    if before is not None:
-        clauses.append("created_at <= ?")
-        params.append(before)
-    if prefix is not None:
-        # substr() rather than LIKE: no wildcard escaping, and case-sensitive like str.startswith.
-        clauses.append("substr(name, 1, ?) = ?")
-        params.extend((len(prefix), prefix))
-
-
-def _job_filters(query: JobQuery) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-    _eq(clauses, params, "device", query.device)
-    _eq(clauses, params, "program_id", query.program_id)
-    _eq(clauses, params, "session_id", query.session_id)
-    _eq(clauses, params, "instance", query.instance)
-    _eq(clauses, params, "owner", query.owner)
-    if query.statuses is not None:
-        _in(clauses, params, "status", [s.value for s in query.statuses])
-    tags = sorted(set(query.tags))
-    if tags:
-        clauses.append(
-            f"id IN (SELECT job_id FROM job_tags WHERE tag IN ({','.join('?' * len(tags))}) "
-            "GROUP BY job_id HAVING COUNT(*) = ?)"
-        )
-        params.extend((*tags, len(tags)))
-    _range_and_prefix(clauses, params, query.created_after, query.created_before, query.name_prefix)
-    return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), params
-
-
-def _retry_locked(fn: Any, attempts: int = 50) -> Any:
-    """Run ``fn``, retrying "database is locked" (statements the busy handler does not cover)."""
-    wall: RealClock | None = None
-    for attempt in range(attempts):
-        try:
-            return fn()
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or attempt == attempts - 1:
-                raise
-            wall = wall or RealClock()
-            wall.sleep(0.01 * (attempt + 1))
-    raise AssertionError("unreachable")

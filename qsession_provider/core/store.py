@@ -163,8 +163,11 @@ class Store(Protocol):
     location: str
 
     # -- jobs --------------------------------------------------------------------------------
-    def add_job(self, record: JobRecord, payload: str) -> None:
+    def add_job(self, record: JobRecord, payload: str, *, fresh: bool = False) -> None:
         """Insert a new job with its encoded payload.
+
+        ``fresh``: the caller just drew the id at random (a new UUID), so no stored job can
+        have it: the store may skip looking for one.
 
         Raises:
             StoreError: a job with that id exists.

@@ -212,7 +212,8 @@ class _FailingCommit:
         return getattr(self._db, name)
 
 
-def test_a_batch_whose_commit_fails_raises_and_keeps_nothing(sqlite_store: SQLiteStore) -> None:
+def test_a_batch_whose_commit_fails_raises_and_keeps_nothing(sqlite_path: str) -> None:
+    sqlite_store = SQLiteStore(sqlite_path, write_behind=False)  # the commit is the caller's
     db = sqlite_store._db
     sqlite_store._db = _FailingCommit(db)  # type: ignore[assignment]
     try:
@@ -223,6 +224,8 @@ def test_a_batch_whose_commit_fails_raises_and_keeps_nothing(sqlite_store: SQLit
     with pytest.raises(JobNotFoundError):
         sqlite_store.get_job("a")
     sqlite_store.add_job(job_record("a"), "p")  # the store works on
+    assert sqlite_store.get_job("a").status is JobStatus.QUEUED
+    sqlite_store.close()
 
 
 # -- the scheduler's fast paths ---------------------------------------------------------------
@@ -234,9 +237,9 @@ class RecordingStore(MemoryStore):
         self.writes: list[tuple[str, str]] = []
         self.final_delay = final_delay
 
-    def add_job(self, record: JobRecord, payload: str) -> None:
+    def add_job(self, record: JobRecord, payload: str, *, fresh: bool = False) -> None:
         self.writes.append((record.id, record.status.value))
-        super().add_job(record, payload)
+        super().add_job(record, payload, fresh=fresh)
 
     def update_job(self, record: JobRecord, *, result: str | None = None) -> bool:
         if record.in_final_state and self.final_delay:

@@ -236,6 +236,7 @@ def test_a_killed_process_leaves_orphans_that_the_next_open_marks_failed(
         queued = rt.submit("echo", "hang", {}, session_id=session.id)
         while running.status.value != "RUNNING":
             time.sleep(0.01)
+        rt.store.flush()  # what the writer commits within milliseconds anyway
         print(json.dumps({"running": running.id, "queued": queued.id, "session": session.id}),
               flush=True)
         time.sleep(120)
