@@ -134,9 +134,9 @@ class JobsAPI:
                 owner=self._process.id,
                 metadata=meta,
             )
-            # One store transaction for the insert and what the submission does at once (a
-            # start, a tiny job's whole run, the session's update), committed before submit
-            # returns; if that commit fails, submit fails and the job is dropped.
+            # One store group for the insert and what the submission does at once (a start,
+            # a tiny job's whole run, the session's update). A store that commits before
+            # returning (no write-behind) fails submit if the commit fails: the job is dropped.
             job: Job | None = None
             try:
                 with self._scheduler.batch(strict=True):

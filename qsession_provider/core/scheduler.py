@@ -14,16 +14,18 @@ All methods except the executor callbacks expect the runtime lock to be held.
 
 Persistence: every transition is written to the store (:meth:`Scheduler.set_status`).
 Inside :meth:`Scheduler.batch` - a job's start, a job's end with everything it triggers -
-the writes share one store transaction when the store offers ``batch()`` (the SQLite
-store does), and jobs that reached a final state are *settled* (their waiters released)
-only after the commit; outside a batch a final job is settled right after its write. So
-``result()`` never returns a result the store does not hold yet.
+the writes form one store group when the store offers ``batch()`` (the SQLite store does:
+one transaction, committed behind the caller with write-behind, before the block ends
+without), and jobs that reached a final state are *settled* (their waiters released) only
+after the group is handed to the store; outside a batch a final job is settled right after
+its write. So ``result()`` never returns a result the store does not hold (a write-behind
+store serves it to every reader of this process before it is on disk).
 
 Small jobs: a job whose size is known (a neutral payload) and small - at most
 :data:`SMALL_JOB_WORK` amplitude-executions (``num_executions * 2**num_qubits``), on a device
 without modelled time, so well under a few milliseconds of computation - does not have its
-RUNNING state written to the store on its own: the store goes QUEUED (committed before
-``submit`` returns) -> final state (with ``started_at``, committed before anyone waiting is
+RUNNING state written to the store on its own: the store goes QUEUED (written before
+``submit`` returns) -> final state (with ``started_at``, written before anyone waiting is
 released), and its session's record is saved once, at the job's end. In memory, and for
 every in-process reader, the job is RUNNING as usual; another process reading the store
 sees it QUEUED for those milliseconds, and if this process died meanwhile the orphan sweep
@@ -38,7 +40,7 @@ executor: a thread-pool round trip costs more than such a job (tens of microseco
 engine time; the runtime lock is held meanwhile, as for any bookkeeping). Same
 computation, same bookkeeping (:meth:`_computed`), same events in the same order; the job
 is already final when ``submit`` returns (with a pool it would be a few microseconds
-later), and the store gets it in one transaction (the insert carries the final state).
+later), and the store gets it in one write (the insert carries the final state).
 Only with an in-process thread pool (the default executor): another executor (Dask, a
 user's) gets every job, and larger jobs keep the pool's parallelism (a burst of them on a
 device with several slots runs side by side).

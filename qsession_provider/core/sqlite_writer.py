@@ -38,6 +38,8 @@ WriteKey = tuple[str, str]
 
 #: Seconds between retries of a commit refused because the database is busy or locked.
 RETRY_PAUSE = 0.2
+#: Seconds the writer lets writes gather before it commits them (unless someone flushes).
+GATHER = 0.002
 #: Seconds without work after which the writer thread ends (the next write starts another).
 IDLE_EXIT = 2.0
 
@@ -84,7 +86,9 @@ class GroupCommit:
         self._last_error: StoreError | None = None  # a dropped write, until a flush reports it
         self._closing = False
         self._thread: threading.Thread | None = None
-        self._wake = threading.Event()  # interrupts a retry pause at close
+        #: Set by flush() and close(): cuts the gathering window and any retry pause short.
+        self._hurry = threading.Event()
+        self._flushing = 0  # callers waiting in flush()
 
     # -- callers -----------------------------------------------------------------------------
     def publish(self, writes: dict[WriteKey, Write]) -> None:
@@ -122,8 +126,14 @@ class GroupCommit:
         """
         with self.cv:
             target = self._published
-            if self._done < target and not self.cv.wait_for(lambda: self._done >= target, timeout):
-                raise StoreError("timed out waiting for the store's writer")
+            if self._done < target:
+                self._flushing += 1
+                self._hurry.set()
+                try:
+                    if not self.cv.wait_for(lambda: self._done >= target, timeout):
+                        raise StoreError("timed out waiting for the store's writer")
+                finally:
+                    self._flushing -= 1
             error, self._last_error = self._last_error, None
         if error is not None:
             raise error
@@ -134,7 +144,7 @@ class GroupCommit:
             self._closing = True
             self.cv.notify_all()
             thread = self._thread
-        self._wake.set()
+        self._hurry.set()
         if thread is not None and thread is not threading.current_thread():
             thread.join()
 
@@ -158,6 +168,13 @@ class GroupCommit:
                 if not self._waiting:
                     self._thread = None
                     return
+                hurry = self._closing or self._flushing > 0
+            if not hurry:
+                # Let a group gather: fewer, larger commits, and less time taken from the
+                # threads that write (this thread needs the GIL between SQLite calls).
+                self._hurry.wait(GATHER)
+            with self.cv:
+                self._hurry.clear()
                 group, self._waiting = list(self._waiting.values()), {}
                 target = self._published
             kept = self._commit_group(group)
@@ -173,7 +190,7 @@ class GroupCommit:
                     self._committed(group, True)
                 self.cv.notify_all()
             if kept:
-                self._wake.wait(RETRY_PAUSE)
+                self._hurry.wait(RETRY_PAUSE)
 
     def _commit_group(self, group: list[Write]) -> list[Write]:
         """Commit ``group``; returns it back if the database was busy (to retry later)."""

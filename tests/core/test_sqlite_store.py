@@ -141,6 +141,7 @@ def test_two_store_objects_in_many_threads(tmp_path: Any) -> None:
     assert errors == []
     from qsession_provider.core.store import JobQuery
 
+    stores[1].flush()  # the other store's writes are committed behind its callers
     assert stores[0].count_jobs(JobQuery(statuses=frozenset({JobStatus.DONE}))) == 300
     for store in stores:
         store.close()
@@ -272,6 +273,7 @@ def test_jobs_of_a_live_runtime_are_not_orphaned(
     clock = VirtualClock(start=0, auto_advance=False)
     first = Runtime(store=open_sqlite(path), clock=clock, devices=[slow])
     pending = first.submit("echo", "slow", payload())
+    first.store.flush()  # committed within milliseconds anyway (write-behind)
     second = Runtime(store=open_sqlite(path), clock=VirtualClock(start=0))
     assert second.orphans.jobs == ()
     assert second.job(pending.id).status is JobStatus.RUNNING

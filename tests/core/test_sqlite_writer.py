@@ -288,3 +288,18 @@ def test_random_ids_are_version_4_uuids_and_differ_in_a_forked_child() -> None:
     os.close(read)
     os.waitpid(pid, 0)
     assert child != random_id() and uuid.UUID(child).version == 4
+
+
+@pytest.mark.timeout(20)
+def test_a_flush_cuts_the_gathering_window_short(store: SQLiteStore, monkeypatch: Any) -> None:
+    monkeypatch.setattr(sqlite_writer, "GATHER", 3600.0)  # only a flush can end the wait
+    store.add_job(job("g"), "{}")
+    store.flush()
+    assert store.get_job("g").status is JobStatus.QUEUED
+    store.add_job(job("h"), "{}")
+    store.close()  # so does closing
+    reopened = SQLiteStore(store.location)
+    try:
+        assert reopened.get_job("h").status is JobStatus.QUEUED
+    finally:
+        reopened.close()
