@@ -226,8 +226,14 @@ def runners(n: int, ops: list[Op], mode: str, engines: set[str]) -> dict[str, Ca
     return out
 
 
+#: pause before each timed run: idle OpenMP threads of the engine that ran before (Aer, qsim)
+#: keep spinning for a while after their work is done, and would steal a core from this one
+SETTLE = 0.3
+
+
 def timed(fn: Callable[[], object]) -> float:
     gc.collect()
+    time.sleep(SETTLE)
     t0 = time.perf_counter()
     fn()
     return time.perf_counter() - t0
@@ -251,14 +257,17 @@ def run_speed(args: argparse.Namespace) -> None:
                 rounds = args.rounds or (2 if args.quick else 3 if n <= 24 else 2)
                 fns = runners(n, ops, mode, engines)
                 # Engines take turns, round after round, and each keeps its best time: on a
-                # shared machine a burst of load then hurts one round, not one engine.
+                # shared machine a burst of load then hurts one round, not one engine. Odd
+                # rounds run in reverse order, so no engine always follows the same one (the
+                # engine after Aer runs measurably slower: its threads and memory linger).
                 times: dict[str, float] = {}
                 for engine, fn in fns.items():
                     slow = engine.startswith(("aer", "qsession unfused")) and n >= 24
                     if not slow:
                         fn()  # warm-up: imports, caches, page faults
                 for r in range(rounds):
-                    for engine, fn in fns.items():
+                    turns = list(fns.items())
+                    for engine, fn in reversed(turns) if r % 2 else turns:
                         slow = engine.startswith(("aer", "qsession unfused")) and n >= 24
                         if slow and r > 0:
                             continue  # tens of seconds a run: once is enough

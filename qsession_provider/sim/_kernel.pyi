@@ -103,6 +103,10 @@ def collapse(
 ) -> None:
     """Project onto ``qubit == outcome`` in place; if ``renormalize``, rescale to unit norm."""
 
+def permute_qubits(state: NDArray[np.complexfloating], source: Sequence[int]) -> None:
+    """Move bit ``source[q]`` of every amplitude index to bit ``q``, in place (a permutation
+    of the qubits, at most two passes over the state)."""
+
 def set_num_threads(n: int, /) -> None:
     """Set the OpenMP thread count used for states of 2**14 amplitudes or more."""
 

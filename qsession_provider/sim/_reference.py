@@ -24,6 +24,7 @@ __all__ = [
     "has_openmp",
     "measure_probability",
     "norm_squared",
+    "permute_qubits",
     "probabilities",
     "run_plan",
     "run_tiled",
@@ -461,6 +462,18 @@ def collapse(
     view[:, 1 - outcome, :] = 0
     if renormalize:
         view[:, outcome, :] *= 1.0 / np.sqrt(weight)
+
+
+def permute_qubits(state: NDArray[np.complexfloating], source: Sequence[int]) -> None:
+    """Move bit ``source[q]`` of every amplitude index to bit ``q``, in place."""
+    n = _check_state(state, writeable=True)
+    src = [operator.index(q) for q in source]
+    if sorted(src) != list(range(n)):
+        raise ValueError(f"source must list all {n} qubits once, got {src}")
+    if n:
+        # Axis k of the (2,) * n view is bit n - 1 - k.
+        axes = [n - 1 - src[n - 1 - k] for k in range(n)]
+        state[:] = state.reshape((2,) * n).transpose(axes).reshape(-1)
 
 
 # ---------------------------------------------------------------------------------------------

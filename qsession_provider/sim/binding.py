@@ -113,7 +113,7 @@ class ExpressionTable:
         out = self._matrix @ x + self._offset if self.names else self._offset.copy()
         for i, e in self._other:
             out[i] = float(e.evaluate(values))
-        if not np.all(np.isfinite(out)):
+        if not np.isfinite(out).all():
             raise InvalidProgramError("a gate parameter evaluates to a non-finite value")
         return out
 
@@ -158,22 +158,31 @@ def _r(theta: np.ndarray, phi: np.ndarray) -> np.ndarray:
     return out
 
 
+def _columns(*columns: np.ndarray | complex) -> np.ndarray:
+    """``np.stack(columns, axis=1)`` as complex128, without ``np.stack``'s overhead."""
+    first = next(c for c in columns if isinstance(c, np.ndarray))
+    out = np.empty((len(first), len(columns)), dtype=np.complex128)
+    for j, column in enumerate(columns):
+        out[:, j] = column
+    return out
+
+
 def _rz(theta: np.ndarray) -> np.ndarray:
-    return np.stack([np.exp(-0.5j * theta), np.exp(0.5j * theta)], axis=1)
+    return _columns(np.exp(-0.5j * theta), np.exp(0.5j * theta))
 
 
 def _p(lam: np.ndarray) -> np.ndarray:
-    return np.stack([np.ones_like(lam, dtype=complex), np.exp(1j * lam)], axis=1)
+    return _columns(1.0, np.exp(1j * lam))
 
 
 def _rzz(theta: np.ndarray) -> np.ndarray:
     a, b = np.exp(-0.5j * theta), np.exp(0.5j * theta)
-    return np.stack([a, b, b, a], axis=1)
+    return _columns(a, b, b, a)
 
 
 def _zpow(t: np.ndarray, s: np.ndarray) -> np.ndarray:
     g = np.exp(1j * math.pi * t * s)
-    return np.stack([g, g * np.exp(1j * math.pi * t)], axis=1)
+    return _columns(g, g * np.exp(1j * math.pi * t))
 
 
 BATCH_BUILDERS: dict[str, Callable[..., np.ndarray]] = {

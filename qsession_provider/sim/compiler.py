@@ -1,14 +1,16 @@
 """Compile a :class:`Program` once; bind parameters many times.
 
-Compilation drops qubits no gate or reset touches (a 127-qubit ISA circuit using 5 qubits
-is simulated on 5), renumbers the rest, classifies each gate as dense or diagonal,
-precomputes every constant matrix, and decides which measurements can be deferred to one
-sampling pass at the end. Each run of unconditioned gates becomes a :class:`Plan`: its gates
-are fused into blocks and, on states larger than the cache, grouped into tiles that share one
-pass over memory (:mod:`.fusion`; the cost model picks tiles or wide blocks). Binding then
-only evaluates the parameterised gates (vectorised, :mod:`.binding`), multiplies them into
-their blocks with the kernel's ``fuse_blocks``, and hands flat arrays to ``run_tiled`` (or
-``run_plan``), one call per plan.
+Compilation drops qubits no gate or reset touches (a 127-qubit ISA circuit using 5 qubits is
+simulated on 5), renumbers the rest, classifies each gate as dense or diagonal, precomputes
+every constant matrix, and decides which measurements can be deferred to one sampling pass
+at the end. Each run of unconditioned gates becomes a :class:`Plan`: SWAP gates in it are
+relabelled away (the later gates are renumbered, and one qubit permutation at the end of the
+run puts the order back), its gates are fused into blocks and, on states larger than the
+cache, grouped into tiles that share one pass over memory (:mod:`.fusion`; the cost model
+picks tiles or wide blocks). Binding then only evaluates the parameterised gates
+(vectorised, :mod:`.binding`), multiplies them into their blocks with the kernel's
+``fuse_blocks``, and hands flat arrays to ``run_tiled`` (or ``run_plan``), one call per
+plan.
 """
 
 from __future__ import annotations
@@ -96,9 +98,12 @@ class Plan:
     ``qubits`` (controls first, then targets; numbered locally inside a tile),
     ``qubit_offsets``, ``ctrl_counts``, ``ctrl_states`` and ``matrix_offsets``; ``tile_*``
     group them into tiles for ``run_tiled`` (None: plain ``run_plan``). ``steps`` are the
-    original gates. :meth:`bind` returns the data of every kernel gate at given parameter
-    values: constant parts are computed once, parameterised gates are evaluated in a few
-    vectorised numpy calls and multiplied into their blocks by the kernel's ``fuse_blocks``.
+    original gates, renumbered if SWAP gates were relabelled away: then ``restore`` (None
+    otherwise) is the qubit permutation for the kernel's ``permute_qubits`` that puts the
+    qubits back in order after the gates. :meth:`bind` returns the data of every kernel gate
+    at given parameter values: constant parts are computed once, parameterised gates are
+    evaluated in a few vectorised numpy calls and multiplied into their blocks by the
+    kernel's ``fuse_blocks``.
     """
 
     kinds: np.ndarray
@@ -114,6 +119,7 @@ class Plan:
     tile_qubits: np.ndarray | None = None
     tile_qubit_offsets: np.ndarray | None = None
     num_blocks: int = 0
+    restore: np.ndarray | None = None
     _binder: _Binder | None = None
 
     def bind(
@@ -267,7 +273,11 @@ class FusionOptions:
             letting the cost model choose between tiles and wide gate-by-gate blocks.
         itemsize: bytes per amplitude of the states planned for.
         shared_cache: states up to this many bytes stay in the shared (L3) cache, where a
-            pass costs ``shared_factor`` of one over memory.
+            pass costs ``shared_factor`` of one over memory; gathering a tile there costs
+            ``shared_gather`` of its cost over memory (strided runs gain less from the cache).
+        relabel_swaps: a run of gates with at least this many SWAP gates (uncontrolled)
+            drops them and renumbers the later gates instead, then permutes the qubits back
+            once at the end (at most two passes); 0: never.
     """
 
     max_dense: int = 4
@@ -280,7 +290,9 @@ class FusionOptions:
     force_tiles: bool = False
     itemsize: int = 16
     shared_cache: int = 16 << 20
-    shared_factor: float = 0.4
+    shared_factor: float = 0.1
+    shared_gather: float = 0.8
+    relabel_swaps: int = 3
 
     @classmethod
     def for_state(
@@ -331,10 +343,12 @@ def _fuse_and_tile(
         return blocks, [Tile((), list(range(len(blocks))))]
     if options.force_tiles:
         return blocks, schedule_tiles(blocks, width, options.tile_qubits, options.low_qubits)
-    memory = options.memory
+    memory = gather = options.memory
     if options.itemsize << width <= options.shared_cache:
         memory *= options.shared_factor
+        gather *= options.shared_gather
     out_of_cache = replace(in_cache, memory=memory)
+    gathers = replace(in_cache, memory=gather)
     alone = [block_cost(out_of_cache, b, infos) for b in blocks]
     inside = [block_cost(in_cache, b, infos) for b in blocks]
     best: tuple[float, list[FusedBlock], list[Tile]] | None = None
@@ -350,7 +364,7 @@ def _fuse_and_tile(
                 run = 0
                 while run < len(tile.local) and tile.local[run] == run:
                     run += 1
-                tiled = out_of_cache.tile_pass(run) + slower * sum(inside[b] for b in tile.blocks)
+                tiled = gathers.tile_pass(run) + slower * sum(inside[b] for b in tile.blocks)
                 if tiled < by_gate:
                     total += tiled
                     continue
@@ -369,9 +383,40 @@ def _fuse_and_tile(
 _L3_FACTOR = 1.2
 
 
+def _relabel_swaps(steps: list[GateStep], minimum: int) -> tuple[list[GateStep], list[int] | None]:
+    """Drop uncontrolled SWAP gates by renumbering the gates after them.
+
+    Returns the new steps and, for ``permute_qubits``, the position of each qubit at the end
+    (None: nothing was relabelled, fewer than ``minimum`` swaps or ``minimum`` 0).
+    """
+    swaps = [s.name == "swap" and not s.controls and len(s.targets) == 2 for s in steps]
+    if not minimum or sum(swaps) < minimum:
+        return steps, None
+    where: dict[int, int] = {}  # qubit -> position now holding it (absent: itself)
+    out: list[GateStep] = []
+    for step, swap in zip(steps, swaps):
+        if swap:
+            a, b = step.targets
+            where[a], where[b] = where.get(b, b), where.get(a, a)
+            continue
+        if where:
+            step = replace(
+                step,
+                targets=tuple(where.get(q, q) for q in step.targets),
+                controls=tuple(where.get(q, q) for q in step.controls),
+            )
+        out.append(step)
+    return out, [where.get(q, q) for q in range(max(where, default=-1) + 1)]
+
+
 def _plan(
     steps: list[GateStep], width: int, options: FusionOptions, parameters: Sequence[str]
 ) -> Plan:
+    steps, moved = _relabel_swaps(steps, options.relabel_swaps)
+    restore = None
+    if moved is not None and any(p != q for q, p in enumerate(moved)):
+        restore = np.arange(width, dtype=np.int32)
+        restore[: len(moved)] = moved
     infos = [OpInfo(s.kind, s.targets, s.controls) for s in steps]
     blocks, tiles = _fuse_and_tile(infos, width, options)
     gates: list[_KernelGate] = []
@@ -433,6 +478,7 @@ def _plan(
         tile_qubits=np.array(tile_qubits, dtype=np.int32) if tiled else None,
         tile_qubit_offsets=np.array(tile_qubit_offsets, dtype=np.int64) if tiled else None,
         num_blocks=len(gates),
+        restore=restore,
         _binder=binder,
     )
 

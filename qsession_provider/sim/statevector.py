@@ -15,9 +15,11 @@ from __future__ import annotations
 import mmap
 import os
 import threading
+from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -60,6 +62,10 @@ def available_memory() -> int:
 
 _SMALL = 1 << 26  # states up to 64 MiB skip the available-memory check
 _HUGE = 1 << 22  # states from 4 MiB up live in anonymous maps with transparent huge pages
+_TABLE_BYTES = 1 << 16  # largest terminal lookup table (2**width * register bits) kept
+_SCRATCH_QUBITS = 10  # sampling uses lookup tables and per-thread states up to this width
+_PROGRAMS_KEPT = 64  # programs whose compiled form is found by identity
+_FEW_SHOTS = 128  # up to this many shots are looked up in plain Python
 
 
 def aligned_zeros(size: int, dtype: Any) -> np.ndarray:
@@ -100,6 +106,78 @@ class _Branch:
     state: np.ndarray
     shots: int
     bits: dict[tuple[str, int], int]
+
+
+@dataclass
+class _Lookup:
+    """Registers of a small non-branching program as lookup tables over basis states.
+
+    ``tables``: per register, ``(2**width, size)`` uint8 bits each basis state reads.
+    ``thresholds``: for a program without parameters (its final state never changes), the
+    uniform at which the kernel's sampler moves to each basis state, so a shot's index is
+    ``thresholds.searchsorted(u, "right") - 1``; ``tables`` then have one extra first row
+    so that ``searchsorted`` indexes them directly.
+    """
+
+    tables: dict[str, np.ndarray]
+    thresholds: np.ndarray | None
+
+    def __post_init__(self) -> None:
+        # For few shots: the same lookups in plain Python (see read_fixed).
+        self.bounds: list[float] = [] if self.thresholds is None else self.thresholds.tolist()
+        self.rows = {
+            name: (t.shape[1], [row.tobytes() for row in t]) for name, t in self.tables.items()
+        }
+
+    def read(self, indices: np.ndarray) -> dict[str, np.ndarray]:
+        """The registers of shots that ended in basis states ``indices`` (table rows)."""
+        return {name: table.take(indices, axis=0) for name, table in self.tables.items()}
+
+    def read_fixed(self, uniforms: np.ndarray) -> dict[str, np.ndarray]:
+        """The registers of shots drawn with ``uniforms`` (``thresholds`` must be set).
+
+        Up to ``_FEW_SHOTS`` shots are looked up in plain Python: numpy's ``searchsorted``,
+        ``take`` and ``argsort`` release the GIL, and taking it back from a busy runtime
+        thread costs more than the whole lookup.
+        """
+        shots = len(uniforms)
+        if shots > _FEW_SHOTS:
+            assert self.thresholds is not None
+            return self.read(self.thresholds.searchsorted(uniforms, "right"))
+        return self.read_list(list(map(partial(bisect_right, self.bounds), uniforms.tolist())))
+
+    def read_list(self, indices: list[int]) -> dict[str, np.ndarray]:
+        """:meth:`read` in plain Python, for few shots (no numpy call that drops the GIL)."""
+        out = {}
+        for name, (size, rows) in self.rows.items():
+            data = bytearray(b"".join(map(rows.__getitem__, indices)))
+            out[name] = np.frombuffer(data, dtype=np.uint8).reshape(len(indices), size)
+        return out
+
+
+def _thresholds(kernel: Any, state: np.ndarray) -> np.ndarray:
+    """``t`` with ``kernel.sample(state, [u])[0] == t.searchsorted(u, "right") - 1`` for every
+    uniform ``u`` that ``Generator.random`` can return (multiples of 2**-53 in [0, 1)).
+
+    The kernel's index is a non-decreasing function of ``u`` (a scan of the cumulative
+    distribution), computed independently per uniform; a bisection over the 2**53 values
+    for all basis states at once finds the first ``u`` reaching each index (1.0: none).
+    """
+    count = state.size
+    want = np.arange(count, dtype=np.int64)
+    lo = np.zeros(count, dtype=np.int64)
+    hi = np.full(count, 1 << 53, dtype=np.int64)
+    while True:
+        open_ = lo < hi
+        if not open_.any():
+            break
+        mid = (lo + hi) // 2  # non-decreasing along the array, as the kernel requires
+        reached = kernel.sample(state, np.minimum(mid, (1 << 53) - 1) * 2.0**-53) >= want
+        hi = np.where(open_ & reached, mid, hi)
+        lo = np.where(open_ & ~reached, mid + 1, lo)
+    thresholds = lo * 2.0**-53
+    thresholds.setflags(write=False)
+    return thresholds
 
 
 class StatevectorSimulator:
@@ -156,6 +234,10 @@ class StatevectorSimulator:
         self._cache_size = cache_size
         self._obs_cache: OrderedDict[Any, Any] = OrderedDict()
         self._lock = threading.Lock()
+        # Sampling: terminal lookup tables by id(compiled), small per-thread state buffers.
+        self._tables: dict[int, tuple[CompiledProgram, _Lookup | None]] = {}
+        self._scratch = threading.local()
+        self._by_program: dict[int, tuple[Program, tuple[Any, ...], CompiledProgram]] = {}
 
     # -- compilation -------------------------------------------------------------------
     def compile(self, program: Program) -> CompiledProgram:
@@ -229,7 +311,7 @@ class StatevectorSimulator:
         """
         if isinstance(shots, bool) or not isinstance(shots, (int, np.integer)) or shots <= 0:
             raise InputError(f"shots must be a positive integer, got {shots!r}")
-        compiled = self.compile(program)
+        compiled = self.compiled_for(program)
         vals = self._values(program, values)
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         return self.sample_compiled(compiled, int(shots), vals, rng)
@@ -244,6 +326,15 @@ class StatevectorSimulator:
         """:meth:`sample` for a compiled program and checked ``values`` (a mapping, or an
         array in ``compiled.parameters`` order)."""
         vals = values
+        if not compiled.branching and compiled.terminal:
+            lookup = self._terminal_lookup(compiled)
+            if lookup is not None:  # small width: read every register from a lookup table
+                if lookup.thresholds is not None:  # fixed state: no kernel call at all
+                    return lookup.read_fixed(rng.random(int(shots)))
+                state = self._evolve_scratch(compiled, vals)
+                if shots <= _FEW_SHOTS:
+                    return lookup.read_list(self._draw_few(state, int(shots), rng))
+                return lookup.read(self._draw(state, int(shots), rng))
         out = {
             name: np.zeros((int(shots), size), dtype=np.uint8)
             for name, size in compiled.registers.items()
@@ -278,6 +369,22 @@ class StatevectorSimulator:
         return self.expectations_of_state(compiled, state, observables)
 
     # -- shared with the program executors ---------------------------------------------
+    def compiled_for(self, program: Program) -> CompiledProgram:
+        """:meth:`compile`, remembered by program identity.
+
+        Jobs of a loop usually carry the same :class:`Program` object; this skips hashing
+        its structure key (tens of microseconds for a circuit with many parameters).
+        """
+        hit = self._by_program.get(id(program))
+        if hit is not None and hit[0] is program and hit[1] is program.operations:
+            return hit[2]
+        compiled = self.compile(program)
+        with self._lock:
+            self._by_program[id(program)] = (program, program.operations, compiled)
+            while len(self._by_program) > _PROGRAMS_KEPT:
+                self._by_program.pop(next(iter(self._by_program)))
+        return compiled
+
     def evolve(
         self, compiled: CompiledProgram, values: Mapping[str, float] | np.ndarray
     ) -> np.ndarray:
@@ -386,8 +493,14 @@ class StatevectorSimulator:
     def _run_plan(
         self, state: np.ndarray, plan: Plan, values: Mapping[str, float] | np.ndarray
     ) -> None:
-        if not len(plan.kinds):
-            return
+        if len(plan.kinds):
+            self._run_gates(state, plan, values)
+        if plan.restore is not None:  # SWAP gates were relabelled: put the qubits back
+            self.kernel.permute_qubits(state, plan.restore)
+
+    def _run_gates(
+        self, state: np.ndarray, plan: Plan, values: Mapping[str, float] | np.ndarray
+    ) -> None:
         matrices, offsets = plan.bind(values, self.kernel)
         if plan.tile_offsets is not None:
             self.kernel.run_tiled(
@@ -435,17 +548,86 @@ class StatevectorSimulator:
     ) -> None:
         if not compiled.terminal:
             return
-        shots = rows.stop - rows.start
-        uniforms = rng.random(shots)
-        order = np.argsort(uniforms, kind="stable")
-        picked = self.kernel.sample(state, uniforms[order])
-        indices = np.empty(shots, dtype=np.int64)
-        indices[order] = picked
+        indices = self._draw(state, rows.stop - rows.start, rng)
         for position, reg, bit in compiled.terminal:
             if position is None:
                 out[reg][rows, bit] = 0
             else:
                 out[reg][rows, bit] = (indices >> position) & 1
+
+    def _draw(self, state: np.ndarray, shots: int, rng: np.random.Generator) -> np.ndarray:
+        """Basis-state index of each of ``shots`` shots of ``state`` (int64, shot order)."""
+        uniforms = rng.random(shots)
+        order = uniforms.argsort(kind="stable")
+        indices = np.empty(shots, dtype=np.int64)
+        indices[order] = self.kernel.sample(state, uniforms[order])
+        return indices
+
+    def _draw_few(self, state: np.ndarray, shots: int, rng: np.random.Generator) -> list[int]:
+        """:meth:`_draw` (the same indices), sorting and unsorting in plain Python."""
+        uniforms = rng.random(shots).tolist()
+        order = sorted(range(shots), key=uniforms.__getitem__)  # stable, as in _draw
+        picked = self.kernel.sample(state, np.array([uniforms[i] for i in order])).tolist()
+        indices = [0] * shots
+        for i, index in zip(order, picked):
+            indices[i] = index
+        return indices
+
+    def _terminal_lookup(self, compiled: CompiledProgram) -> _Lookup | None:
+        """How to read the registers of a non-branching program from basis-state indices,
+        if its tables are small; None otherwise. Cached per compiled program."""
+        hit = self._tables.get(id(compiled))
+        if hit is not None and hit[0] is compiled:
+            return hit[1]
+        lookup: _Lookup | None = None
+        size = 2**compiled.width
+        bits = max(sum(compiled.registers.values()), 1)
+        if compiled.width <= _SCRATCH_QUBITS and size * bits <= _TABLE_BYTES:
+            basis = np.arange(size, dtype=np.int64)
+            tables = {
+                name: np.zeros((size, count), dtype=np.uint8)
+                for name, count in compiled.registers.items()
+            }
+            for position, reg, bit in compiled.terminal:  # later reads of a bit win
+                tables[reg][:, bit] = 0 if position is None else (basis >> position) & 1
+            thresholds = None
+            if not compiled.parameters:
+                state = self._evolve(compiled, np.zeros(0))
+                thresholds = _thresholds(self.kernel, state)
+                # searchsorted gives index + 1: shift the rows to match.
+                tables = {name: np.concatenate([t[:1], t]) for name, t in tables.items()}
+            for table in tables.values():
+                table.setflags(write=False)
+            lookup = _Lookup(tables, thresholds)
+        with self._lock:
+            self._tables[id(compiled)] = (compiled, lookup)
+            while len(self._tables) > self._cache_size:
+                self._tables.pop(next(iter(self._tables)))
+        return lookup
+
+    def _evolve_scratch(
+        self, compiled: CompiledProgram, values: Mapping[str, float] | np.ndarray
+    ) -> np.ndarray:
+        """:meth:`_evolve` into this thread's reused state buffer when the width is small.
+
+        The result is only valid until the next call on this thread (sampling reads it once).
+        """
+        width = compiled.width
+        if width > _SCRATCH_QUBITS:
+            return self._evolve(compiled, values)
+        buffers: dict[int, np.ndarray] | None = getattr(self._scratch, "states", None)
+        if buffers is None:
+            buffers = self._scratch.states = {}
+        state = buffers.get(width)
+        if state is None:
+            state = buffers[width] = aligned_zeros(2**width, self.dtype)
+        else:
+            state.fill(0)
+        state[0] = 1.0
+        for segment in compiled.segments:  # as in _evolve
+            if isinstance(segment, Plan):
+                self._run_plan(state, segment, values)
+        return state
 
     def _branches(
         self,

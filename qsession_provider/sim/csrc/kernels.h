@@ -15,6 +15,7 @@
 #ifndef QSESSION_KERNELS_H
 #define QSESSION_KERNELS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -92,6 +93,11 @@ typedef struct qs_ops {
  * message (static storage) naming the problem. */
 const char *qs_fuse_check(const int64_t *code, int64_t ncode, int64_t ncomp, int64_t nout);
 int qs_fuse_blocks(const int64_t *code, int64_t ncode, const double *comp, double *out);
+
+/* Permute the qubits of a state in place (itemsize 16: complex128, 8: complex64): bit source[q]
+ * of every amplitude index becomes bit q; source is a permutation of 0..n-1.  At most two
+ * passes over the state.  Returns QS_OK or QS_ERR_NOMEM. */
+int qs_permute_qubits(void *state, int n, size_t itemsize, const int *source);
 
 /* Pick the code path: level NULL or "" = best the CPU supports; otherwise "avx512f", "avx2"
  * or "generic".  Returns 0, -1 for an unknown name, -2 if the CPU (or build) lacks it. */

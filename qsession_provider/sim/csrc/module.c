@@ -16,6 +16,18 @@
 
 #include "kernels.h"
 
+/* Release the GIL around a kernel only when its work (amplitudes touched, roughly) is worth
+ * it: for a tiny state the release and the reacquisition cost more than the kernel, and
+ * they let another Python thread (the store's writer, a user's thread) in at every call,
+ * which a loop of tiny jobs then waits for. 2^15 amplitude-steps take ~10-30 us. */
+#define QS_GIL_MIN_WORK ((int64_t)1 << 15)
+#define QS_BEGIN_KERNEL(work) \
+    {                         \
+        PyThreadState *qs_save_ = (int64_t)(work) >= QS_GIL_MIN_WORK ? PyEval_SaveThread() : NULL;
+#define QS_END_KERNEL                                          \
+        if (qs_save_ != NULL) PyEval_RestoreThread(qs_save_); \
+    }
+
 /* ------------------------------------------------------------------------------------------ */
 /* Argument checks                                                                             */
 /* ------------------------------------------------------------------------------------------ */
@@ -250,9 +262,9 @@ static PyObject *apply_common(PyObject *args, PyObject *kwds, int kind)
     gate.ctrl_state = ctrl_state;
     gate.data = (const double *)PyArray_DATA((PyArrayObject *)data);
     ops = qs_get_ops(dtype);
-    Py_BEGIN_ALLOW_THREADS
+    QS_BEGIN_KERNEL((int64_t)1 << n)
     rc = ops->apply_gate(PyArray_DATA((PyArrayObject *)state), n, &gate);
-    Py_END_ALLOW_THREADS
+    QS_END_KERNEL
     if (rc != QS_OK) return raise_kernel_error(rc);
     Py_RETURN_NONE;
 }
@@ -417,9 +429,9 @@ static PyObject *py_run_plan(PyObject *self, PyObject *args, PyObject *kwds)
     if (check_state(state, 1, &n, &dtype) < 0) return NULL;
     if (build_gates(&o, n, NULL, &G, &gates, &qbuf) < 0) return NULL;
     ops = qs_get_ops(dtype);
-    Py_BEGIN_ALLOW_THREADS
+    QS_BEGIN_KERNEL((int64_t)G << n)
     rc = ops->run_plan(PyArray_DATA((PyArrayObject *)state), n, gates, (int64_t)G);
-    Py_END_ALLOW_THREADS
+    QS_END_KERNEL
     PyMem_Free(gates);
     PyMem_Free(qbuf);
     if (rc != QS_OK) return raise_kernel_error(rc);
@@ -511,9 +523,9 @@ static PyObject *py_run_tiled(PyObject *self, PyObject *args, PyObject *kwds)
     }
     if (build_gates(&o, n, limit, &G, &gates, &qbuf) < 0) goto error;
     ops = qs_get_ops(dtype);
-    Py_BEGIN_ALLOW_THREADS
+    QS_BEGIN_KERNEL((int64_t)(G + T) << n)
     rc = ops->run_tiled(PyArray_DATA((PyArrayObject *)state), n, gates, tiles, (int64_t)T);
-    Py_END_ALLOW_THREADS
+    QS_END_KERNEL
     if (rc != QS_OK) {
         raise_kernel_error(rc);
         goto error;
@@ -582,10 +594,10 @@ static PyObject *py_probabilities(PyObject *self, PyObject *args, PyObject *kwds
     out = PyArray_SimpleNew(1, &len, NPY_FLOAT64);
     if (out == NULL) return NULL;
     ops = qs_get_ops(dtype);
-    Py_BEGIN_ALLOW_THREADS
+    QS_BEGIN_KERNEL((int64_t)1 << n)
     ops->probabilities(PyArray_DATA((PyArrayObject *)state), n,
                        (double *)PyArray_DATA((PyArrayObject *)out));
-    Py_END_ALLOW_THREADS
+    QS_END_KERNEL
     return out;
 }
 
@@ -601,9 +613,9 @@ static PyObject *py_norm_squared(PyObject *self, PyObject *args, PyObject *kwds)
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "O", kwlist, &state)) return NULL;
     if (check_state(state, 0, &n, &dtype) < 0) return NULL;
     ops = qs_get_ops(dtype);
-    Py_BEGIN_ALLOW_THREADS
+    QS_BEGIN_KERNEL((int64_t)1 << n)
     value = ops->norm_squared(PyArray_DATA((PyArrayObject *)state), n);
-    Py_END_ALLOW_THREADS
+    QS_END_KERNEL
     return PyFloat_FromDouble(value);
 }
 
@@ -636,10 +648,10 @@ static PyObject *py_sample(PyObject *self, PyObject *args, PyObject *kwds)
     out = PyArray_SimpleNew(1, &S, NPY_INT64);
     if (out == NULL) goto error;
     ops = qs_get_ops(dtype);
-    Py_BEGIN_ALLOW_THREADS
+    QS_BEGIN_KERNEL(((int64_t)1 << n) + (int64_t)S)
     rc = ops->sample(PyArray_DATA((PyArrayObject *)state), n, u, (int64_t)S,
                      (int64_t *)PyArray_DATA((PyArrayObject *)out));
-    Py_END_ALLOW_THREADS
+    QS_END_KERNEL
     if (rc != QS_OK) {
         raise_kernel_error(rc);
         goto error;
@@ -679,10 +691,10 @@ static PyObject *py_expectation_paulis(PyObject *self, PyObject *args, PyObject 
     out = PyArray_SimpleNew(1, &T, NPY_FLOAT64);
     if (out == NULL) goto error;
     ops = qs_get_ops(dtype);
-    Py_BEGIN_ALLOW_THREADS
+    QS_BEGIN_KERNEL((int64_t)T << n)
     rc = ops->expectation_paulis(PyArray_DATA((PyArrayObject *)state), n, x, z, (int64_t)T,
                                  (double *)PyArray_DATA((PyArrayObject *)out));
-    Py_END_ALLOW_THREADS
+    QS_END_KERNEL
     if (rc != QS_OK) {
         raise_kernel_error(rc);
         goto error;
@@ -718,9 +730,9 @@ static PyObject *py_measure_probability(PyObject *self, PyObject *args, PyObject
     if (check_state(state, 0, &n, &dtype) < 0) return NULL;
     if (parse_one_qubit(qubit_o, n, &qubit) < 0) return NULL;
     ops = qs_get_ops(dtype);
-    Py_BEGIN_ALLOW_THREADS
+    QS_BEGIN_KERNEL((int64_t)1 << n)
     rc = ops->measure_probability(PyArray_DATA((PyArrayObject *)state), n, qubit, &p1);
-    Py_END_ALLOW_THREADS
+    QS_END_KERNEL
     if (rc != QS_OK) return raise_kernel_error(rc);
     return PyFloat_FromDouble(p1);
 }
@@ -746,10 +758,33 @@ static PyObject *py_collapse(PyObject *self, PyObject *args, PyObject *kwds)
         return NULL;
     }
     ops = qs_get_ops(dtype);
-    Py_BEGIN_ALLOW_THREADS
+    QS_BEGIN_KERNEL((int64_t)1 << n)
     rc = ops->collapse(PyArray_DATA((PyArrayObject *)state), n, qubit, (int)outcome,
                        renormalize);
-    Py_END_ALLOW_THREADS
+    QS_END_KERNEL
+    if (rc != QS_OK) return raise_kernel_error(rc);
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_permute_qubits(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"state", "source", NULL};
+    PyObject *state, *source;
+    int src[QS_MAX_QUBITS], n, count, rc;
+    uint64_t used = 0;
+    qs_dtype dtype;
+    (void)self;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO", kwlist, &state, &source)) return NULL;
+    if (check_state(state, 1, &n, &dtype) < 0) return NULL;
+    if (parse_qubits(source, "source", n, QS_MAX_QUBITS, src, &count, &used) < 0) return NULL;
+    if (count != n) {
+        PyErr_Format(PyExc_ValueError, "source must list all %d qubits once, got %d", n, count);
+        return NULL;
+    }
+    QS_BEGIN_KERNEL((int64_t)1 << n)
+    rc = qs_permute_qubits(PyArray_DATA((PyArrayObject *)state), n,
+                           dtype == QS_COMPLEX64 ? 8 : 16, src);
+    QS_END_KERNEL
     if (rc != QS_OK) return raise_kernel_error(rc);
     Py_RETURN_NONE;
 }
@@ -830,6 +865,9 @@ static PyMethodDef kernel_methods[] = {
     {"collapse", KW py_collapse, METH_VARARGS | METH_KEYWORDS,
      "collapse(state, qubit, outcome, renormalize=True)\n--\n\n"
      "Project onto qubit == outcome in place, rescaling to unit norm if renormalize."},
+    {"permute_qubits", KW py_permute_qubits, METH_VARARGS | METH_KEYWORDS,
+     "permute_qubits(state, source)\n--\n\n"
+     "Move bit source[q] of every amplitude index to bit q, in place."},
     {"set_num_threads", py_set_num_threads, METH_O,
      "set_num_threads(n, /)\n--\n\nSet the OpenMP thread count used for large states."},
     {"get_num_threads", py_get_num_threads, METH_NOARGS,
