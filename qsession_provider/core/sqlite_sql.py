@@ -99,8 +99,9 @@ _JOB_UPDATE = (
     f"AND (status NOT IN ({','.join('?' * len(FINAL))}) OR status=?)"
 )
 _SESSION_UPDATE = "UPDATE sessions SET state=?, name=?, record=? WHERE id=? AND (state!=? OR ?=?)"
-#: Rows per multi-row INSERT (11 parameters a row stays far below SQLite's limit).
-_INSERT_CHUNK = 64
+#: Rows per multi-row INSERT: each statement releases the GIL while SQLite works, so a
+#: small chunk keeps the writer's stretches of Python (which other threads wait for) short.
+_INSERT_CHUNK = 16
 
 
 # -- coalesced writes ---------------------------------------------------------------------------
@@ -249,7 +250,7 @@ def add_session_row(cur: sqlite3.Cursor, record: SessionRecord) -> None:
 
 # -- columns ------------------------------------------------------------------------------------
 def tags_text(r: JobRecord) -> str:
-    return json.dumps(list(r.tags), separators=(",", ":"))
+    return json.dumps(list(r.tags), separators=(",", ":")) if r.tags else "[]"
 
 
 def job_columns(r: JobRecord) -> tuple[Any, ...]:
