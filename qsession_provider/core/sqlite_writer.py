@@ -148,11 +148,6 @@ class GroupCommit:
         if thread is not None and thread is not threading.current_thread():
             thread.join()
 
-    @property
-    def idle(self) -> bool:
-        """Nothing waits or is being committed (read with :attr:`cv` held)."""
-        return self._done >= self._published
-
     # -- the writer thread ---------------------------------------------------------------------
     def _start(self) -> None:
         self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
