@@ -126,6 +126,9 @@ def statuses(status: Any) -> frozenset[JobStatus]:
 
 def encode(value: Any, what: str) -> str:
     try:
+        text = getattr(value, "to_json_text", None)
+        if text is not None:
+            return str(text())
         return dumps(value.to_json() if hasattr(value, "to_json") else value)
     except StoreError as exc:
         raise InputError(f"the {what} cannot be stored: {exc}") from None

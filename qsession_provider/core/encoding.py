@@ -11,13 +11,14 @@ separators=(",", ":"))``. A VQE loop submits the same :class:`Program` and the s
 :class:`PauliSum` objects job after job (the faces cache their translations), so the
 encoded text of a program's operations and of a Pauli sum is kept on the object and reused
 while its operations / terms tuple is the same object (both are immutable: the engine's
-compile cache relies on that too); the rest of a program (name, registers, metadata...)
-is encoded afresh each time.
+compile cache relies on that too). The rest of a program (name, registers, metadata...) is
+kept with a copy of what it encoded, and reused while the program still equals that copy.
 """
 
 from __future__ import annotations
 
 import base64
+import copy
 import json
 from json.encoder import encode_basestring_ascii as _json_str
 from typing import Any
@@ -28,7 +29,7 @@ from ..errors import StoreError
 from .observables import PauliSum
 from .program import Program
 
-__all__ = ["dumps", "loads", "to_jsonable", "from_jsonable"]
+__all__ = ["dumps", "loads", "to_jsonable", "from_jsonable", "program_text"]
 
 _TAGS = (
     "__nd__",
@@ -193,13 +194,7 @@ def _write(obj: Any, out: list[str]) -> None:
             _write_list(obj.ravel().tolist(), out)
             out.append("]}")
     elif isinstance(obj, Program):
-        # Inside the tag, to_jsonable keeps to_json() as it is: plain json.dumps text.
-        head = _plain(obj._json_head())  # '{...}' with at least five keys
-        out.append('{"__program__":')
-        out.append(head[:-1])
-        out.append(',"operations":')
-        out.append(_operations_text(obj))
-        out.append("}}")
+        out.append(program_text(obj))
     elif isinstance(obj, PauliSum):
         out.append('{"__paulisum__":')
         out.append(_pauli_sum_text(obj))
@@ -250,6 +245,32 @@ def _write_list(items: Any, out: list[str]) -> None:
 def _plain(data: Any) -> str:
     """``json.dumps`` text of data that ``to_jsonable`` leaves as it is (a tag's content)."""
     return json.dumps(data, separators=(",", ":"))
+
+
+def program_text(program: Program) -> str:
+    """``dumps(program)``, kept on the program (see the module docstring)."""
+    head = (
+        program.num_qubits,
+        program.name,
+        program.global_phase,
+        program.registers,
+        program.metadata,
+    )
+    found = program._memo.get("encoded")
+    if found is not None and found[0] is program.operations:
+        seen, text = found[1]
+        if type(head[2]) is float and seen == head:
+            return str(text)
+    # Inside the tag, to_jsonable keeps to_json() as it is: plain json.dumps text.
+    text = (
+        '{"__program__":'
+        + _plain(program._json_head())[:-1]  # '{...}' with at least five keys
+        + ',"operations":'
+        + _operations_text(program)
+        + "}}"
+    )
+    program._memo["encoded"] = (program.operations, (copy.deepcopy(head), text))
+    return text
 
 
 def _operations_text(program: Program) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from .encoding import dumps, program_text
 from .observables import PauliSum
 from .program import Barrier, Program
 
@@ -94,6 +95,15 @@ class SamplerPub:
     def shape(self) -> tuple[int, ...]:
         """The pub's broadcast shape (parameter sets)."""
         return self.values.shape[:-1]
+
+    def to_json_text(self) -> str:
+        """``encoding.dumps`` of this pub's entry in :meth:`SamplerPayload.to_json` (the
+        values and shots part is kept on the pub: it is immutable)."""
+        tail = self.__dict__.get("_encoded_tail")
+        if tail is None:
+            tail = f',"values":{dumps(self.values)},"shots":{dumps(self.shots)}}}'
+            object.__setattr__(self, "_encoded_tail", tail)
+        return '{"program":' + program_text(self.program) + tail
 
 
 @dataclass(frozen=True)
@@ -224,6 +234,12 @@ class SamplerPayload(_PayloadBase):
                 {"program": p.program, "values": p.values, "shots": p.shots} for p in self.pubs
             ],
         }
+
+    def to_json_text(self) -> str:
+        """``encoding.dumps(self.to_json())``, from text kept on the pubs (a session loop
+        resubmits the same pubs)."""
+        pubs = ",".join([p.to_json_text() for p in self.pubs])
+        return f'{{"seed":{dumps(self.seed)},"pubs":[{pubs}]}}'
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,10 @@ RETRY_PAUSE = 0.2
 GATHER = 0.002
 #: Seconds without work after which the writer thread ends (the next write starts another).
 IDLE_EXIT = 2.0
+#: Writes waiting beyond which a publisher waits for the writer to take them (back-pressure).
+BACKLOG = 256
+#: Longest a publisher waits for the writer under back-pressure, in seconds.
+BACKLOG_WAIT = 0.05
 
 
 def merge_write(into: dict[WriteKey, Write], key: WriteKey, write: Write) -> None:
@@ -107,6 +111,8 @@ class GroupCommit:
             if self._thread is None:
                 self._start()
             self.cv.notify_all()
+            if len(waiting) >= BACKLOG and threading.current_thread() is not self._thread:
+                self._catch_up()
             return
         group, self._waiting = list(waiting.values()), {}
         self._done = self._published
@@ -116,6 +122,13 @@ class GroupCommit:
             self._committed(group, False)
             raise
         self._committed(group, True)
+
+    def _catch_up(self) -> None:
+        """Back-pressure (``cv`` held): a thread that writes without pause would keep the
+        writer from the GIL, so writes would pile up without bound; it waits (briefly) for
+        the writer to take them."""
+        self._hurry.set()
+        self.cv.wait_for(lambda: len(self._waiting) < BACKLOG or self._closing, BACKLOG_WAIT)
 
     def flush(self, timeout: float | None = None) -> None:
         """Wait until everything published so far is committed.

@@ -89,6 +89,24 @@ class ObservableCache:
 #: Shared by every estimator job that does not bring its own cache.
 _OBSERVABLES = ObservableCache()
 
+#: Neutral pubs of parameter-free circuits, by ``(id(program), shots, shape)``: a loop that
+#: samples the same circuit job after job builds (and encodes) its pub once. An entry holds
+#: its program, so the id cannot be reused while the entry exists; it is checked anyway.
+_FIXED_PUBS: dict[tuple[int, int, tuple[int, ...]], SamplerPub] = {}
+_FIXED_PUBS_MAX = 256
+
+
+def _fixed_sampler_pub(program: Program, shots: int, shape: tuple[int, ...]) -> SamplerPub:
+    """The neutral pub of a parameter-free ``program`` (shared between jobs: it is immutable)."""
+    key = (id(program), shots, shape)
+    pub = _FIXED_PUBS.get(key)
+    if pub is None or pub.program is not program:
+        pub = SamplerPub(program, np.zeros((*shape, 0), dtype=float), shots)
+        if len(_FIXED_PUBS) >= _FIXED_PUBS_MAX:
+            _FIXED_PUBS.clear()
+        _FIXED_PUBS[key] = pub
+    return pub
+
 
 class _where:  # noqa: N801 - used as a function: ``with _where("pub 2"): ...``
     """Re-raise neutral errors with ``prefix`` (e.g. ``"pub 2"``) in front of the message.
@@ -186,7 +204,11 @@ def sampler_payload(
             if pub.shots is None:
                 raise InputError("shots are not set; coerce it with SamplerPub.coerce(pub, shots)")
             program = cache.get(pub.circuit)
-            values = parameter_values(pub.parameter_values, pub.circuit, program)
+            bindings = pub.parameter_values
+            if not program.parameters and not bindings.data and not pub.circuit.num_parameters:
+                out.append(_fixed_sampler_pub(program, pub.shots, bindings.shape))
+                continue
+            values = parameter_values(bindings, pub.circuit, program)
             out.append(SamplerPub(program, values, pub.shots))
     return SamplerPayload(tuple(out), seed)
 

@@ -27,6 +27,7 @@ from qsession_provider.core.executors import ThreadExecutor
 from qsession_provider.core.job import JobRecord, JobStatus
 from qsession_provider.core.memory_store import MemoryStore
 from qsession_provider.core.observables import PauliSum, PauliTerm
+from qsession_provider.core.params import Parameter
 from qsession_provider.core.payload import (
     EstimatorPayload,
     EstimatorPub,
@@ -122,6 +123,32 @@ def test_program_and_pauli_sum_text_is_cached_but_follows_every_change() -> None
     pauli.terms = (PauliTerm("Z", (5,), 2.0),)
     assert dumps(pauli) == reference(pauli) and pauli.max_qubit == 5
     assert loads(dumps({"p": program}))["p"].to_json() == program.to_json()
+
+
+def test_a_sampler_payload_text_is_its_encoding_and_follows_its_program() -> None:
+    program = bell()
+    parametric = Program(1, [Gate("rx", (0,), (Parameter("t"),)), Measure(0, "c", 0)], {"c": 1})
+    payloads = [
+        sampler_payload(),
+        SamplerPayload((SamplerPub(program, np.zeros((3, 0)), np.int64(7)),)),
+        SamplerPayload(
+            (
+                SamplerPub(program, np.zeros((0,)), 1),
+                SamplerPub(parametric, np.array([[0.1], [np.pi]]), 2**40),
+            ),
+            seed=2**63,
+        ),
+    ]
+    for payload in payloads:
+        assert payload.to_json_text() == reference(payload.to_json())
+        assert payload.to_json_text() == reference(payload.to_json())  # from the kept text
+    shared = payloads[1]
+    program.metadata["k"] = {"nested": [1]}
+    assert shared.to_json_text() == reference(shared.to_json())
+    program.metadata["k"]["nested"].append(2)  # a change deep inside is seen too
+    program.name = "renamed"
+    assert shared.to_json_text() == reference(shared.to_json())
+    assert "renamed" in shared.to_json_text() and "[1,2]" in shared.to_json_text()
 
 
 def test_records_replace_and_encode_as_dataclasses_and_json_would() -> None:

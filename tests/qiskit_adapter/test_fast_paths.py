@@ -171,3 +171,29 @@ def test_tiny_sampler_jobs_match_with_and_without_the_fast_paths(
         decoded = decoding_from_metadata(stored.metadata).decode(raw)
         assert decoded[0].data.meas.get_counts() == counts[fast]
     assert counts[True] == counts[False]
+
+
+def test_a_parameter_free_pub_is_built_once_and_rebuilt_after_an_edit() -> None:
+    from qiskit.primitives.containers import SamplerPub as QiskitSamplerPub
+
+    from qsession_provider.qiskit._programs import ProgramCache
+    from qsession_provider.qiskit._pubs import sampler_payload
+
+    cache = ProgramCache()
+    circuit = _bell()
+
+    def neutral(shots: int) -> Any:
+        pub = QiskitSamplerPub.coerce(circuit, shots)
+        return sampler_payload([pub], seed=None, cache=cache).pubs[0]
+
+    first = neutral(16)
+    assert neutral(16) is first  # the same immutable pub, and its encoded text, job after job
+    other = neutral(32)
+    assert other is not first and other.shots == 32 and first.shots == 16
+    circuit.x(0)  # an edited circuit is a new program, so a new pub
+    edited = neutral(16)
+    assert edited is not first
+    assert len(edited.program.operations) == len(first.program.operations) + 1
+    batched = QiskitSamplerPub.coerce((circuit, np.zeros((2, 0))), 8)
+    pub = sampler_payload([batched], seed=None, cache=cache).pubs[0]
+    assert pub.shape == (2,) and pub.values.shape == (2, 0)
