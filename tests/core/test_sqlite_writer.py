@@ -303,3 +303,17 @@ def test_a_flush_cuts_the_gathering_window_short(store: SQLiteStore, monkeypatch
         assert reopened.get_job("h").status is JobStatus.QUEUED
     finally:
         reopened.close()
+
+
+def test_a_writer_that_falls_behind_holds_publishers_back(
+    store: SQLiteStore, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(sqlite_writer, "GATHER", 3600.0)  # it would never commit on its own
+    monkeypatch.setattr(sqlite_writer, "BACKLOG", 8)
+    monkeypatch.setattr(sqlite_writer, "BACKLOG_WAIT", 10.0)
+    writes = store._writes
+    for k in range(30):
+        store.add_job(job(f"p{k}"), "{}", fresh=True)
+        assert len(writes._waiting) < 8  # the publisher waited for the writer to take them
+    store.flush()
+    assert len(store.query_jobs(JobQuery(limit=100))) == 30
