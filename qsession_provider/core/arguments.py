@@ -15,7 +15,7 @@ from typing import Any
 
 from ..errors import InputError, StoreError
 from .clock import parse_duration
-from .encoding import dumps, loads
+from .encoding import dumps, loads, to_jsonable
 from .job_record import JobStatus
 from .payload import PROGRAMS, payload_from_json
 
@@ -130,6 +130,18 @@ def encode(value: Any, what: str) -> str:
         if text is not None:
             return str(text())
         return dumps(value.to_json() if hasattr(value, "to_json") else value)
+    except StoreError as exc:
+        raise InputError(f"the {what} cannot be stored: {exc}") from None
+
+
+def check_storable(value: Any, what: str) -> None:
+    """Check that the store's encoding can hold ``value``.
+
+    Raises:
+        InputError: it cannot (the message names the type).
+    """
+    try:
+        to_jsonable(value)
     except StoreError as exc:
         raise InputError(f"the {what} cannot be stored: {exc}") from None
 

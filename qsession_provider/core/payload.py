@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -194,9 +195,10 @@ class _PayloadBase:
                     f"more than the device's {max_qubits}"
                 )
 
-    @property
+    @cached_property
     def num_qubits(self) -> int:
-        """Widest circuit, counting only qubits that operations touch."""
+        """Widest circuit, counting only qubits that operations touch (payloads are
+        immutable, so the sizes of a payload are computed once)."""
         return max((touched_qubits(p) for p in self.programs), default=0)  # type: ignore[attr-defined]
 
 
@@ -216,12 +218,12 @@ class SamplerPayload(_PayloadBase):
     def programs(self) -> list[Program]:
         return [p.program for p in self.pubs]
 
-    @property
+    @cached_property
     def num_executions(self) -> int:
         """Number of circuit executions (parameter sets over all pubs)."""
         return sum(math.prod(p.shape) for p in self.pubs)
 
-    @property
+    @cached_property
     def total_shots(self) -> int:
         """Total shots over every execution."""
         return sum(math.prod(p.shape) * p.shots for p in self.pubs)
@@ -258,12 +260,12 @@ class EstimatorPayload(_PayloadBase):
     def programs(self) -> list[Program]:
         return [p.program for p in self.pubs]
 
-    @property
+    @cached_property
     def num_executions(self) -> int:
         """Number of circuit executions (parameter sets over all pubs)."""
         return sum(math.prod(p.values.shape[:-1]) for p in self.pubs)
 
-    @property
+    @cached_property
     def total_shots(self) -> int:
         """Shots a QPU would spend: ``1/precision**2`` per execution (4096 for exact pubs)."""
         total = 0

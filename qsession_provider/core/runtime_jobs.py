@@ -112,7 +112,7 @@ class JobsAPI:
         dev.validate(program_id, payload)
         payload_text = args.encode(payload, "payload")
         meta = dict(metadata or {})
-        args.encode(meta, "metadata")
+        args.check_storable(meta, "metadata")
         fresh = job_id is None
         job_id = args.new_id(job_id, "job_id")
         with self._ctx.locked():
@@ -287,7 +287,7 @@ class JobsAPI:
         if tags is not None:
             changes["tags"] = args.check_tags(tags)
         if metadata is not None:
-            args.encode(dict(metadata), "metadata")
+            args.check_storable(dict(metadata), "metadata")
             changes["metadata"] = dict(metadata)
         with self._ctx.locked():
             job = self._live.get(job_id)

@@ -119,7 +119,7 @@ class SessionsAPI:
             owner=self._process.id,
             metadata=dict(metadata or {}),
         )
-        args.encode(record.metadata, "metadata")
+        args.check_storable(record.metadata, "metadata")
         with self._ctx.locked():
             self._check_open()
             now = self.clock.now()

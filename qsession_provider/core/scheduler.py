@@ -38,7 +38,7 @@ it is submitted - a free slot, the policy picks it - is computed right there, in
 submitting thread and inside the submission's store batch, instead of being handed to the
 executor: a thread-pool round trip costs more than such a job (tens of microseconds of
 engine time; the runtime lock is held meanwhile, as for any bookkeeping). Same
-computation, same bookkeeping (:meth:`_computed`), same events in the same order; the job
+computation, same bookkeeping (:meth:`_completed`), same events in the same order; the job
 is already final when ``submit`` returns (with a pool it would be a few microseconds
 later), and the store gets it in one write (the insert carries the final state).
 Only with an in-process thread pool (the default executor): another executor (Dask, a
@@ -50,7 +50,7 @@ the default), a started job is submitted to the pool as usual and also left clai
 its handle (``Job._steal``). Whoever claims it first runs it - a pool worker, or a thread
 that blocks on ``job.wait()``/``job.result()`` without a timeout (and not inside the
 runtime's lock), which then computes the job itself instead of sleeping through two thread
-hand-offs. The computation, the timing model and the bookkeeping (:meth:`_computed`) are
+hand-offs. The computation, the timing model and the bookkeeping (:meth:`_completed`) are
 the same either way; a tiny sequential job gains ~60-100 us.
 """
 
@@ -264,15 +264,14 @@ class Scheduler:
         self._compute_here(run, activity, (execute, job.program_id, job.payload))
 
     def _compute_here(self, run: _Run, activity: Activity, args: tuple[Any, ...]) -> None:
-        """Run ``_execute(*args)`` in this thread and hand the outcome to :meth:`_computed`."""
-        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        """Run ``_execute(*args)`` in this thread and hand the outcome to :meth:`_completed`."""
         interrupt: BaseException | None = None
         try:
-            future.set_result(_execute(*args))
+            outcome = _execute(*args)
         except BaseException as exc:  # e.g. KeyboardInterrupt: fail the job, then raise
-            future.set_exception(exc)
+            outcome = (None, None, exc)
             interrupt = exc
-        self._computed(run, activity, future)
+        self._completed(run, activity, outcome)
         if interrupt is not None:
             raise interrupt
 
@@ -334,12 +333,16 @@ class Scheduler:
     ) -> None:
         """Executor callback: schedule the job's end at its modelled finish time."""
         try:
-            try:
-                result, encoded, error = future.result()
-            except BaseException as exc:  # a cancelled future or a broken executor
-                result, encoded, error = None, None, exc
+            outcome = future.result()
+        except BaseException as exc:  # a cancelled future or a broken executor
+            outcome = (None, None, exc)
+        self._completed(run, activity, outcome)
+
+    def _completed(self, run: _Run, activity: Activity, outcome: tuple[Any, Any, Any]) -> None:
+        """A computation is over: ``outcome`` is ``(result, encoded, error)`` (see _execute)."""
+        try:
             with self.ctx.locked(), self.batch():
-                self._complete(run, result, encoded, error)
+                self._complete(run, *outcome)
         finally:
             activity.release()
 

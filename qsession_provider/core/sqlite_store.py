@@ -147,8 +147,9 @@ class SQLiteStore:
         self._read_lock = self._lock if memory else threading.Lock()
         #: Per thread: the writes staged by its open batch (None outside a batch).
         self._local = threading.local()
-        #: Jobs written here whose final state is not committed yet: id -> (status, tags).
-        self._jobs: dict[str, tuple[Any, tuple[str, ...]]] = {}
+        #: Jobs written here whose final state is not committed yet: id -> (status, tags,
+        #: the metadata dict last written, and the JSON data copied from it then).
+        self._jobs: dict[str, tuple[Any, tuple[str, ...], Any, Any]] = {}
         #: Sessions written here, not committed closed yet: id -> state.
         self._sessions: dict[str, SessionState] = {}
         self._writes = GroupCommit(self._commit, self._committed, background=self.write_behind)
@@ -295,9 +296,10 @@ class SQLiteStore:
                 not fresh and self._exists("SELECT 1 FROM jobs WHERE id = ?", record.id)
             ):
                 raise StoreError(f"a job with id {record.id!r} already exists")
-            self._jobs[record.id] = (record.status, record.tags)
+            metadata = _snapshot(record)
+            self._jobs[record.id] = (record.status, record.tags, record.metadata, metadata)
             try:
-                self._stage(("job", record.id), JobWrite(record, _snapshot(record), payload))
+                self._stage(("job", record.id), JobWrite(record, metadata, payload))
             except StoreError:
                 self._jobs.pop(record.id, None)
                 raise
@@ -307,11 +309,14 @@ class SQLiteStore:
         with self._writes.cv:
             known = self._jobs.get(record.id)
             if known is not None:
-                status, tags = known
+                status, tags, written, metadata = known
                 if status.value in FINAL and status is not record.status:
                     return False
-                self._jobs[record.id] = (record.status, record.tags)
-                write = JobWrite(record, _snapshot(record), None, result, tags != record.tags)
+                # The same, unchanged metadata as last time (the usual case): same copy.
+                if record.metadata is not written or record.metadata != metadata:
+                    metadata = _snapshot(record)
+                self._jobs[record.id] = (record.status, record.tags, record.metadata, metadata)
+                write = JobWrite(record, metadata, None, result, tags != record.tags)
                 self._stage(("job", record.id), write)
                 return True
         # Not a job of ours in flight: read and write the database directly.
