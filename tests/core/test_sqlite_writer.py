@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 
 import qsession_provider
-from qsession_provider.core import sqlite_writer
+from qsession_provider.core import arguments, sqlite_writer
 from qsession_provider.core.arguments import random_id
 from qsession_provider.core.job import JobRecord, JobStatus
 from qsession_provider.core.session import SessionMode, SessionRecord, SessionState
@@ -274,10 +275,19 @@ def test_many_threads_write_through_one_store(store: SQLiteStore) -> None:
     assert store.count_jobs(JobQuery(statuses=(JobStatus.DONE,))) == 180
 
 
-def test_random_ids_are_version_4_uuids_and_differ_in_a_forked_child() -> None:
-    ids = {random_id() for _ in range(1000)}
-    assert len(ids) == 1000
-    assert all(uuid.UUID(i).version == 4 for i in ids)
+def test_new_ids_are_version_7_uuids_in_order_and_differ_in_a_forked_child(
+    monkeypatch: Any,
+) -> None:
+    ids = [random_id() for _ in range(20000)]  # many within one millisecond
+    assert len(set(ids)) == len(ids) and ids == sorted(ids)
+    assert all(uuid.UUID(i).version == 7 and uuid.UUID(i).variant == uuid.RFC_4122 for i in ids)
+    now_ms = time.time_ns() // 1_000_000
+    assert abs(int(ids[-1].replace("-", "")[:12], 16) - now_ms) < 60_000  # ms since the epoch
+    # A clock that goes back never makes an id repeat or sort before an earlier one.
+    monkeypatch.setattr(arguments.time, "time_ns", lambda: (now_ms - 10_000) * 1_000_000)
+    later = [random_id() for _ in range(5000)]
+    assert later == sorted(later) and later[0] > ids[-1]
+    monkeypatch.undo()
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: report its next id
@@ -287,7 +297,7 @@ def test_random_ids_are_version_4_uuids_and_differ_in_a_forked_child() -> None:
     child = os.read(read, 100).decode()
     os.close(read)
     os.waitpid(pid, 0)
-    assert child != random_id() and uuid.UUID(child).version == 4
+    assert child != random_id() and uuid.UUID(child).version == 7
 
 
 @pytest.mark.timeout(20)
