@@ -81,7 +81,8 @@ class Job:
     ) -> None:
         self._record = record
         self._clock = clock
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        self._cond_made: threading.Condition | None = None  # made by the first waiter
         self._payload = payload
         self._load_payload = load_payload
         self._load_result = load_result
@@ -223,10 +224,25 @@ class Job:
         """
         if self._reload is not None:
             return self._poll_until_final(timeout)
+        if self._settled:
+            return True
         steal = self._steal
-        if steal is not None and timeout is None and not self._settled:
+        if steal is not None and timeout is None:
             steal()
-        return self._clock.wait_for(self._is_settled, timeout, self._cond)
+        return self._clock.wait_for(self._is_settled, timeout, self._condition())
+
+    def _condition(self) -> threading.Condition:
+        """The condition waiters wait on (on ``self._lock``; made once, when first needed:
+        most jobs are never waited for before they are final)."""
+        with self._lock:
+            if self._cond_made is None:
+                self._cond_made = threading.Condition(self._lock)
+            return self._cond_made
+
+    def _notify(self) -> None:
+        """Wake the waiters (``self._lock`` held)."""
+        if self._cond_made is not None:
+            self._cond_made.notify_all()
 
     def _is_settled(self) -> bool:
         return self._settled
@@ -249,7 +265,7 @@ class Job:
         elif record.status is JobStatus.ERROR:
             err = JobFailedError(f"job {record.id} failed: {record.error_message}")
         else:
-            with self._cond:
+            with self._lock:
                 if not self._has_result and self._load_result is not None:
                     self._result = self._load_result()
                     self._has_result = True
@@ -275,12 +291,12 @@ class Job:
         if self._reload is not None and not self.in_final_state():
             record = self._reload()
             callbacks: list[Callable[[Job], object]] = []
-            with self._cond:
+            with self._lock:
                 self._record = record
                 if record.status in FINAL_STATES:
                     callbacks, self._callbacks = self._callbacks, []
                     self._settled = True
-                self._cond.notify_all()
+                self._notify()
             for fn in callbacks:
                 fn(self)
         return self._record
@@ -291,7 +307,7 @@ class Job:
         Callbacks run in a runtime thread, never under a runtime lock; they must not block
         waiting for other jobs.
         """
-        with self._cond:
+        with self._lock:
             if self._record.status not in FINAL_STATES:
                 self._callbacks.append(fn)
                 return
@@ -319,7 +335,7 @@ class Job:
         Raises:
             InvalidJobStateError: the transition table does not allow the change.
         """
-        with self._cond:
+        with self._lock:
             current = self._record.status
             if status not in TRANSITIONS[current]:
                 raise InvalidJobStateError(
@@ -335,19 +351,19 @@ class Job:
                 self._steal = None
                 if settle:
                     self._settled = True
-            self._cond.notify_all()
+            self._notify()
         return callbacks
 
     def _settle(self) -> None:
         """Release the waiters of a final job (after ``_transition(..., settle=False)``)."""
-        with self._cond:
+        with self._lock:
             if self._record.status in FINAL_STATES:
                 self._settled = True
-                self._cond.notify_all()
+                self._notify()
 
     def _update(self, **changes: Any) -> None:
         """Change non-status fields (name, tags, metadata). Producer-only (the runtime)."""
-        with self._cond:
+        with self._lock:
             self._record = self._record.replace(**changes)
 
     def _poll_until_final(self, timeout: float | None) -> bool:

@@ -215,12 +215,12 @@ class SQLiteStore:
         staged = getattr(self._local, "staged", None)
         if staged:
             self._local.staged = {}
-            with self._writes.cv:
+            with self._writes.lock:
                 self._writes.publish(staged)
         self._writes.flush(timeout)
 
     def _stage(self, key: WriteKey, write: Write) -> None:
-        """Queue one write (call with ``self._writes.cv`` held)."""
+        """Queue one write (call with ``self._writes.lock`` held)."""
         staged = getattr(self._local, "staged", None)
         if staged is not None:
             merge_write(staged, key, write)
@@ -243,7 +243,7 @@ class SQLiteStore:
 
     def _committed(self, group: list[Write], stored: bool) -> None:
         """Forget the rows whose final state is now stored, and those whose write failed
-        (later writes go to the database directly). Called with ``self._writes.cv`` held."""
+        (later writes go to the database directly). Called with ``self._writes.lock`` held."""
         for write in group:
             ident = write.record.id
             if not stored:
@@ -290,7 +290,7 @@ class SQLiteStore:
     # -- jobs --------------------------------------------------------------------------------
     def add_job(self, record: JobRecord, payload: str, *, fresh: bool = False) -> None:
         self._check_open()
-        with self._writes.cv:
+        with self._writes.lock:
             # A job not committed yet is in self._jobs until its final state is committed.
             if record.id in self._jobs or (
                 not fresh and self._exists("SELECT 1 FROM jobs WHERE id = ?", record.id)
@@ -306,7 +306,7 @@ class SQLiteStore:
 
     def update_job(self, record: JobRecord, *, result: str | None = None) -> bool:
         self._check_open()
-        with self._writes.cv:
+        with self._writes.lock:
             known = self._jobs.get(record.id)
             if known is not None:
                 status, tags, written, metadata = known
@@ -367,7 +367,7 @@ class SQLiteStore:
                 raise JobNotFoundError(f"no job with id {job_id!r}")
             cur.execute("DELETE FROM job_data WHERE job_id = ?", (job_id,))
             cur.execute("DELETE FROM job_tags WHERE job_id = ?", (job_id,))
-        with self._writes.cv:
+        with self._writes.lock:
             self._jobs.pop(job_id, None)
 
     # -- sessions ------------------------------------------------------------------------------
@@ -379,12 +379,12 @@ class SQLiteStore:
                 add_session_row(cur, record)
         except sqlite3.IntegrityError:
             raise StoreError(f"a session with id {record.id!r} already exists") from None
-        with self._writes.cv:
+        with self._writes.lock:
             self._sessions[record.id] = record.state
 
     def update_session(self, record: SessionRecord) -> bool:
         self._check_open()
-        with self._writes.cv:
+        with self._writes.lock:
             state = self._sessions.get(record.id)
             if state is not None:
                 if state is SessionState.CLOSED and record.state is not SessionState.CLOSED:
@@ -551,7 +551,7 @@ class _Batch:
         staged: dict[WriteKey, Write] = store._local.staged
         store._local.staged = None
         if staged:
-            with store._writes.cv:
+            with store._writes.lock:
                 store._writes.publish(staged)
 
 

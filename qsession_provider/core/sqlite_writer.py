@@ -82,8 +82,10 @@ class GroupCommit:
         self._committed = committed
         self.background = background
         self._name = name
-        #: Guards everything below; the store also holds it to stage and check writes.
-        self.cv = threading.Condition(threading.Lock())
+        #: Guards everything below; the store also holds it to stage and check writes
+        #: (``with lock`` is ``with cv``, without the Python-level ``Condition`` methods).
+        self.lock = threading.Lock()
+        self.cv = threading.Condition(self.lock)
         self._waiting: dict[WriteKey, Write] = {}
         self._published = 0  # groups published so far
         self._done = 0  # groups committed (or dropped) so far

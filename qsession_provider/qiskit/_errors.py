@@ -109,7 +109,7 @@ def translate(exc: BaseException, *, timeout: float | None = None) -> BaseExcept
 
 def ibm_errors(*, timeout: float | None = None) -> _IBMErrors:
     """Re-raise core errors raised inside the block as qiskit-ibm-runtime errors."""
-    return _IBMErrors(timeout)
+    return _NO_TIMEOUT if timeout is None else _IBMErrors(timeout)
 
 
 class _IBMErrors:
@@ -130,3 +130,6 @@ class _IBMErrors:
         if translated is exc:
             return False
         raise translated from exc
+
+
+_NO_TIMEOUT = _IBMErrors(None)  # it holds no state of a block: one serves every block
