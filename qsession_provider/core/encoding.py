@@ -29,7 +29,7 @@ from ..errors import StoreError
 from .observables import PauliSum
 from .program import Program
 
-__all__ = ["dumps", "loads", "to_jsonable", "from_jsonable", "program_text"]
+__all__ = ["compact", "dumps", "loads", "to_jsonable", "from_jsonable", "program_text"]
 
 _TAGS = (
     "__nd__",
@@ -242,9 +242,14 @@ def _write_list(items: Any, out: list[str]) -> None:
     out.append("]")
 
 
+#: ``compact(data) == json.dumps(data, separators=(",", ":"))``, without building a new
+#: ``JSONEncoder`` per call (``json.dumps`` does that whenever an argument is given).
+compact = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def _plain(data: Any) -> str:
     """``json.dumps`` text of data that ``to_jsonable`` leaves as it is (a tag's content)."""
-    return json.dumps(data, separators=(",", ":"))
+    return compact(data)
 
 
 def program_text(program: Program) -> str:

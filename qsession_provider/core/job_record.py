@@ -8,13 +8,12 @@ boundary: IBM uses these strings, Azure ``Waiting/Executing/Succeeded/Failed/Can
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from .encoding import from_jsonable, to_jsonable
+from .encoding import compact, from_jsonable, to_jsonable
 
 __all__ = [
     "JobStatus",
@@ -133,10 +132,12 @@ class JobRecord:
 
     def to_json_text(self) -> str:
         """``json.dumps(self.to_json(), separators=(",", ":"))``: what stores keep."""
-        return json.dumps(self.to_json(), separators=(",", ":"))
+        return compact(self.to_json())
 
     def _fields(self) -> dict[str, Any]:
-        data = {name: getattr(self, name) for name in _JOB_FIELDS}
+        # The instance dictionary holds exactly the fields, in order (``__init__`` and
+        # ``_replace`` only assign them): a copy of it is the fields' dict, made in C.
+        data = dict(self.__dict__)
         data["status"] = self.status.value
         data["tags"] = list(self.tags)
         return data

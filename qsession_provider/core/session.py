@@ -23,14 +23,13 @@ The rules that drive the transitions live in :mod:`.session_rules`.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
 from ..errors import InputError, SessionError
-from .encoding import from_jsonable, to_jsonable
+from .encoding import compact, from_jsonable, to_jsonable
 from .job_record import _replace
 
 __all__ = [
@@ -237,7 +236,7 @@ class SessionRecord:
 
     def to_json_text(self) -> str:
         """``json.dumps(self.to_json(), separators=(",", ":"))``: what stores keep."""
-        return json.dumps(self.to_json(), separators=(",", ":"))
+        return compact(self.to_json())
 
     def _fields(self) -> dict[str, Any]:
         data = {name: getattr(self, name) for name in _SESSION_FIELDS}

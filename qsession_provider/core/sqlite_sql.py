@@ -13,7 +13,6 @@ jobs, one statement per updated row. It runs inside the caller's transaction.
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .clock import RealClock
+from .encoding import compact
 from .job_record import FINAL_STATES, PENDING_STATES, JobRecord
 from .session import SessionRecord, SessionState
 from .store import JobQuery, SessionQuery
@@ -144,7 +144,7 @@ def record_text(record: JobRecord | SessionRecord, metadata: Any) -> str:
     """The stored JSON text of ``record`` with ``metadata`` (JSON data) as its metadata."""
     data = record._fields()
     data["metadata"] = metadata
-    return json.dumps(data, separators=(",", ":"))
+    return compact(data)
 
 
 def apply_writes(cur: sqlite3.Cursor, writes: Iterable[JobWrite | SessionWrite]) -> None:
@@ -250,7 +250,7 @@ def add_session_row(cur: sqlite3.Cursor, record: SessionRecord) -> None:
 
 # -- columns ------------------------------------------------------------------------------------
 def tags_text(r: JobRecord) -> str:
-    return json.dumps(list(r.tags), separators=(",", ":")) if r.tags else "[]"
+    return compact(list(r.tags)) if r.tags else "[]"
 
 
 def job_columns(r: JobRecord) -> tuple[Any, ...]:
