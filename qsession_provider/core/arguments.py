@@ -74,7 +74,6 @@ class _IdSource:
 
     def __init__(self) -> None:
         self._random = random.Random()
-        self._lock = threading.Lock()
         self._last_ms = 0
         self._count = 0
         self.reseed()
@@ -82,7 +81,8 @@ class _IdSource:
 
     def reseed(self) -> None:
         self._random.seed(os.urandom(32))
-        self._lock = threading.Lock()  # a lock held by another thread at fork stays held
+        # (Re)made here: a lock some other thread held at fork would stay held in the child.
+        self._lock = threading.Lock()
 
     def __call__(self) -> str:
         rand = self._random.getrandbits(73)
