@@ -46,10 +46,10 @@ def main() -> None:
     from qiskit.circuit.library import efficient_su2
     from qiskit.quantum_info import SparsePauliOp
 
-    from qsession_provider.core.payload import EstimatorPayload, EstimatorPub
+    from qsession_provider.core.ir.payload import EstimatorPayload, EstimatorPub
     from qsession_provider.qiskit import circuit_to_program
-    from qsession_provider.qiskit._observables import sparse_pauli_to_sum
     from qsession_provider.sim import StatevectorSimulator, execute
+    from qsession_provider.translate.qiskit.observables import sparse_pauli_to_sum
 
     n = args.qubits
     rng = np.random.default_rng(7)

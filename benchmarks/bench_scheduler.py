@@ -32,12 +32,12 @@ from typing import Any
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from qsession_provider.core.device import Device  # noqa: E402
-from qsession_provider.core.executors import InlineExecutor  # noqa: E402
 from qsession_provider.core.job import JobStatus  # noqa: E402
-from qsession_provider.core.memory_store import MemoryStore  # noqa: E402
-from qsession_provider.core.runtime import Runtime  # noqa: E402
-from qsession_provider.core.sqlite_store import SQLiteStore  # noqa: E402
-from qsession_provider.core.store import JobQuery, Store  # noqa: E402
+from qsession_provider.core.runtime.executors import InlineExecutor  # noqa: E402
+from qsession_provider.core.runtime.runtime import Runtime  # noqa: E402
+from qsession_provider.core.store.memory import MemoryStore  # noqa: E402
+from qsession_provider.core.store.protocol import JobQuery, Store  # noqa: E402
+from qsession_provider.core.store.sqlite import SQLiteStore  # noqa: E402
 
 THREADS = 8
 

@@ -122,8 +122,8 @@ class Ours:
             self.backend = service.backend("statevector")
             self.runtime = service.runtime
         else:
-            from qsession_provider.core.memory_store import MemoryStore
-            from qsession_provider.core.runtime import Runtime
+            from qsession_provider.core.runtime.runtime import Runtime
+            from qsession_provider.core.store.memory import MemoryStore
             from qsession_provider.plugins.manager import build_device_registry, get_plugin_manager
             from qsession_provider.qiskit.backend import QSessionBackend
 
@@ -395,14 +395,14 @@ def _store_update_label(store: Any, record: Any, **_: Any) -> str:
 
 def breakdown(kind: str, jobs: int, tmp: str) -> tuple[list[tuple[str, float]], float, float]:
     """Stages of our SQLite path (µs per job), the instrumented total and the engine alone."""
-    import qsession_provider.core.runtime_jobs as runtime_jobs
-    import qsession_provider.core.scheduler as scheduler_mod
+    import qsession_provider.core.runtime.jobs as runtime_jobs
+    import qsession_provider.core.runtime.scheduler as scheduler_mod
     import qsession_provider.qiskit._submit as submit_mod
     import qsession_provider.qiskit.primitives as primitives
-    from qsession_provider.core import arguments
     from qsession_provider.core.device import Device
-    from qsession_provider.core.scheduler import Scheduler
-    from qsession_provider.core.sqlite_store import SQLiteStore
+    from qsession_provider.core.runtime import checks as arguments
+    from qsession_provider.core.runtime.scheduler import Scheduler
+    from qsession_provider.core.store.sqlite import SQLiteStore
     from qsession_provider.qiskit import EstimatorV2, SamplerV2
     from qsession_provider.qiskit._jobdata import PrimitiveDecoding
     from qsession_provider.qiskit.session import Session

@@ -11,8 +11,8 @@ from qiskit import QuantumCircuit
 from qiskit.transpiler import generate_preset_pass_manager
 
 from qsession_provider.azure import SessionJobFailurePolicy, Workspace
+from qsession_provider.client import open_runtime
 from qsession_provider.core import VirtualClock
-from qsession_provider.plugins import open_runtime
 from qsession_provider.qiskit.backend import QSessionBackend
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from qsession_provider.client import open_runtime
 from qsession_provider.core import Gate, Measure, Program, VirtualClock
-from qsession_provider.core.payload import SamplerPayload, SamplerPub
-from qsession_provider.plugins import get_plugin_manager, open_runtime
+from qsession_provider.core.ir.payload import SamplerPayload, SamplerPub
+from qsession_provider.plugins import get_plugin_manager
 
 sys.path.insert(0, str(Path(__file__).parent / "plugin_device"))
 import qsession_noisy_readout  # noqa: E402 - the plugin module of the example distribution

@@ -12,8 +12,8 @@ from __future__ import annotations
 from qiskit import QuantumCircuit
 from qiskit.transpiler import generate_preset_pass_manager
 
+from qsession_provider.client import open_runtime
 from qsession_provider.core.clock import VirtualClock
-from qsession_provider.plugins import open_runtime
 from qsession_provider.qiskit.backend import QSessionBackend
 
 

@@ -1,40 +1,33 @@
-"""qsession_provider: a local quantum runtime with real sessions for Qiskit and Cirq.
+"""qsession_provider: a local quantum runtime with real sessions for Qiskit, Cirq and Azure code.
 
-The top level never imports qiskit or cirq: the faces live in ``qsession_provider.qiskit``
-and ``qsession_provider.cirq``.
+The top level never imports a framework: the faces live in ``qsession_provider.qiskit``,
+``qsession_provider.cirq`` and ``qsession_provider.azure``. The names below are loaded on
+first use, so importing a low layer never loads the runtime or the plugins.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from .core import (
-    Barrier,
-    Gate,
-    Measure,
-    Parameter,
-    PauliSum,
-    PauliTerm,
-    Program,
-    RealClock,
-    Reset,
-    Runtime,
-    VirtualClock,
-)
-from .errors import QSessionError
+from ._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
+_EXPORTS = {
+    "Barrier": ".core.ir",
+    "Gate": ".core.ir",
+    "Measure": ".core.ir",
+    "Parameter": ".core.ir",
+    "PauliSum": ".core.ir",
+    "PauliTerm": ".core.ir",
+    "Program": ".core.ir",
+    "Reset": ".core.ir",
+    "RealClock": ".core.clock",
+    "VirtualClock": ".core.clock",
+    "Runtime": ".core.runtime",
+    "QSessionError": ".errors",
+    "open_runtime": ".client",
+}
 
-def __getattr__(name: str) -> Any:
-    # ``open_runtime`` loads pluggy and the plugins: imported on first use only, so that
-    # ``import qsession_provider.core`` stays free of pluggy.
-    if name == "open_runtime":
-        from .plugins import open_runtime
-
-        return open_runtime
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "Barrier",

@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 
 from .core.job import FINAL_STATES, PENDING_STATES
-from .core.sqlite_store import SQLiteStore, resolve_store_path
-from .core.store import JobQuery, SessionQuery
+from .core.store.protocol import JobQuery, SessionQuery
+from .core.store.sqlite import SQLiteStore, resolve_store_path
 from .errors import QSessionError
 
 __all__ = ["main"]

@@ -1,9 +1,9 @@
 """Contract checks that plugin and store authors can run on their own code.
 
 * :func:`check_store` runs the store contract - the same checks the project runs against
-  :class:`~qsession_provider.core.memory_store.MemoryStore` and
-  :class:`~qsession_provider.core.sqlite_store.SQLiteStore` - on any
-  :class:`~qsession_provider.core.store.Store`.
+  :class:`~qsession_provider.core.store.memory.MemoryStore` and
+  :class:`~qsession_provider.core.store.sqlite.SQLiteStore` - on any
+  :class:`~qsession_provider.core.store.protocol.Store`.
 * :func:`check_device` checks a :class:`~qsession_provider.core.device.Device`: its
   description is valid, a payload runs through a real runtime on a virtual clock, the job
   takes the modelled time, and its result survives the store's encoding unchanged.
@@ -25,13 +25,13 @@ import numpy as np
 
 from .core.clock import VirtualClock
 from .core.device import Device
-from .core.encoding import dumps, loads
+from .core.ir.encoding import dumps, loads
 from .core.job_record import JobErrorCode, JobRecord, JobStatus
-from .core.memory_store import MemoryStore
-from .core.processes import ProcessRecord
-from .core.runtime import Runtime
+from .core.runtime.runtime import Runtime
 from .core.session import CloseReason, SessionMode, SessionRecord, SessionState
-from .core.store import JobQuery, SessionQuery, Store
+from .core.store.memory import MemoryStore
+from .core.store.processes import ProcessRecord
+from .core.store.protocol import JobQuery, SessionQuery, Store
 from .errors import JobNotFoundError, SessionNotFoundError, StoreError
 
 __all__ = ["STORE_CHECKS", "check_store", "check_device", "assert_results_equal"]
@@ -320,7 +320,7 @@ def check_device(device: Device, program_id: str, payload: Any) -> Any:
     """Check ``device`` runs ``payload`` correctly through a runtime; returns the result.
 
     On a :class:`~qsession_provider.core.clock.VirtualClock` and a
-    :class:`~qsession_provider.core.memory_store.MemoryStore`: the device accepts the
+    :class:`~qsession_provider.core.store.memory.MemoryStore`: the device accepts the
     payload, the job ends DONE after exactly the modelled execution time, and the result
     read back from the store equals the one the device returned.
 

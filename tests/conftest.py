@@ -20,9 +20,9 @@ import pytest
 
 from qsession_provider.core.clock import VirtualClock
 from qsession_provider.core.device import Device, TimingModel
-from qsession_provider.core.memory_store import MemoryStore
-from qsession_provider.core.runtime import Runtime
-from qsession_provider.core.sqlite_store import SQLiteStore
+from qsession_provider.core.runtime.runtime import Runtime
+from qsession_provider.core.store.memory import MemoryStore
+from qsession_provider.core.store.sqlite import SQLiteStore
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

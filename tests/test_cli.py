@@ -8,7 +8,7 @@ import pytest
 
 from qsession_provider.cli import main
 from qsession_provider.core import Gate, Measure, Program, Runtime, SQLiteStore, VirtualClock
-from qsession_provider.core.payload import SamplerPayload, SamplerPub
+from qsession_provider.core.ir.payload import SamplerPayload, SamplerPub
 from qsession_provider.plugins.builtin import statevector_device
 
 

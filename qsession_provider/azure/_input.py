@@ -3,7 +3,7 @@
 Accepted ``input_data``: OpenQASM 2 text (``OPENQASM 2.0;`` header, read with
 ``qiskit.qasm2``), OpenQASM 3 text (``qiskit.qasm3``, which needs
 ``qiskit_qasm3_import``), a Qiskit ``QuantumCircuit``, a Cirq ``Circuit``, or a
-:class:`~qsession_provider.core.program.Program`. The frameworks are imported only when
+:class:`~qsession_provider.core.ir.circuit.Program`. The frameworks are imported only when
 such an input arrives. Anything else - or a circuit that cannot run on the target - raises
 :class:`InvalidInputData`, which the workspace turns into a job that fails with
 ``error_data`` code ``InvalidInputData``: the service accepts the job and its execution
@@ -22,8 +22,8 @@ from typing import Any
 
 from .._optional import require
 from ..core.device import Device
-from ..core.payload import RunPayload
-from ..core.program import Program
+from ..core.ir.circuit import Program
+from ..core.ir.payload import RunPayload
 from ..errors import InputError
 
 __all__ = [

@@ -24,7 +24,7 @@ from .enums import Priority
 from .job import Job
 
 if TYPE_CHECKING:
-    from ..core.runtime import Runtime
+    from ..core.runtime.runtime import Runtime
 
 __all__ = ["WorkspaceJobs"]
 

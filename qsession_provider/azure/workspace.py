@@ -1,7 +1,7 @@
 """The Azure Quantum ``Workspace``, over the local runtime.
 
 A workspace is a view of one store's runtime - the runtime every face on that store
-shares (:func:`qsession_provider.plugins.open_runtime`). The cloud arguments
+shares (:func:`qsession_provider.client.open_runtime`). The cloud arguments
 (subscription, resource group, name, location, credential, ...) are accepted and kept
 for display only; ``store``/``clock`` (or ``runtime``) choose the local runtime.
 Sessions opened here are sessions of the runtime: a Qiskit service, a Cirq sampler or a
@@ -19,10 +19,10 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+from ..client import open_runtime
 from ..core.clock import Clock
-from ..core.runtime import Runtime
+from ..core.runtime.runtime import Runtime
 from ..errors import InputError
-from ..plugins import open_runtime
 from ._listing import check_orderby, matches, ordered
 from ._mapping import (
     META_KEY,

@@ -20,10 +20,10 @@ from typing import Any
 import cirq
 import numpy as np
 
-from ..core.payload import SamplerPayload, SamplerPub
-from ..core.program import Program
+from ..core.ir.circuit import Program
+from ..core.ir.payload import SamplerPayload, SamplerPub
 from ..errors import InputError, InvalidProgramError, UnboundParameterError
-from ._translate import circuit_to_program, resolver_values
+from ..translate.cirq.circuits import circuit_to_program, resolver_values
 
 __all__ = ["JobResult", "cirq_results", "cirq_sampler_payload", "sweep_results"]
 

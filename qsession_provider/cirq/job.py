@@ -29,10 +29,10 @@ import cirq
 import numpy as np
 import sympy
 
+from ..core.ir.circuit import Measure, Program
 from ..core.job import Job as CoreJob
 from ..core.job import JobStatus
-from ..core.program import Measure, Program
-from ..core.runtime import Runtime
+from ..core.runtime.runtime import Runtime
 from ..errors import InputError, JobCancelledError, JobError, JobFailedError, JobNotFoundError
 from ._results import JobResult, cirq_sampler_payload, sweep_results
 

@@ -24,15 +24,15 @@ import cirq
 import duet
 import numpy as np
 
+from ..client import open_runtime
 from ..core.clock import Clock
+from ..core.ir.payload import EstimatorPayload, EstimatorPub
 from ..core.job import Job as CoreJob
-from ..core.payload import EstimatorPayload, EstimatorPub
-from ..core.runtime import Runtime
+from ..core.runtime.runtime import Runtime
 from ..errors import InputError, JobCancelledError, JobFailedError, JobTimeoutError
-from ..plugins import open_runtime
-from ._observables import pauli_sum_to_sum, qubit_index_map
+from ..translate.cirq.circuits import circuit_to_program, resolver_values
+from ..translate.cirq.observables import pauli_sum_to_sum, qubit_index_map
 from ._results import JobResult, cirq_sampler_payload
-from ._translate import circuit_to_program, resolver_values
 from .job import STATUS_NAMES, Job, UnsuccessfulJobError, submit_sweep
 from .session import Session, find_runtime, session_id_of
 
@@ -61,7 +61,7 @@ class Sampler(cirq.Sampler):
             else ``"statevector"``.
         runtime: the runtime (default: the session's or target's runtime, else the shared
             runtime of ``store``).
-        store: store path for :func:`~qsession_provider.plugins.open_runtime` (default
+        store: store path for :func:`~qsession_provider.client.open_runtime` (default
             ``$QSESSION_STORE`` or the user data directory).
         clock: clock for a runtime opened here (e.g. a ``VirtualClock``).
         session: run every job in this session: a :class:`Session`, a session object of

@@ -23,12 +23,12 @@ from typing import Any
 
 import cirq
 
+from ..client import open_runtime
 from ..core.clock import Clock
 from ..core.device import Device
 from ..core.job import JobStatus
-from ..core.runtime import Runtime
+from ..core.runtime.runtime import Runtime
 from ..errors import InputError, SessionClosedError
-from ..plugins import open_runtime
 from ._results import JobResult
 from .job import STATUS_NAMES, Job, submit_sweep
 from .sampler import Sampler
@@ -185,7 +185,7 @@ class Service:
     """The local runtime as a Cirq service (Azure Quantum / IonQ shaped).
 
     Args:
-        store: store path for :func:`~qsession_provider.plugins.open_runtime` (default
+        store: store path for :func:`~qsession_provider.client.open_runtime` (default
             ``$QSESSION_STORE`` or the user data directory).
         clock: clock of a runtime opened here (e.g. a ``VirtualClock``).
         runtime: use this runtime instead of opening one.

@@ -1,7 +1,7 @@
 """A small handle on a runtime session for the Cirq face.
 
 A :class:`Session` names one core session (a dedicated session or a batch) of a
-:class:`~qsession_provider.core.runtime.Runtime`. It holds only the runtime and the id and
+:class:`~qsession_provider.core.runtime.runtime.Runtime`. It holds only the runtime and the id and
 reads the record afresh on every access, so any number of handles (and the Qiskit and
 Azure-style faces on the same store) see the same state. Jobs join a session by id:
 ``Sampler(session=...)`` accepts a :class:`Session`, any object with a ``session_id`` or
@@ -18,7 +18,7 @@ import uuid
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from ..core.runtime import Runtime
+from ..core.runtime.runtime import Runtime
 from ..core.session import SessionRecord
 from ..errors import InputError
 
@@ -113,7 +113,7 @@ class Session:
         """The session with this id.
 
         Args:
-            runtime_or_service: a :class:`~qsession_provider.core.runtime.Runtime` or a
+            runtime_or_service: a :class:`~qsession_provider.core.runtime.runtime.Runtime` or a
                 Cirq :class:`~qsession_provider.cirq.Service`.
             session_id: the session id.
 

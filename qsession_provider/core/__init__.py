@@ -1,29 +1,71 @@
-"""Framework-neutral core: circuit IR, payloads, and the runtime (jobs, sessions, scheduler).
+"""Framework-neutral core: the circuit IR, clocks, stores, the runtime and the records.
 
-Nothing under ``core`` imports qiskit, cirq, pluggy or the simulator.
+Four rooms and the records every layer reads:
+
+- :mod:`.ir`: circuits, parameters, gates, observables, payloads, encoding;
+- :mod:`.clock`: ``Clock``, ``RealClock``, ``VirtualClock``, timers;
+- :mod:`.store`: the ``Store`` protocol, the memory and SQLite stores, the process registry;
+- :mod:`.runtime`: ``Runtime``, the scheduler, the session rules, queues, policies, events;
+- :mod:`.device`, :mod:`.job`, :mod:`.job_record`, :mod:`.session`: the records.
+
+Nothing under ``core`` imports qiskit, cirq, pluggy or the simulator. Names listed here
+are loaded on first use, so ``import qsession_provider.core.ir`` loads the IR alone.
 """
 
 from __future__ import annotations
 
-from .clock import Clock, RealClock, VirtualClock, parse_duration
-from .device import Device, DeviceRegistry, TimingModel
-from .events import RuntimeListener
-from .executors import Executor, InlineExecutor, ThreadExecutor
-from .gates import GATES, GateSpec, gate_matrix
-from .job import FINAL_STATES, Job, JobErrorCode, JobRecord, JobStatus
-from .memory_store import MemoryStore
-from .observables import PauliSum, PauliTerm
-from .params import Parameter, ParamExpr
-from .policies import FairSharePolicy, SchedulingPolicy
-from .program import Barrier, Condition, Gate, Measure, Program, Reset
-from .runtime import Runtime
-from .session import CloseReason, FailurePolicy, IdleScope, SessionMode, SessionRecord, SessionState
-from .sqlite_store import SQLiteStore, default_store_path
-from .store import JobQuery, SessionQuery, Store
+from .._lazy import lazy_exports
+
+_EXPORTS = {
+    "Clock": ".clock",
+    "RealClock": ".clock",
+    "VirtualClock": ".clock",
+    "parse_duration": ".clock",
+    "Device": ".device",
+    "DeviceRegistry": ".device",
+    "TimingModel": ".device",
+    "RuntimeListener": ".runtime",
+    "Executor": ".runtime",
+    "InlineExecutor": ".runtime",
+    "ThreadExecutor": ".runtime",
+    "FairSharePolicy": ".runtime",
+    "SchedulingPolicy": ".runtime",
+    "Runtime": ".runtime",
+    "GATES": ".ir",
+    "GateSpec": ".ir",
+    "gate_matrix": ".ir",
+    "PauliSum": ".ir",
+    "PauliTerm": ".ir",
+    "Parameter": ".ir",
+    "ParamExpr": ".ir",
+    "Barrier": ".ir",
+    "Condition": ".ir",
+    "Gate": ".ir",
+    "Measure": ".ir",
+    "Program": ".ir",
+    "Reset": ".ir",
+    "FINAL_STATES": ".job",
+    "Job": ".job",
+    "JobErrorCode": ".job",
+    "JobRecord": ".job",
+    "JobStatus": ".job",
+    "MemoryStore": ".store",
+    "SQLiteStore": ".store",
+    "default_store_path": ".store",
+    "JobQuery": ".store",
+    "SessionQuery": ".store",
+    "Store": ".store",
+    "CloseReason": ".session",
+    "FailurePolicy": ".session",
+    "IdleScope": ".session",
+    "SessionMode": ".session",
+    "SessionRecord": ".session",
+    "SessionState": ".session",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
-    "FINAL_STATES",
-    "GATES",
     "Barrier",
     "Clock",
     "CloseReason",
@@ -31,8 +73,10 @@ __all__ = [
     "Device",
     "DeviceRegistry",
     "Executor",
+    "FINAL_STATES",
     "FailurePolicy",
     "FairSharePolicy",
+    "GATES",
     "Gate",
     "GateSpec",
     "IdleScope",

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from .encoding import compact, from_jsonable, to_jsonable
+from .ir.encoding import compact, from_jsonable, to_jsonable
 
 __all__ = [
     "JobStatus",
@@ -85,7 +85,7 @@ class JobRecord:
     """Everything stored about a job except its payload and result.
 
     Timestamps are POSIX seconds on the runtime's clock. ``metadata`` is free data for the
-    faces (JSON-like, encodable by :mod:`~qsession_provider.core.encoding`); treat it as
+    faces (JSON-like, encodable by :mod:`~qsession_provider.core.ir.encoding`); treat it as
     read-only. ``owner`` is the id of the runtime process that accepted the job.
     """
 

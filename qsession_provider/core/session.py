@@ -29,7 +29,7 @@ from enum import Enum
 from typing import Any
 
 from ..errors import InputError, SessionError
-from .encoding import compact, from_jsonable, to_jsonable
+from .ir.encoding import compact, from_jsonable, to_jsonable
 from .job_record import _replace
 
 __all__ = [

@@ -1,7 +1,7 @@
 """Plugins: device registration and lifecycle hooks through pluggy.
 
 Third-party plugins import :data:`hookimpl` and implement hooks from
-:mod:`qsession_provider.plugins.hookspecs`; faces call :func:`open_runtime`.
+:mod:`qsession_provider.plugins.hookspecs`; faces get runtimes from :mod:`qsession_provider.client`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from .manager import (
     PluginListener,
     build_device_registry,
     get_plugin_manager,
-    open_runtime,
     scheduling_policy,
 )
 
@@ -26,6 +25,5 @@ __all__ = [
     "get_plugin_manager",
     "hookimpl",
     "hookspec",
-    "open_runtime",
     "scheduling_policy",
 ]

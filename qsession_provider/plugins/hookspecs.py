@@ -29,7 +29,7 @@ import pluggy
 if TYPE_CHECKING:
     from ..core.device import Device, DeviceRegistry
     from ..core.job import Job
-    from ..core.policies import SchedulingPolicy
+    from ..core.runtime.policies import SchedulingPolicy
     from ..core.session import SessionRecord, SessionState
 
 __all__ = ["PROJECT_NAME", "hookspec", "hookimpl"]
@@ -53,7 +53,7 @@ def qsession_register_devices(registry: DeviceRegistry) -> None:
     """Register devices (backends) with the runtime.
 
     Called once for each plugin when a runtime is created from a plugin manager
-    (:func:`qsession_provider.plugins.open_runtime`), in pluggy's usual order (plugins
+    (:func:`qsession_provider.client.open_runtime`), in pluggy's usual order (plugins
     registered later run first).
 
     Args:
@@ -78,14 +78,14 @@ def qsession_scheduling_policy(devices: list[Device]) -> SchedulingPolicy | None
 
     ``firstresult``: the first implementation that returns something other than None
     wins. Not called when the caller passes a policy explicitly. When no plugin answers,
-    the runtime uses :class:`~qsession_provider.core.policies.FairSharePolicy`.
+    the runtime uses :class:`~qsession_provider.core.runtime.policies.FairSharePolicy`.
 
     Args:
         devices: the devices the runtime will serve.
 
     Returns:
         An object implementing
-        :class:`~qsession_provider.core.policies.SchedulingPolicy`, or None.
+        :class:`~qsession_provider.core.runtime.policies.SchedulingPolicy`, or None.
     """
 
 

@@ -3,25 +3,22 @@
 :func:`get_plugin_manager` adds the hook specifications, registers the built-in devices
 under the name ``"builtin"`` (as any third-party plugin would register) and loads the
 ``qsession_provider`` entry-point group. Set ``QSESSION_TRACE_HOOKS=1`` to print every
-hook call to stderr. :func:`open_runtime` is how faces get the shared runtime of a store.
+hook call to stderr. Runtimes are built from
+these in :mod:`qsession_provider.client`.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Any
 
 import pluggy
 
-from ..core.clock import Clock
 from ..core.device import Device, DeviceRegistry
-from ..core.executors import Executor
 from ..core.job import Job
-from ..core.policies import FairSharePolicy, SchedulingPolicy
-from ..core.runtime import Runtime
+from ..core.runtime.policies import SchedulingPolicy
 from ..core.session import SessionRecord, SessionState
-from ..errors import InputError, PluginError, QSessionError
+from ..errors import PluginError
 from . import hookspecs
 
 __all__ = [
@@ -31,7 +28,6 @@ __all__ = [
     "build_device_registry",
     "scheduling_policy",
     "PluginListener",
-    "open_runtime",
 ]
 
 #: Entry-point group third-party plugins register under.
@@ -121,7 +117,7 @@ def scheduling_policy(pm: pluggy.PluginManager, devices: list[Device]) -> Schedu
 
 
 class PluginListener:
-    """A :class:`~qsession_provider.core.events.RuntimeListener` that calls the hooks.
+    """A :class:`~qsession_provider.core.runtime.events.RuntimeListener` that calls the hooks.
 
     :meth:`wants` tells the runtime which events have a hook implementation, so events
     nobody implements are not even queued (checked at each event, so plugins registered
@@ -158,60 +154,3 @@ class PluginListener:
         self, session: SessionRecord, old: SessionState | None, new: SessionState
     ) -> None:
         self._hook.qsession_session_state_changed(session=session, old_state=old, new_state=new)
-
-
-def open_runtime(
-    path: str | None = None,
-    *,
-    clock: Clock | None = None,
-    plugin_manager: pluggy.PluginManager | None = None,
-    policy: SchedulingPolicy | None = None,
-    work_conserving: bool | None = None,
-    executor: Executor | None = None,
-) -> Runtime:
-    """The shared runtime of the store at ``path``, created from plugins if needed.
-
-    Everything opened on the same store in one process shares this runtime (see
-    :meth:`~qsession_provider.core.runtime.Runtime.for_store` for how the clock and the
-    store combine). Plugins are loaded only when the runtime is created.
-
-    Args:
-        path: store file (None: ``$QSESSION_STORE`` or the user data directory;
-            ``":memory:"``: an in-memory store shared within the process).
-        clock: the clock (default: wall time).
-        plugin_manager: use this manager instead of :func:`get_plugin_manager`.
-        policy: the scheduling policy (default: a plugin's, else fair share).
-        work_conserving: shorthand for ``FairSharePolicy(work_conserving=...)``.
-        executor: where payloads are computed (default: a thread pool).
-
-    Raises:
-        InputError: both ``policy`` and ``work_conserving`` given.
-        QSessionError: the store's runtime exists with another clock or policy.
-        PluginError: a plugin failed.
-    """
-    if policy is not None and work_conserving is not None:
-        raise InputError("pass either policy or work_conserving, not both")
-
-    def setup() -> dict[str, Any]:
-        pm = plugin_manager if plugin_manager is not None else get_plugin_manager()
-        devices = build_device_registry(pm)
-        chosen = policy or scheduling_policy(pm, list(devices))
-        if chosen is None:
-            chosen = FairSharePolicy(work_conserving=bool(work_conserving))
-        return {
-            "devices": devices,
-            "listeners": [PluginListener(pm)],
-            "policy": chosen,
-            "executor": executor,
-        }
-
-    runtime = Runtime.for_store(path, clock=clock, policy=policy, setup=setup)
-    if (
-        work_conserving is not None
-        and getattr(runtime.policy, "work_conserving", None) != work_conserving
-    ):
-        raise QSessionError(
-            f"the runtime for store {runtime.store.location} already runs with policy "
-            f"{runtime.policy!r}, not work_conserving={work_conserving}"
-        )
-    return runtime

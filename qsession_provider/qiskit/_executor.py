@@ -35,7 +35,7 @@ import numpy as np
 from qiskit.primitives.containers import BindingsArray
 from qiskit_ibm_runtime.exceptions import IBMInputValueError
 
-from ..core.payload import SamplerPayload, SamplerPub
+from ..core.ir.payload import SamplerPayload, SamplerPub
 from ._errors import ibm_errors
 from ._jobdata import storable
 from ._programs import ProgramCache

@@ -25,7 +25,7 @@ from typing import Any
 
 from qiskit.circuit import ClassicalRegister, QuantumCircuit
 
-from ..core.encoding import to_jsonable
+from ..core.ir.encoding import to_jsonable
 from ..errors import StoreError
 from ._results import estimator_result, sampler_result
 

@@ -47,9 +47,9 @@ from typing import Any
 
 from qiskit.circuit import QuantumCircuit
 
-from ..core.program import Program
+from ..core.ir.circuit import Program
 from ..errors import InputError
-from ._translate import circuit_to_program
+from ..translate.qiskit.circuits import circuit_to_program
 
 __all__ = ["CacheStats", "ProgramCache"]
 

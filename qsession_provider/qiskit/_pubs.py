@@ -25,11 +25,11 @@ from qiskit.primitives.containers import EstimatorPub as QiskitEstimatorPub
 from qiskit.primitives.containers import SamplerPub as QiskitSamplerPub
 from qiskit.quantum_info import SparseObservable
 
-from ..core.observables import PauliSum
-from ..core.payload import EstimatorPayload, EstimatorPub, RunPayload, SamplerPayload, SamplerPub
-from ..core.program import Program
+from ..core.ir.circuit import Program
+from ..core.ir.observables import PauliSum
+from ..core.ir.payload import EstimatorPayload, EstimatorPub, RunPayload, SamplerPayload, SamplerPub
 from ..errors import InputError, UnboundParameterError
-from ._observables import sparse_pauli_to_sum
+from ..translate.qiskit.observables import sparse_pauli_to_sum
 from ._programs import ProgramCache
 
 __all__ = [

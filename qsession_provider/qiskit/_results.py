@@ -28,7 +28,7 @@ from qiskit.result import Result
 from qiskit.result.models import ExperimentResult, ExperimentResultData
 
 from ..errors import InputError
-from ._classical import clbit_locations
+from ..translate.qiskit.classical import clbit_locations
 
 __all__ = ["estimator_result", "pack_bits", "run_result", "sampler_result"]
 

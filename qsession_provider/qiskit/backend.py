@@ -61,7 +61,7 @@ from .. import __version__
 from ..azure.session import SessionHost
 from ..azure.workspace import Workspace
 from ..core.device import Device
-from ..core.runtime import Runtime
+from ..core.runtime.runtime import Runtime
 from ..errors import InputError, QSessionError
 from ._programs import ProgramCache
 from ._pubs import run_payload
@@ -100,7 +100,7 @@ class QSessionBackend(SessionHost, BackendV2):
         >>> from qiskit import QuantumCircuit
         >>> from qiskit.transpiler import generate_preset_pass_manager
         >>> from qsession_provider.core.clock import VirtualClock
-        >>> from qsession_provider.plugins import open_runtime
+        >>> from qsession_provider.client import open_runtime
         >>> runtime = open_runtime(":memory:", clock=VirtualClock())
         >>> backend = QSessionBackend(runtime, "emulated_falcon_27")
         >>> qc = QuantumCircuit(2)

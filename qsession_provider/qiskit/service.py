@@ -35,9 +35,9 @@ from typing import Any
 from qiskit.providers.exceptions import QiskitBackendNotFoundError
 from qiskit_ibm_runtime.exceptions import IBMInputValueError, IBMRuntimeError, RuntimeJobNotFound
 
+from ..client import open_runtime
 from ..core.clock import Clock
 from ..errors import InvalidJobStateError, JobNotFoundError, QSessionError
-from ..plugins import open_runtime
 from ._convert import check_job_tags, to_timestamp
 from ._errors import ibm_errors
 from ._jobdata import METADATA_KEY, decoding_from_metadata

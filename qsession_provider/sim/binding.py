@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ..core.gates import gate_spec
-from ..core.params import ParamExpr
+from ..core.ir.gates import gate_spec
+from ..core.ir.params import ParamExpr
 from ..errors import InvalidProgramError
 
 __all__ = ["ExpressionTable", "batch_data", "BATCH_BUILDERS"]

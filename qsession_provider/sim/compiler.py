@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from ..core.gates import gate_spec
-from ..core.params import ParamExpr
-from ..core.program import Barrier, Condition, Gate, Measure, Program, Reset
+from ..core.ir.circuit import Barrier, Condition, Gate, Measure, Program, Reset
+from ..core.ir.gates import gate_spec
+from ..core.ir.params import ParamExpr
 from .binding import ExpressionTable, batch_data
 from .fusion import CostModel, FusedBlock, OpInfo, Tile, block_cost, fuse, schedule_tiles
 

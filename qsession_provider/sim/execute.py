@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.payload import (
+from ..core.ir.payload import (
     EstimatorPayload,
     EstimatorPub,
     Payload,

@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from ..core.observables import PauliSum
-from ..core.params import ParamExpr
-from ..core.program import Condition, Program
+from ..core.ir.circuit import Condition, Program
+from ..core.ir.observables import PauliSum
+from ..core.ir.params import ParamExpr
 from ..errors import InputError, InvalidProgramError, ResourceTooLargeError
 from .compiler import (
     CompiledProgram,

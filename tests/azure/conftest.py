@@ -17,8 +17,8 @@ pytest.importorskip("qsession_provider.sim.execute")
 from qsession_provider.azure import Workspace  # noqa: E402
 from qsession_provider.core.clock import VirtualClock  # noqa: E402
 from qsession_provider.core.device import Device, TimingModel  # noqa: E402
-from qsession_provider.core.memory_store import MemoryStore  # noqa: E402
-from qsession_provider.core.runtime import Runtime  # noqa: E402
+from qsession_provider.core.runtime.runtime import Runtime  # noqa: E402
+from qsession_provider.core.store.memory import MemoryStore  # noqa: E402
 from qsession_provider.plugins import build_device_registry, get_plugin_manager  # noqa: E402
 
 BELL_QASM2 = """OPENQASM 2.0;

@@ -207,7 +207,7 @@ class _Host(SessionHost):
 
 def test_session_host_needs_only_a_workspace_and_a_target_name(workspace: Workspace) -> None:
     from qsession_provider.azure._input import to_program
-    from qsession_provider.core.payload import RunPayload
+    from qsession_provider.core.ir.payload import RunPayload
 
     host = _Host(workspace, "statevector")
     program = to_program(

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from qsession_provider.azure import JobStatus, Target, Workspace
-from qsession_provider.core.program import Gate, Measure, Program
+from qsession_provider.core.ir.circuit import Gate, Measure, Program
 from qsession_provider.errors import DeviceNotFoundError
 
 pytestmark = pytest.mark.timeout(60)
@@ -243,7 +243,7 @@ def test_cancel_a_queued_job(qpu: Any, bell: str) -> None:
 def test_jobs_of_other_programs_return_their_neutral_result(
     workspace: Workspace, runtime: Any
 ) -> None:
-    from qsession_provider.core.payload import SamplerPayload, SamplerPub
+    from qsession_provider.core.ir.payload import SamplerPayload, SamplerPub
 
     core = runtime.submit("sampler", "statevector", SamplerPayload((SamplerPub(BELL_IR, None, 8),)))
     job = workspace.get_job(core.id)

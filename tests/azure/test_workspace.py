@@ -16,9 +16,9 @@ from qsession_provider.azure import (
     Target,
     Workspace,
 )
+from qsession_provider.client import open_runtime
 from qsession_provider.core.clock import VirtualClock
 from qsession_provider.errors import JobNotFoundError, SessionNotFoundError
-from qsession_provider.plugins import open_runtime
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -21,9 +21,10 @@ from qsession_provider.cirq import (  # noqa: E402
     UnsuccessfulJobError,
     VirtualClock,
 )
+from qsession_provider.client import open_runtime  # noqa: E402
 from qsession_provider.core import Device, DeviceRegistry, MemoryStore, Runtime  # noqa: E402
-from qsession_provider.core.payload import SamplerPayload, SamplerPub  # noqa: E402
-from qsession_provider.core.program import Gate, Measure, Program  # noqa: E402
+from qsession_provider.core.ir.circuit import Gate, Measure, Program  # noqa: E402
+from qsession_provider.core.ir.payload import SamplerPayload, SamplerPub  # noqa: E402
 from qsession_provider.errors import (  # noqa: E402
     DeviceNotFoundError,
     InputError,
@@ -32,7 +33,6 @@ from qsession_provider.errors import (  # noqa: E402
 from qsession_provider.plugins import (  # noqa: E402
     build_device_registry,
     get_plugin_manager,
-    open_runtime,
 )
 
 pytestmark = pytest.mark.timeout(60)

@@ -18,9 +18,9 @@ from qsession_provider.cirq import (  # noqa: E402
     pauli_sum_to_sum,
     resolver_values,
 )
-from qsession_provider.cirq._translate import qubit_index_map  # noqa: E402
 from qsession_provider.errors import InvalidProgramError, UnboundParameterError  # noqa: E402
 from qsession_provider.sim import StatevectorSimulator  # noqa: E402
+from qsession_provider.translate.cirq.circuits import qubit_index_map  # noqa: E402
 
 ATOL = 1e-10
 Q = cirq.LineQubit.range(5)

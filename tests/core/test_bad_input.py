@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from qsession_provider.core.ir.circuit import Gate, Measure, Program
+from qsession_provider.core.ir.payload import RunPayload, SamplerPayload, SamplerPub
 from qsession_provider.core.job import JobStatus
-from qsession_provider.core.payload import RunPayload, SamplerPayload, SamplerPub
-from qsession_provider.core.program import Gate, Measure, Program
-from qsession_provider.core.store import JobQuery
+from qsession_provider.core.store.protocol import JobQuery
 from qsession_provider.errors import (
     DeviceNotFoundError,
     InputError,

@@ -10,9 +10,9 @@ import pytest
 
 from qsession_provider.core.clock import VirtualClock
 from qsession_provider.core.job import FINAL_STATES, JobStatus
-from qsession_provider.core.memory_store import MemoryStore
 from qsession_provider.core.session import SessionState
-from qsession_provider.core.store import JobQuery
+from qsession_provider.core.store.memory import MemoryStore
+from qsession_provider.core.store.protocol import JobQuery
 from qsession_provider.errors import SessionClosedError
 
 THREADS = 8

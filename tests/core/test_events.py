@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from qsession_provider.core.events import EventEmitter, RuntimeListener
+from qsession_provider.core.runtime.events import EventEmitter, RuntimeListener
 
 
 def test_events_are_delivered_in_order_to_every_listener_with_the_method() -> None:

@@ -22,22 +22,22 @@ import numpy as np
 import pytest
 
 from qsession_provider.core.clock import RealClock
-from qsession_provider.core.encoding import dumps, loads, to_jsonable
-from qsession_provider.core.executors import ThreadExecutor
-from qsession_provider.core.job import JobRecord, JobStatus
-from qsession_provider.core.memory_store import MemoryStore
-from qsession_provider.core.observables import PauliSum, PauliTerm
-from qsession_provider.core.params import Parameter
-from qsession_provider.core.payload import (
+from qsession_provider.core.ir.circuit import Gate, Measure, Program
+from qsession_provider.core.ir.encoding import dumps, loads, to_jsonable
+from qsession_provider.core.ir.observables import PauliSum, PauliTerm
+from qsession_provider.core.ir.params import Parameter
+from qsession_provider.core.ir.payload import (
     EstimatorPayload,
     EstimatorPub,
     SamplerPayload,
     SamplerPub,
     touched_qubits,
 )
-from qsession_provider.core.program import Gate, Measure, Program
+from qsession_provider.core.job import JobRecord, JobStatus
+from qsession_provider.core.runtime.executors import ThreadExecutor
 from qsession_provider.core.session import SessionMode, SessionRecord, SessionState
-from qsession_provider.core.sqlite_store import SQLiteStore
+from qsession_provider.core.store.memory import MemoryStore
+from qsession_provider.core.store.sqlite import SQLiteStore
 from qsession_provider.errors import JobNotFoundError, JobTimeoutError, StoreError
 
 pytestmark = pytest.mark.timeout(60)
@@ -207,7 +207,7 @@ def test_a_job_added_and_finished_inside_a_batch_is_stored_once_in_its_final_sta
 
 
 def _query(**kw: Any) -> Any:
-    from qsession_provider.core.store import JobQuery
+    from qsession_provider.core.store.protocol import JobQuery
 
     return JobQuery(**kw)
 
@@ -396,7 +396,7 @@ def test_the_real_clock_drops_cancelled_timers_and_fires_new_earlier_ones() -> N
 
 
 def test_the_plugin_listener_wants_only_implemented_hooks(pm: Any) -> None:
-    from qsession_provider.core.events import EventEmitter
+    from qsession_provider.core.runtime.events import EventEmitter
     from qsession_provider.plugins import PluginListener, hookimpl
 
     seen: list[str] = []

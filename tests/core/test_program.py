@@ -17,7 +17,7 @@ from qsession_provider.core import (
     Program,
     Reset,
 )
-from qsession_provider.core.gates import gate_diagonal, gate_matrix
+from qsession_provider.core.ir.gates import gate_diagonal, gate_matrix
 from qsession_provider.errors import InvalidProgramError, UnboundParameterError
 
 

@@ -7,8 +7,8 @@ from typing import Any
 from qsession_provider.core.clock import VirtualClock
 from qsession_provider.core.device import Device
 from qsession_provider.core.job import Job, JobRecord, JobStatus
-from qsession_provider.core.policies import FairSharePolicy
-from qsession_provider.core.queues import DeviceQueue, QueuedJob
+from qsession_provider.core.runtime.policies import FairSharePolicy
+from qsession_provider.core.runtime.queues import DeviceQueue, QueuedJob
 from qsession_provider.core.session import Session, SessionMode, SessionRecord, SessionState
 
 

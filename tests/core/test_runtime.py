@@ -11,10 +11,10 @@ import pytest
 from qsession_provider.core.clock import VirtualClock
 from qsession_provider.core.device import Device
 from qsession_provider.core.job import JobErrorCode, JobStatus
-from qsession_provider.core.memory_store import MemoryStore
-from qsession_provider.core.policies import FairSharePolicy
-from qsession_provider.core.runtime import Runtime
+from qsession_provider.core.runtime.policies import FairSharePolicy
+from qsession_provider.core.runtime.runtime import Runtime
 from qsession_provider.core.session import SessionState
+from qsession_provider.core.store.memory import MemoryStore
 from qsession_provider.errors import (
     InvalidJobStateError,
     JobNotFoundError,

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from qsession_provider.core.device import Device, TimingModel
-from qsession_provider.core.executors import InlineExecutor
 from qsession_provider.core.job import JobErrorCode, JobStatus
-from qsession_provider.core.policies import FairSharePolicy
+from qsession_provider.core.runtime.executors import InlineExecutor
+from qsession_provider.core.runtime.policies import FairSharePolicy
 from qsession_provider.errors import InputError, JobFailedError, JobTimeoutError
 
 pytestmark = pytest.mark.timeout(30)

@@ -20,10 +20,10 @@ import qsession_provider
 from qsession_provider.core.clock import VirtualClock
 from qsession_provider.core.device import Device, TimingModel
 from qsession_provider.core.job import JobErrorCode, JobRecord, JobStatus
-from qsession_provider.core.processes import ProcessRecord, current_process, is_process_alive
-from qsession_provider.core.runtime import Runtime
+from qsession_provider.core.runtime.runtime import Runtime
 from qsession_provider.core.session import CloseReason, SessionState
-from qsession_provider.core.sqlite_store import (
+from qsession_provider.core.store.processes import ProcessRecord, current_process, is_process_alive
+from qsession_provider.core.store.sqlite import (
     STORE_ENV_VAR,
     SQLiteStore,
     default_store_path,
@@ -40,8 +40,8 @@ CHILD_PRELUDE = """
 import json, sys, time
 import numpy as np
 from qsession_provider.core.device import Device
-from qsession_provider.core.runtime import Runtime
-from qsession_provider.core.sqlite_store import SQLiteStore
+from qsession_provider.core.runtime.runtime import Runtime
+from qsession_provider.core.store.sqlite import SQLiteStore
 
 def echo(program_id, payload):
     return {"n": payload["n"], "square": np.array([payload["n"] ** 2], dtype=np.int64)}
@@ -139,7 +139,7 @@ def test_two_store_objects_in_many_threads(tmp_path: Any) -> None:
     for t in threads:
         t.join()
     assert errors == []
-    from qsession_provider.core.store import JobQuery
+    from qsession_provider.core.store.protocol import JobQuery
 
     stores[1].flush()  # the other store's writes are committed behind its callers
     assert stores[0].count_jobs(JobQuery(statuses=frozenset({JobStatus.DONE}))) == 300

@@ -17,12 +17,13 @@ from typing import Any
 import pytest
 
 import qsession_provider
-from qsession_provider.core import arguments, sqlite_writer
-from qsession_provider.core.arguments import random_id
 from qsession_provider.core.job import JobRecord, JobStatus
+from qsession_provider.core.runtime import checks as arguments
+from qsession_provider.core.runtime.checks import random_id
 from qsession_provider.core.session import SessionMode, SessionRecord, SessionState
-from qsession_provider.core.sqlite_store import SQLiteStore
-from qsession_provider.core.store import JobQuery
+from qsession_provider.core.store import sqlite_writer
+from qsession_provider.core.store.protocol import JobQuery
+from qsession_provider.core.store.sqlite import SQLiteStore
 from qsession_provider.errors import InputError, StoreError
 
 pytestmark = pytest.mark.timeout(60)
@@ -227,7 +228,7 @@ def test_leaving_the_interpreter_commits_what_waits(path: str) -> None:
         """
         import sys
         from qsession_provider.core.job import JobRecord, JobStatus
-        from qsession_provider.core.sqlite_store import SQLiteStore
+        from qsession_provider.core.store.sqlite import SQLiteStore
         store = SQLiteStore(sys.argv[1])
         for k in range(200):
             store.add_job(JobRecord(f"e{k}", "sampler", "d", JobStatus.QUEUED, 1.0), "{}",

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from qsession_provider.core.memory_store import MemoryStore
-from qsession_provider.core.sqlite_store import SQLiteStore
-from qsession_provider.core.store import Store
+from qsession_provider.core.store.memory import MemoryStore
+from qsession_provider.core.store.protocol import Store
+from qsession_provider.core.store.sqlite import SQLiteStore
 from qsession_provider.testing import STORE_CHECKS, check_store
 
 STORES: dict[str, Callable[[Any], Store]] = {

@@ -11,15 +11,15 @@ import pytest
 pytest.importorskip("qsession_provider.sim.execute")
 
 from qsession_provider.core.clock import VirtualClock  # noqa: E402
-from qsession_provider.core.observables import PauliSum  # noqa: E402
-from qsession_provider.core.payload import (  # noqa: E402
+from qsession_provider.core.ir.circuit import Gate, Measure, Program  # noqa: E402
+from qsession_provider.core.ir.observables import PauliSum  # noqa: E402
+from qsession_provider.core.ir.payload import (  # noqa: E402
     EstimatorPayload,
     EstimatorPub,
     RunPayload,
     SamplerPayload,
     SamplerPub,
 )
-from qsession_provider.core.program import Gate, Measure, Program  # noqa: E402
 from qsession_provider.plugins import (  # noqa: E402
     build_device_registry,
     builtin,  # noqa: E402
@@ -115,7 +115,7 @@ def test_estimator_and_run_programs(devices: dict[str, Any]) -> None:
 
 
 def test_emulated_qpu_time_passes_on_a_virtual_clock(devices: dict[str, Any]) -> None:
-    from qsession_provider.core.runtime import Runtime
+    from qsession_provider.core.runtime.runtime import Runtime
 
     clock = VirtualClock(start=0)
     with Runtime(devices=list(devices.values()), clock=clock) as rt:

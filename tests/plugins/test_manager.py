@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
+from qsession_provider.client import open_runtime
 from qsession_provider.core.clock import VirtualClock
-from qsession_provider.core.runtime import Runtime
+from qsession_provider.core.runtime.runtime import Runtime
 from qsession_provider.errors import PluginError, QSessionError
 from qsession_provider.plugins import (
     PluginListener,
     build_device_registry,
     get_plugin_manager,
-    open_runtime,
     scheduling_policy,
 )
 
@@ -181,7 +181,7 @@ def test_open_runtime_builds_from_plugins_once_per_store(
 
 
 def test_open_runtime_refuses_policy_and_work_conserving_together() -> None:
-    from qsession_provider.core.policies import FairSharePolicy
+    from qsession_provider.core.runtime.policies import FairSharePolicy
     from qsession_provider.errors import InputError
 
     with pytest.raises(InputError, match="not both"):

@@ -36,8 +36,8 @@ from qiskit_ibm_runtime.exceptions import (  # noqa: E402
 
 from qsession_provider.core.clock import VirtualClock  # noqa: E402
 from qsession_provider.core.device import Device, DeviceRegistry, TimingModel  # noqa: E402
-from qsession_provider.core.memory_store import MemoryStore  # noqa: E402
-from qsession_provider.core.runtime import Runtime  # noqa: E402
+from qsession_provider.core.runtime.runtime import Runtime  # noqa: E402
+from qsession_provider.core.store.memory import MemoryStore  # noqa: E402
 from qsession_provider.errors import DeviceNotFoundError  # noqa: E402
 from qsession_provider.plugins import build_device_registry, get_plugin_manager  # noqa: E402
 from qsession_provider.qiskit.backend import QSessionBackend  # noqa: E402

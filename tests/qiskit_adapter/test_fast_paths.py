@@ -23,7 +23,7 @@ from qiskit.primitives.containers import (  # noqa: E402
 )
 from qiskit.quantum_info import Pauli, SparseObservable, SparsePauliOp  # noqa: E402
 
-from qsession_provider.core.encoding import loads  # noqa: E402
+from qsession_provider.core.ir.encoding import loads  # noqa: E402
 from qsession_provider.qiskit import (  # noqa: E402
     EstimatorV2,
     QiskitRuntimeService,

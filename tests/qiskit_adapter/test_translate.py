@@ -56,8 +56,8 @@ from qiskit.quantum_info import (  # noqa: E402
 from qsession_provider.core import PauliSum  # noqa: E402
 from qsession_provider.errors import InvalidProgramError  # noqa: E402
 from qsession_provider.qiskit import circuit_to_program, sparse_pauli_to_sum  # noqa: E402
-from qsession_provider.qiskit._translate import LOOSE_CLBITS_REGISTER  # noqa: E402
 from qsession_provider.sim import StatevectorSimulator  # noqa: E402
+from qsession_provider.translate.qiskit.circuits import LOOSE_CLBITS_REGISTER  # noqa: E402
 
 ATOL = 1e-10
 NON_GATES = {"measure", "reset", "delay", "global_phase"}

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from qsession_provider.core import GATES, Gate, Program
-from qsession_provider.core.gates import gate_matrix
+from qsession_provider.core.ir.gates import gate_matrix
 
 
 def _embed(matrix: np.ndarray, qubits: tuple[int, ...], n: int) -> np.ndarray:

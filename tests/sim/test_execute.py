@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from qsession_provider.core import Gate, Measure, Parameter, PauliSum, PauliTerm, Program
-from qsession_provider.core.encoding import dumps, loads
-from qsession_provider.core.payload import (
+from qsession_provider.core.ir.encoding import dumps, loads
+from qsession_provider.core.ir.payload import (
     EstimatorPayload,
     EstimatorPub,
     RunPayload,

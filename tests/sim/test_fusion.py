@@ -21,8 +21,8 @@ from qsession_provider.core import (
     Program,
     Reset,
 )
-from qsession_provider.core.gates import gate_spec
-from qsession_provider.core.params import ParamExpr
+from qsession_provider.core.ir.gates import gate_spec
+from qsession_provider.core.ir.params import ParamExpr
 from qsession_provider.errors import InvalidProgramError
 from qsession_provider.sim import StatevectorSimulator, execute
 from qsession_provider.sim.binding import BATCH_BUILDERS, ExpressionTable, batch_data
@@ -228,7 +228,7 @@ def test_expectations_fused_match_unfused_and_cache_masks(make_random_program: C
 
 
 def test_estimator_and_sampler_payloads_bind_arrays() -> None:
-    from qsession_provider.core.payload import (
+    from qsession_provider.core.ir.payload import (
         EstimatorPayload,
         EstimatorPub,
         SamplerPayload,

@@ -16,8 +16,7 @@ import pytest
 
 from qsession_provider.sim import _kernel as ck
 from qsession_provider.sim import _reference as ref
-
-from .test_kernel_vs_reference import (
+from tests.sim.test_kernel_vs_reference import (
     DTYPE_IDS,
     DTYPES,
     assert_close,

@@ -13,8 +13,7 @@ from qsession_provider.sim import _kernel as ck
 from qsession_provider.sim import _reference as ref
 from qsession_provider.sim.compiler import FusionOptions, Plan, compile_program
 from qsession_provider.sim.statevector import aligned_zeros
-
-from .conftest import dense_final_state
+from tests.sim.conftest import dense_final_state
 
 KERNELS = ["c", "reference"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from qsession_provider.core.queues import DeviceQueue, QueuedJob
+from qsession_provider.core.runtime.queues import DeviceQueue, QueuedJob
 from qsession_provider.plugins import hookimpl
 
 

@@ -1,0 +1,176 @@
+"""Clocks: the only place the runtime reads time, sets timers or waits.
+
+Every timestamp, session timer and emulated execution time in the core goes through a
+:class:`Clock`. :class:`RealClock` is wall time. :class:`VirtualClock` (in
+:mod:`.virtual_clock`, re-exported here) is time that moves only when it is told to
+(``clock.advance("10m")``), which lets tests and users check session timeouts in
+milliseconds of real time; its module documents the no-deadlock rule.
+
+"Idle" is tracked with :meth:`Clock.hold`: the runtime holds an :class:`Activity` from the
+moment it dispatches a job until the job's computation is over, and a virtual clock holds
+one while it runs timer callbacks.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
+
+from ...errors import QSessionError
+from .timers import NO_ACTIVITY, Activity, Timer
+
+__all__ = ["Clock", "RealClock"]
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """What the runtime needs from time. Implementations must be thread-safe."""
+
+    #: True for clocks whose time is not wall time.
+    virtual: bool
+
+    def now(self) -> float:
+        """Current time as POSIX seconds (UTC)."""
+        ...
+
+    def call_at(self, when: float, callback: Callable[[], object]) -> Timer:
+        """Run ``callback()`` once the clock reaches ``when`` (at once if already past)."""
+        ...
+
+    def call_later(self, delay: float, callback: Callable[[], object]) -> Timer:
+        """Run ``callback()`` ``delay`` seconds from now."""
+        ...
+
+    def hold(self) -> Activity:
+        """Mark the runtime busy until the returned activity is released (see module doc)."""
+        ...
+
+    def wait_for(
+        self,
+        predicate: Callable[[], bool],
+        timeout: float | None,
+        cond: threading.Condition,
+    ) -> bool:
+        """Block until ``predicate()`` is true or ``timeout`` clock seconds pass.
+
+        ``cond`` is the condition that is notified whenever the predicate may have become
+        true; the caller must not hold it. The predicate is evaluated while holding it.
+
+        Returns:
+            The last value of ``predicate()`` (False on timeout).
+        """
+        ...
+
+    def sleep(self, seconds: float) -> None:
+        """Block the calling thread for ``seconds`` of clock time."""
+        ...
+
+    def close(self) -> None:
+        """Stop background threads; pending timers no longer fire. Idempotent."""
+        ...
+
+
+class RealClock:
+    """Wall-clock time. Timers fire on one daemon thread, started on first use."""
+
+    virtual = False
+
+    #: The heap is compacted (cancelled timers dropped) when it grows past this, then past
+    #: twice its size after compaction: a session re-arms its interactive timer after every
+    #: job, and a cancelled timer would otherwise stay in the heap until its due time.
+    _COMPACT_MIN = 256
+
+    def __init__(self) -> None:
+        self._cv = threading.Condition()
+        self._heap: list[tuple[float, int, Timer]] = []
+        self._seq = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self._compact_at = self._COMPACT_MIN
+
+    def now(self) -> float:
+        return time.time()
+
+    def monotonic(self) -> float:
+        """Seconds from a monotonic source (for measuring real intervals)."""
+        return time.monotonic()
+
+    def call_at(self, when: float, callback: Callable[[], object]) -> Timer:
+        timer = Timer(when, callback)
+        # Deadlines are kept on the monotonic clock so a wall-clock jump does not move them.
+        deadline = time.monotonic() + (when - time.time())
+        with self._cv:
+            if self._closed:
+                raise QSessionError("the clock is closed")
+            heap = self._heap
+            if len(heap) >= self._compact_at:
+                heap[:] = [item for item in heap if not item[2].cancelled]
+                heapq.heapify(heap)
+                self._compact_at = max(self._COMPACT_MIN, 2 * len(heap))
+            earliest = heap[0][0] if heap else None
+            heapq.heappush(heap, (deadline, next(self._seq), timer))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="qsession-clock", daemon=True
+                )
+                self._thread.start()
+            elif earliest is None or deadline < earliest:
+                # Only a new earliest deadline changes what the clock thread waits for; not
+                # waking it otherwise saves a thread switch per timer (one per session job).
+                self._cv.notify()
+        return timer
+
+    def call_later(self, delay: float, callback: Callable[[], object]) -> Timer:
+        return self.call_at(self.now() + delay, callback)
+
+    def hold(self) -> Activity:
+        return NO_ACTIVITY
+
+    def wait_for(
+        self,
+        predicate: Callable[[], bool],
+        timeout: float | None,
+        cond: threading.Condition,
+    ) -> bool:
+        with cond:
+            return cond.wait_for(predicate, timeout)
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(max(0.0, seconds))
+
+    def close(self) -> None:
+        with self._cv:
+            self._closed = True
+            self._heap.clear()
+            self._cv.notify_all()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                while True:
+                    if self._closed:
+                        return
+                    if not self._heap:
+                        self._cv.wait()
+                        continue
+                    deadline, _, timer = self._heap[0]
+                    if timer.cancelled:
+                        heapq.heappop(self._heap)
+                        continue
+                    delay = deadline - time.monotonic()
+                    if delay > 0:
+                        self._cv.wait(delay)
+                        continue
+                    heapq.heappop(self._heap)
+                    break
+            timer._run()
+
+    def __repr__(self) -> str:
+        return "RealClock()"

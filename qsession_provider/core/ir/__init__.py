@@ -1,0 +1,28 @@
+"""The neutral circuit IR: circuits, parameters, gates, observables, payloads, encoding.
+
+Everything a job carries into the runtime and out of it. Imports only ``errors``, the
+standard library and numpy.
+"""
+
+from __future__ import annotations
+
+from .circuit import Barrier, Condition, Gate, Measure, Program, Reset
+from .gates import GATES, GateSpec, gate_matrix
+from .observables import PauliSum, PauliTerm
+from .params import Parameter, ParamExpr
+
+__all__ = [
+    "GATES",
+    "Barrier",
+    "Condition",
+    "Gate",
+    "GateSpec",
+    "Measure",
+    "ParamExpr",
+    "Parameter",
+    "PauliSum",
+    "PauliTerm",
+    "Program",
+    "Reset",
+    "gate_matrix",
+]

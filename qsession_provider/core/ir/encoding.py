@@ -1,0 +1,308 @@
+"""A stable, non-executable JSON encoding for payloads and results.
+
+Only data is written: JSON scalars, lists, string-keyed dicts and tagged objects for
+numpy arrays (dtype, shape, base64 bytes), complex numbers, :class:`Program` and
+:class:`PauliSum`. Nothing is ever unpickled or evaluated on the way back, so a store
+file shared between processes or users cannot run code.
+
+:func:`dumps` writes the text in one pass, without building the intermediate
+:func:`to_jsonable` tree, and its output is exactly ``json.dumps(to_jsonable(obj),
+separators=(",", ":"))``. A VQE loop submits the same :class:`Program` and the same
+:class:`PauliSum` objects job after job (the faces cache their translations), so the
+encoded text of a program's operations and of a Pauli sum is kept on the object and reused
+while its operations / terms tuple is the same object (both are immutable: the engine's
+compile cache relies on that too). The rest of a program (name, registers, metadata...) is
+kept with a copy of what it encoded, and reused while the program still equals that copy.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from json.encoder import encode_basestring_ascii as _json_str
+from typing import Any
+
+import numpy as np
+
+from ...errors import StoreError
+from .circuit import Program
+from .observables import PauliSum
+
+__all__ = ["compact", "dumps", "loads", "to_jsonable", "from_jsonable", "program_text"]
+
+_TAGS = (
+    "__nd__",
+    "__objarr__",
+    "__complex__",
+    "__program__",
+    "__paulisum__",
+    "__dict__",
+    "__tuple__",
+)
+_NUMERIC_KINDS = "biufc"
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Turn ``obj`` into JSON-compatible data with tags for non-JSON types.
+
+    Raises:
+        StoreError: the object holds a type the encoding does not know.
+    """
+    kind = type(obj)
+    if kind is dict:  # exact plain types first (the general checks below give the same)
+        return _jsonable_dict(obj)
+    if kind is list:
+        return [to_jsonable(x) for x in obj]
+    if obj is None or isinstance(obj, (bool, str, int, float)):
+        return obj
+    if isinstance(obj, np.generic):
+        return to_jsonable(obj.item())
+    if isinstance(obj, complex):
+        return {"__complex__": [obj.real, obj.imag]}
+    if isinstance(obj, np.ndarray):
+        if obj.dtype.kind in _NUMERIC_KINDS:
+            data = np.ascontiguousarray(obj)
+            return {
+                "__nd__": [
+                    data.dtype.str,
+                    list(obj.shape),
+                    base64.b64encode(data.tobytes()).decode("ascii"),
+                ]
+            }
+        return {"__objarr__": [list(obj.shape), [to_jsonable(x) for x in obj.ravel().tolist()]]}
+    if isinstance(obj, Program):
+        return {"__program__": obj.to_json()}
+    if isinstance(obj, PauliSum):
+        return {"__paulisum__": obj.to_json()}
+    if isinstance(obj, dict):
+        return _jsonable_dict(obj)
+    if isinstance(obj, tuple):
+        return {"__tuple__": [to_jsonable(x) for x in obj]}
+    if isinstance(obj, list):
+        return [to_jsonable(x) for x in obj]
+    raise StoreError(f"cannot encode an object of type {type(obj).__name__}")
+
+
+def _jsonable_dict(obj: dict[Any, Any]) -> dict[str, Any]:
+    out = {}
+    for key, value in obj.items():
+        if not isinstance(key, str):
+            raise StoreError(f"cannot encode dict key {key!r}: keys must be strings")
+        out[key] = to_jsonable(value)
+    if len(out) == 1 and next(iter(out)) in _TAGS:
+        return {"__dict__": out}
+    return out
+
+
+def from_jsonable(data: Any) -> Any:
+    """Inverse of :func:`to_jsonable`."""
+    if isinstance(data, list):
+        return [from_jsonable(x) for x in data]
+    if not isinstance(data, dict):
+        return data
+    if len(data) == 1:
+        tag, value = next(iter(data.items()))
+        if tag == "__nd__":
+            dtype, shape, b64 = value
+            raw = base64.b64decode(b64)
+            return np.frombuffer(raw, dtype=np.dtype(dtype)).reshape(shape).copy()
+        if tag == "__objarr__":
+            shape, items = value
+            arr = np.empty(len(items), dtype=object)
+            for i, item in enumerate(items):
+                arr[i] = from_jsonable(item)
+            return arr.reshape(shape)
+        if tag == "__complex__":
+            return complex(value[0], value[1])
+        if tag == "__program__":
+            return Program.from_json(value)
+        if tag == "__paulisum__":
+            return PauliSum.from_json(value)
+        if tag == "__tuple__":
+            return tuple(from_jsonable(x) for x in value)
+        if tag == "__dict__":
+            return {k: from_jsonable(v) for k, v in value.items()}
+    return {k: from_jsonable(v) for k, v in data.items()}
+
+
+def dumps(obj: Any) -> str:
+    """Encode ``obj`` as JSON text (the same text as ``json.dumps(to_jsonable(obj))``).
+
+    Raises:
+        StoreError: the object holds a type the encoding does not know.
+    """
+    out: list[str] = []
+    _write(obj, out)
+    return "".join(out)
+
+
+_INF = float("inf")
+_float_repr = float.__repr__
+_int_repr = int.__repr__
+
+
+def _float_text(value: float) -> str:
+    """A float as ``json.dumps`` writes it (``NaN``/``Infinity`` included)."""
+    if value != value:
+        return "NaN"
+    if value == _INF:
+        return "Infinity"
+    if value == -_INF:
+        return "-Infinity"
+    return _float_repr(value)
+
+
+def _write(obj: Any, out: list[str]) -> None:
+    """Append the JSON text of ``to_jsonable(obj)`` to ``out`` (same checks, same order)."""
+    kind = type(obj)
+    if kind is str:  # exact plain types first (the general checks below give the same)
+        out.append(_json_str(obj))
+    elif kind is float:
+        out.append(_float_text(obj))
+    elif kind is int:
+        out.append(_int_repr(obj))
+    elif kind is dict:
+        _write_dict(obj, out)
+    elif kind is list:
+        _write_list(obj, out)
+    elif obj is None:
+        out.append("null")
+    elif isinstance(obj, str):
+        out.append(_json_str(obj))
+    elif obj is True:
+        out.append("true")
+    elif obj is False:
+        out.append("false")
+    elif isinstance(obj, int):
+        out.append(_int_repr(obj))
+    elif isinstance(obj, float):
+        out.append(_float_text(obj))
+    elif isinstance(obj, np.generic):
+        _write(obj.item(), out)
+    elif isinstance(obj, complex):
+        out.append(f'{{"__complex__":[{_float_text(obj.real)},{_float_text(obj.imag)}]}}')
+    elif isinstance(obj, np.ndarray):
+        if obj.dtype.kind in _NUMERIC_KINDS:
+            data = np.ascontiguousarray(obj)
+            shape = ",".join(_int_repr(int(n)) for n in obj.shape)
+            b64 = base64.b64encode(data.tobytes()).decode("ascii")
+            out.append(f'{{"__nd__":[{_json_str(data.dtype.str)},[{shape}],"{b64}"]}}')
+        else:
+            shape = ",".join(_int_repr(int(n)) for n in obj.shape)
+            out.append(f'{{"__objarr__":[[{shape}],')
+            _write_list(obj.ravel().tolist(), out)
+            out.append("]}")
+    elif isinstance(obj, Program):
+        out.append(program_text(obj))
+    elif isinstance(obj, PauliSum):
+        out.append('{"__paulisum__":')
+        out.append(_pauli_sum_text(obj))
+        out.append("}")
+    elif isinstance(obj, dict):
+        _write_dict(obj, out)
+    elif isinstance(obj, tuple):
+        out.append('{"__tuple__":')
+        _write_list(obj, out)
+        out.append("}")
+    elif isinstance(obj, list):
+        _write_list(obj, out)
+    else:
+        raise StoreError(f"cannot encode an object of type {type(obj).__name__}")
+
+
+def _write_dict(obj: dict[Any, Any], out: list[str]) -> None:
+    tagged = len(obj) == 1 and next(iter(obj)) in _TAGS
+    out.append('{"__dict__":{' if tagged else "{")
+    _write_items(obj, out)
+    out.append("}}" if tagged else "}")
+
+
+def _write_items(mapping: dict[str, Any], out: list[str]) -> None:
+    first = True
+    for key, value in mapping.items():
+        if not isinstance(key, str):
+            raise StoreError(f"cannot encode dict key {key!r}: keys must be strings")
+        if not first:
+            out.append(",")
+        first = False
+        out.append(_json_str(key))
+        out.append(":")
+        _write(value, out)
+
+
+def _write_list(items: Any, out: list[str]) -> None:
+    out.append("[")
+    first = True
+    for item in items:
+        if not first:
+            out.append(",")
+        first = False
+        _write(item, out)
+    out.append("]")
+
+
+#: ``compact(data) == json.dumps(data, separators=(",", ":"))``, without building a new
+#: ``JSONEncoder`` per call (``json.dumps`` does that whenever an argument is given).
+compact = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def _plain(data: Any) -> str:
+    """``json.dumps`` text of data that ``to_jsonable`` leaves as it is (a tag's content)."""
+    return compact(data)
+
+
+def program_text(program: Program) -> str:
+    """``dumps(program)``, kept on the program (see the module docstring)."""
+    head = (
+        program.num_qubits,
+        program.name,
+        program.global_phase,
+        program.registers,
+        program.metadata,
+    )
+    found = program._memo.get("encoded")
+    if found is not None and found[0] is program.operations:
+        seen, text = found[1]
+        if type(head[2]) is float and seen == head:
+            return str(text)
+    # Inside the tag, to_jsonable keeps to_json() as it is: plain json.dumps text.
+    text = (
+        '{"__program__":'
+        + _plain(program._json_head())[:-1]  # '{...}' with at least five keys
+        + ',"operations":'
+        + _operations_text(program)
+        + "}}"
+    )
+    program._memo["encoded"] = (program.operations, (copy.deepcopy(head), text))
+    return text
+
+
+def _operations_text(program: Program) -> str:
+    """The encoded ``operations`` of ``program``, cached on it (see the module docstring)."""
+    return str(
+        program._memoized("encoded_operations", lambda _ops: _plain(program._operations_json()))
+    )
+
+
+def _pauli_sum_text(pauli_sum: PauliSum) -> str:
+    """The encoded terms of ``pauli_sum``, cached on it (see the module docstring)."""
+    terms = pauli_sum.terms
+    cached = pauli_sum._encoded
+    if cached is not None and cached[0] is terms:
+        return cached[1]
+    text = _plain(pauli_sum.to_json())
+    pauli_sum._encoded = (terms, text)
+    return text
+
+
+def loads(text: str | bytes) -> Any:
+    """Decode JSON text written by :func:`dumps`.
+
+    Raises:
+        StoreError: the text is not valid JSON.
+    """
+    try:
+        return from_jsonable(json.loads(text))
+    except (ValueError, TypeError, KeyError) as exc:
+        raise StoreError(f"stored record is not valid encoded data: {exc}") from None

@@ -1,0 +1,265 @@
+"""The neutral gate library: every named gate the IR knows, with its matrix.
+
+Conventions (the same as Qiskit's ``Operator`` on ``qargs``): a gate on qubits
+``(q0, q1, ...)`` has a matrix whose row/column index bit ``j`` is qubit ``qj``, so
+``q0`` is the least significant bit. Controls are not part of a gate: an IR operation
+carries its control qubits separately, so ``cx`` is ``x`` with one control.
+
+The Cirq-style ``*pow`` gates take ``(exponent, global_shift)`` as Cirq's ``EigenGate``
+does, so symbolic exponents survive translation unchanged.
+"""
+
+from __future__ import annotations
+
+import cmath
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...errors import InvalidProgramError
+
+__all__ = ["GateSpec", "GATES", "gate_spec", "gate_matrix", "gate_diagonal"]
+
+_I2 = np.eye(2, dtype=complex)
+_X = np.array([[0, 1], [1, 0]], dtype=complex)
+_Y = np.array([[0, -1j], [1j, 0]], dtype=complex)
+_Z = np.array([[1, 0], [0, -1]], dtype=complex)
+_H = np.array([[1, 1], [1, -1]], dtype=complex) / math.sqrt(2)
+_SWAP = np.array([[1, 0, 0, 0], [0, 0, 1, 0], [0, 1, 0, 0], [0, 0, 0, 1]], dtype=complex)
+
+
+@dataclass(frozen=True)
+class GateSpec:
+    """A named gate: how many qubits and parameters it takes and how to build its matrix.
+
+    Attributes:
+        name: the IR name (lower case, Qiskit's where Qiskit has one).
+        num_qubits: number of target qubits.
+        num_params: number of real parameters.
+        matrix: ``matrix(*params)`` returns the ``2**k x 2**k`` unitary (complex128).
+        diagonal: ``diagonal(*params)`` returns the diagonal for diagonal gates, else None.
+    """
+
+    name: str
+    num_qubits: int
+    num_params: int
+    matrix: Callable[..., np.ndarray]
+    diagonal: Callable[..., np.ndarray] | None = None
+
+
+def _kron(*ms: np.ndarray) -> np.ndarray:
+    """Kronecker product with the *first* argument on the most significant bit."""
+    out = np.array([[1.0 + 0j]])
+    for m in ms:
+        out = np.kron(out, m)
+    return out
+
+
+def _exp_pauli(theta: float, pauli: np.ndarray) -> np.ndarray:
+    """exp(-i theta/2 P) for a Pauli product P (P @ P = I)."""
+    return math.cos(theta / 2) * np.eye(len(pauli)) - 1j * math.sin(theta / 2) * pauli
+
+
+def _rz_diag(theta: float) -> np.ndarray:
+    return np.array([cmath.exp(-0.5j * theta), cmath.exp(0.5j * theta)])
+
+
+def _p_diag(lam: float) -> np.ndarray:
+    return np.array([1.0, cmath.exp(1j * lam)])
+
+
+def _u(theta: float, phi: float, lam: float) -> np.ndarray:
+    c, s = math.cos(theta / 2), math.sin(theta / 2)
+    return np.array(
+        [
+            [c, -cmath.exp(1j * lam) * s],
+            [cmath.exp(1j * phi) * s, cmath.exp(1j * (phi + lam)) * c],
+        ]
+    )
+
+
+def _r(theta: float, phi: float) -> np.ndarray:
+    c, s = math.cos(theta / 2), math.sin(theta / 2)
+    return np.array([[c, -1j * cmath.exp(-1j * phi) * s], [-1j * cmath.exp(1j * phi) * s, c]])
+
+
+def _involution_pow(g: np.ndarray) -> Callable[[float, float], np.ndarray]:
+    """Cirq EigenGate power of an involution G (eigenvalues +-1): G**t with global shift s."""
+    eye = np.eye(len(g))
+    plus, minus = (eye + g) / 2, (eye - g) / 2
+
+    def matrix(t: float, s: float) -> np.ndarray:
+        return cmath.exp(1j * math.pi * t * s) * (plus + cmath.exp(1j * math.pi * t) * minus)
+
+    return matrix
+
+
+def _zpow_diag(t: float, s: float) -> np.ndarray:
+    g = cmath.exp(1j * math.pi * t * s)
+    return np.array([g, g * cmath.exp(1j * math.pi * t)])
+
+
+def _iswappow(t: float, s: float) -> np.ndarray:
+    c, sn = math.cos(math.pi * t / 2), math.sin(math.pi * t / 2)
+    m = np.array([[1, 0, 0, 0], [0, c, 1j * sn, 0], [0, 1j * sn, c, 0], [0, 0, 0, 1]])
+    return cmath.exp(1j * math.pi * t * s) * m
+
+
+def _phased_xpow(p: float, t: float, s: float) -> np.ndarray:
+    z = np.diag(_zpow_diag(p, 0.0))
+    return z @ _involution_pow(_X)(t, s) @ z.conj()
+
+
+def _phased_xz(x: float, z: float, a: float) -> np.ndarray:
+    za = np.diag(_zpow_diag(a, 0.0))
+    zz = np.diag(_zpow_diag(z, 0.0))
+    return zz @ za @ _involution_pow(_X)(x, 0.0) @ za.conj()
+
+
+def _fsim(theta: float, phi: float) -> np.ndarray:
+    c, s = math.cos(theta), math.sin(theta)
+    return np.array(
+        [[1, 0, 0, 0], [0, c, -1j * s, 0], [0, -1j * s, c, 0], [0, 0, 0, cmath.exp(-1j * phi)]]
+    )
+
+
+def _xx_minus_yy(theta: float, beta: float) -> np.ndarray:
+    c, s = math.cos(theta / 2), math.sin(theta / 2)
+    return np.array(
+        [
+            [c, 0, 0, -1j * s * cmath.exp(-1j * beta)],
+            [0, 1, 0, 0],
+            [0, 0, 1, 0],
+            [-1j * s * cmath.exp(1j * beta), 0, 0, c],
+        ]
+    )
+
+
+def _xx_plus_yy(theta: float, beta: float) -> np.ndarray:
+    c, s = math.cos(theta / 2), math.sin(theta / 2)
+    return np.array(
+        [
+            [1, 0, 0, 0],
+            [0, c, -1j * s * cmath.exp(-1j * beta), 0],
+            [0, -1j * s * cmath.exp(1j * beta), c, 0],
+            [0, 0, 0, 1],
+        ]
+    )
+
+
+def _fixed(m: np.ndarray) -> Callable[[], np.ndarray]:
+    frozen = np.array(m, dtype=complex)
+    return lambda: frozen
+
+
+def _fixed_diag(d: list[complex]) -> Callable[[], np.ndarray]:
+    frozen = np.array(d, dtype=complex)
+    return lambda: frozen
+
+
+def _from_diag(diag: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
+    return lambda *p: np.diag(diag(*p))
+
+
+def _specs() -> list[GateSpec]:
+    s8 = cmath.exp(0.25j * math.pi)
+    sx = np.array([[1 + 1j, 1 - 1j], [1 - 1j, 1 + 1j]]) / 2
+    ecr = np.array([[0, 1, 0, 1j], [1, 0, -1j, 0], [0, 1j, 0, 1], [-1j, 0, 1, 0]]) / math.sqrt(2)
+    dcx = np.array([[1, 0, 0, 0], [0, 0, 0, 1], [0, 1, 0, 0], [0, 0, 1, 0]])
+    iswap = np.array([[1, 0, 0, 0], [0, 0, 1j, 0], [0, 1j, 0, 0], [0, 0, 0, 1]])
+
+    diagonal = {
+        "id": (1, 0, _fixed_diag([1, 1])),
+        "z": (1, 0, _fixed_diag([1, -1])),
+        "s": (1, 0, _fixed_diag([1, 1j])),
+        "sdg": (1, 0, _fixed_diag([1, -1j])),
+        "t": (1, 0, _fixed_diag([1, s8])),
+        "tdg": (1, 0, _fixed_diag([1, s8.conjugate()])),
+        "rz": (1, 1, _rz_diag),
+        "p": (1, 1, _p_diag),
+        "u1": (1, 1, _p_diag),
+        "zpow": (1, 2, _zpow_diag),
+        "rzz": (
+            2,
+            1,
+            lambda th: np.array(
+                [
+                    cmath.exp(-0.5j * th),
+                    cmath.exp(0.5j * th),
+                    cmath.exp(0.5j * th),
+                    cmath.exp(-0.5j * th),
+                ]
+            ),
+        ),
+        "zzpow": (2, 2, lambda t, s: np.diag(_involution_pow(np.kron(_Z, _Z))(t, s)).copy()),
+    }
+    specs = [GateSpec(n, k, p, _from_diag(d), d) for n, (k, p, d) in diagonal.items()]
+    dense: dict[str, tuple[int, int, Callable[..., np.ndarray]]] = {
+        "x": (1, 0, _fixed(_X)),
+        "y": (1, 0, _fixed(_Y)),
+        "h": (1, 0, _fixed(_H)),
+        "sx": (1, 0, _fixed(sx)),
+        "sxdg": (1, 0, _fixed(sx.conj().T)),
+        "rx": (1, 1, lambda th: _exp_pauli(th, _X)),
+        "ry": (1, 1, lambda th: _exp_pauli(th, _Y)),
+        "u": (1, 3, _u),
+        "u3": (1, 3, _u),
+        "u2": (1, 2, lambda phi, lam: _u(math.pi / 2, phi, lam)),
+        "r": (1, 2, _r),
+        "xpow": (1, 2, _involution_pow(_X)),
+        "ypow": (1, 2, _involution_pow(_Y)),
+        "hpow": (1, 2, _involution_pow(_H)),
+        "phased_xpow": (1, 3, _phased_xpow),
+        "phased_xz": (1, 3, _phased_xz),
+        "swap": (2, 0, _fixed(_SWAP)),
+        "iswap": (2, 0, _fixed(iswap)),
+        "ecr": (2, 0, _fixed(ecr)),
+        "dcx": (2, 0, _fixed(dcx)),
+        # Qiskit's R_{PQ}(theta) on qargs (q0, q1) is exp(-i theta/2 Q(q1) P(q0)) = kron(Q, P).
+        "rxx": (2, 1, lambda th: _exp_pauli(th, _kron(_X, _X))),
+        "ryy": (2, 1, lambda th: _exp_pauli(th, _kron(_Y, _Y))),
+        "rzx": (2, 1, lambda th: _exp_pauli(th, _kron(_X, _Z))),
+        "xx_minus_yy": (2, 2, _xx_minus_yy),
+        "xx_plus_yy": (2, 2, _xx_plus_yy),
+        "swappow": (2, 2, _involution_pow(_SWAP)),
+        "iswappow": (2, 2, _iswappow),
+        "xxpow": (2, 2, _involution_pow(_kron(_X, _X))),
+        "yypow": (2, 2, _involution_pow(_kron(_Y, _Y))),
+        "fsim": (2, 2, _fsim),
+    }
+    specs += [GateSpec(n, k, p, m) for n, (k, p, m) in dense.items()]
+    return specs
+
+
+#: Every named gate, by IR name.
+GATES: dict[str, GateSpec] = {spec.name: spec for spec in _specs()}
+
+
+def gate_spec(name: str) -> GateSpec:
+    """The spec of a named gate.
+
+    Raises:
+        InvalidProgramError: the name is not in the library.
+    """
+    try:
+        return GATES[name]
+    except KeyError:
+        raise InvalidProgramError(
+            f"unknown gate {name!r}; known gates: {', '.join(sorted(GATES))} (or 'unitary')"
+        ) from None
+
+
+def gate_matrix(name: str, params: tuple[float, ...] = ()) -> np.ndarray:
+    """The complex128 matrix of a named gate at numeric parameter values."""
+    spec = gate_spec(name)
+    return np.asarray(spec.matrix(*params), dtype=np.complex128)
+
+
+def gate_diagonal(name: str, params: tuple[float, ...] = ()) -> np.ndarray | None:
+    """The diagonal of a diagonal gate at numeric parameter values, or None if not diagonal."""
+    spec = gate_spec(name)
+    if spec.diagonal is None:
+        return None
+    return np.asarray(spec.diagonal(*params), dtype=np.complex128)

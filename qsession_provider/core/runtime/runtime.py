@@ -1,0 +1,322 @@
+"""The runtime: the one facade every face (Qiskit, Azure-style, Cirq) talks to.
+
+A :class:`Runtime` owns a store, a clock, devices, a scheduling policy and an executor.
+Jobs are submitted to devices, alone ("job mode") or inside a session or batch, and are
+scheduled by the rules in :mod:`.policies` and :mod:`.session_rules`.
+
+One runtime per store per process: :meth:`Runtime.for_store` returns the runtime already
+open on the same store (same resolved path) or opens it, so a session opened through one
+face is seen through the others. How a clock and a store combine: the runtime of a store
+is created with the first opener's clock (a :class:`~.clock.RealClock` if none is
+given); a later ``for_store`` call may omit the clock or pass the same object, and a
+different clock raises :class:`~qsession_provider.errors.QSessionError` - one store's
+sessions cannot live on two timelines. Use another store path (or ``Runtime(...)``
+directly) for an independent timeline.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+import weakref
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from ...errors import QSessionError, StoreError
+from ..clock import Clock, RealClock
+from ..device import Device, DeviceRegistry
+from ..job import Job, JobErrorCode
+from ..store.memory import MemoryStore
+from ..store.processes import Heartbeat, current_process, is_process_alive
+from ..store.protocol import OrphanReport, Store
+from ..store.sqlite import SQLiteStore, resolve_store_path
+from .context import RuntimeContext
+from .events import EventEmitter
+from .executors import Executor, ThreadExecutor
+from .jobs import JobsAPI
+from .policies import FairSharePolicy, SchedulingPolicy
+from .scheduler import Scheduler
+from .session_rules import SessionRules
+from .sessions import SessionsAPI
+
+__all__ = ["Runtime", "registered_runtime"]
+
+_REGISTRY: dict[str, Runtime] = {}
+_REGISTRY_LOCK = threading.Lock()
+
+
+class Runtime(JobsAPI, SessionsAPI):
+    """A local quantum runtime: devices, jobs, sessions, a scheduler, a store and a clock.
+
+    Args:
+        store: where records persist (default: a new :class:`~.memory_store.MemoryStore`).
+        clock: where time comes from (default: a new :class:`~.clock.RealClock`).
+        devices: a :class:`~.device.DeviceRegistry` or devices to register.
+        listeners: lifecycle observers (see :class:`~.events.RuntimeListener`).
+        policy: the scheduling policy (default :class:`~.policies.FairSharePolicy`).
+        executor: where payloads are computed (default: a thread pool). With a thread
+            pool, a tiny job that starts at submission is computed in the submitting
+            thread, and a thread waiting for a job no worker has started runs it itself
+            (see :mod:`~qsession_provider.core.runtime.scheduler`).
+        sweep_orphans: on start, fail jobs and close sessions left by exited processes.
+
+    Example:
+        >>> from qsession_provider.core.clock import VirtualClock
+        >>> from qsession_provider.core.device import Device
+        >>> echo = Device("echo", 2, lambda program, payload: {"echo": payload},
+        ...               programs={"echo"}, simulator=True)
+        >>> with Runtime(devices=[echo], clock=VirtualClock()) as rt:
+        ...     rt.submit("echo", "echo", {"x": 1}).result()
+        {'echo': {'x': 1}}
+    """
+
+    def __init__(
+        self,
+        *,
+        store: Store | None = None,
+        clock: Clock | None = None,
+        devices: DeviceRegistry | Iterable[Device] | None = None,
+        listeners: Iterable[object] = (),
+        policy: SchedulingPolicy | None = None,
+        executor: Executor | None = None,
+        sweep_orphans: bool = True,
+    ) -> None:
+        self._own_clock = clock is None
+        self.clock: Clock = clock if clock is not None else RealClock()
+        self._own_store = store is None
+        self.store: Store = store if store is not None else MemoryStore()
+        if isinstance(devices, DeviceRegistry):
+            self._devices = devices
+        else:
+            self._devices = DeviceRegistry()
+            for device in devices or ():
+                self._devices.register(device)
+        self.policy: SchedulingPolicy = policy if policy is not None else FairSharePolicy()
+        self._own_executor = executor is None
+        self._executor: Executor = executor if executor is not None else ThreadExecutor()
+        self._emitter = EventEmitter(listeners)
+        self._process = current_process()
+        self._ctx = RuntimeContext(self.clock, self.store, self._emitter, self._process.id)
+        self._scheduler = Scheduler(self._ctx, self.policy, self._executor)
+        self._rules = SessionRules(self._ctx, self._scheduler)
+        self._live: dict[str, Job] = {}
+        self._handles: weakref.WeakValueDictionary[str, Job] = weakref.WeakValueDictionary()
+        self._closed = False
+        self._registry_key: str | None = None
+        self.store.register_process(self._process)
+        #: What the start-up sweep changed (jobs failed, sessions closed).
+        self.orphans = self._sweep_orphans() if sweep_orphans else OrphanReport()
+        self._heartbeat: Heartbeat | None = None
+        if not self.store.location.startswith(":memory:"):
+            wall = RealClock()
+            self._heartbeat = Heartbeat(lambda: self.store.heartbeat(self._process.id, wall.now()))
+            self._heartbeat.start()
+
+    # -- the per-store registry -------------------------------------------------------------------
+    @classmethod
+    def for_store(
+        cls,
+        path: str | None = None,
+        *,
+        clock: Clock | None = None,
+        policy: SchedulingPolicy | None = None,
+        devices: DeviceRegistry | Iterable[Device] | None = None,
+        listeners: Iterable[object] = (),
+        executor: Executor | None = None,
+        setup: Callable[[], Mapping[str, Any]] | None = None,
+    ) -> Runtime:
+        """The runtime of this process for the store at ``path``, opening it if needed.
+
+        ``path`` follows :func:`~.sqlite_store.resolve_store_path` (None: ``$QSESSION_STORE``
+        or the user data directory; ``":memory:"``: one in-memory SQLite store per process).
+        ``devices``, ``listeners`` and ``executor`` apply only when the runtime is created;
+        so does ``setup``, a callable returning more of those keyword arguments (how
+        :func:`qsession_provider.client.open_runtime` loads plugins only once).
+
+        Raises:
+            QSessionError: the store's runtime already runs on another clock or policy.
+        """
+        location = resolve_store_path(path)
+        with _REGISTRY_LOCK:
+            runtime = _REGISTRY.get(location)
+            if runtime is not None and not runtime.closed:
+                if clock is not None and clock is not runtime.clock:
+                    raise QSessionError(
+                        f"the runtime for store {location} already runs on {runtime.clock!r}; "
+                        "pass the same clock (or none), or use another store path for an "
+                        "independent timeline"
+                    )
+                if policy is not None and policy is not runtime.policy:
+                    raise QSessionError(
+                        f"the runtime for store {location} already uses scheduling policy "
+                        f"{runtime.policy!r}"
+                    )
+                return runtime
+            options: dict[str, Any] = {
+                "devices": devices,
+                "listeners": listeners,
+                "policy": policy,
+                "executor": executor,
+            }
+            for key, value in (setup() if setup is not None else {}).items():
+                if key not in options:
+                    raise QSessionError(f"Runtime.for_store setup returned unknown option {key!r}")
+                if value is not None and not options[key]:
+                    options[key] = value
+            runtime = cls(store=SQLiteStore(location), clock=clock, **options)
+            runtime._own_store = True
+            runtime._registry_key = location
+            _REGISTRY[location] = runtime
+            return runtime
+
+    # -- devices ----------------------------------------------------------------------------------
+    def devices(self) -> list[Device]:
+        """Every registered device, by name."""
+        return list(self._devices)
+
+    def device(self, name: str) -> Device:
+        """The device called ``name``.
+
+        Raises:
+            DeviceNotFoundError: no such device (the message lists the known ones).
+        """
+        return self._devices.get(name)
+
+    def add_device(self, device: Device, *, replace: bool = False) -> None:
+        """Register another device.
+
+        Raises:
+            PluginError: the name is taken (unless ``replace``).
+        """
+        self._devices.register(device, replace=replace)
+
+    def pending_jobs(self, device: str) -> int:
+        """Queued and running jobs of ``device`` in this runtime (its scheduling queue).
+
+        Raises:
+            DeviceNotFoundError: no such device.
+        """
+        self._devices.get(device)
+        with self._ctx.locked():
+            queued, running = self._scheduler.pending(device)
+        return queued + running
+
+    def holder(self, device: str) -> str | None:
+        """Id of the dedicated session ``device`` is dedicated to right now, or None."""
+        with self._ctx.locked():
+            session = self._scheduler.holder(device)
+            return None if session is None else session.id
+
+    # -- listeners and lifecycle -------------------------------------------------------------------
+    def add_listener(self, listener: object) -> None:
+        """Add a lifecycle listener (see :class:`~.events.RuntimeListener`)."""
+        self._emitter.add_listener(listener)
+
+    def remove_listener(self, listener: object) -> None:
+        """Remove a listener."""
+        self._emitter.remove_listener(listener)
+
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`shutdown`."""
+        return self._closed
+
+    @property
+    def process_id(self) -> str:
+        """This runtime's owner id (written on its jobs and sessions)."""
+        return self._process.id
+
+    def shutdown(
+        self, *, wait: bool = True, cancel_pending: bool = False, timeout: float | None = None
+    ) -> None:
+        """Stop the runtime. Idempotent.
+
+        Args:
+            wait: wait for outstanding jobs to finish (clock time, at most ``timeout``).
+            cancel_pending: cancel queued jobs first (code ``shutdown``).
+            timeout: seconds to wait for jobs when ``wait``.
+
+        Jobs still running when the runtime stops fail with code ``shutdown``; sessions
+        still open close with reason ``shutdown``.
+        """
+        with self._ctx.locked():
+            if self._closed:
+                return
+            self._closed = True
+            if cancel_pending:
+                self._scheduler.drop_everything(
+                    JobErrorCode.SHUTDOWN, "the runtime shut down before the job ran", running=False
+                )
+        # A manual virtual clock cannot move while we wait: jobs needing time fail below.
+        if wait and not (self.clock.virtual and not getattr(self.clock, "auto_advance", True)):
+            for job in list(self._live.values()):
+                job.wait(timeout)
+        with self._ctx.locked():
+            self._scheduler.drop_everything(
+                JobErrorCode.SHUTDOWN, "the runtime shut down before the job finished", running=True
+            )
+            for session in list(self._rules.sessions.values()):
+                self._rules.shutdown(session)
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+        if self._own_executor:
+            self._executor.shutdown(wait=False)
+        try:
+            self.store.unregister_process(self._process.id)
+        except StoreError:
+            pass
+        if self._own_store:
+            self.store.close()
+        if self._own_clock:
+            self.clock.close()
+        with _REGISTRY_LOCK:
+            if self._registry_key is not None and _REGISTRY.get(self._registry_key) is self:
+                del _REGISTRY[self._registry_key]
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<Runtime {self.store.location} {state} devices={self._devices.names()}>"
+
+    # -- internals ---------------------------------------------------------------------------------
+    def _check_open(self) -> None:
+        if self._closed:
+            raise QSessionError("the runtime has been shut down")
+
+    def _sweep_orphans(self) -> OrphanReport:
+        """Fail the jobs and close the sessions of registered processes that are gone.
+
+        Every runtime registers its process before it accepts anything and finishes its
+        jobs before it unregisters, so pending work always has a process record.
+        """
+        wall = RealClock().now()
+        dead = {
+            p.id
+            for p in self.store.processes()
+            if p.id != self._process.id and not is_process_alive(p, now=wall)
+        }
+        return self.store.mark_orphans(dead, wall) if dead else OrphanReport()
+
+
+def registered_runtime(location: str) -> Runtime | None:
+    """The open runtime of this process for the store at ``location`` (resolved), if any."""
+    with _REGISTRY_LOCK:
+        runtime = _REGISTRY.get(location)
+    return None if runtime is None or runtime.closed else runtime
+
+
+@atexit.register
+def _shutdown_registered_runtimes() -> None:
+    """At exit, stop the shared runtimes: queued jobs are cancelled, not orphaned."""
+    with _REGISTRY_LOCK:
+        runtimes = list(_REGISTRY.values())
+    for runtime in runtimes:
+        try:
+            runtime.shutdown(wait=False, cancel_pending=True)
+        except Exception:  # exiting anyway; the next open sweeps what is left
+            pass

@@ -1,0 +1,23 @@
+"""Stores: where sessions, jobs and results persist.
+
+:class:`Store` is the protocol (documented method by method), :class:`MemoryStore` the
+in-memory store and test double, :class:`SQLiteStore` the embedded file store with its SQL
+(:mod:`.sqlite_sql`) and write-behind writer (:mod:`.sqlite_writer`); :mod:`.processes`
+is the registry of the processes sharing a store.
+"""
+
+from __future__ import annotations
+
+from .memory import MemoryStore
+from .protocol import JobQuery, SessionQuery, Store
+from .sqlite import SQLiteStore, default_store_path, resolve_store_path
+
+__all__ = [
+    "JobQuery",
+    "MemoryStore",
+    "SQLiteStore",
+    "SessionQuery",
+    "Store",
+    "default_store_path",
+    "resolve_store_path",
+]

@@ -1,0 +1,143 @@
+"""Runtime process records: who owns which jobs in a shared store, and who is gone.
+
+Each runtime registers a :class:`ProcessRecord` in its store: a random owner id, the pid,
+the host, a start token and a heartbeat. Jobs and sessions carry the owner id. When a
+store is opened, records of processes that are gone are swept: their unfinished jobs
+become ERROR (``orphaned``) and their open sessions close (``owner_exited``).
+
+A process counts as gone when, on the same host,
+
+* Linux: ``/proc/<pid>`` is missing or the process there started at another time
+  (the start token is the kernel's start time, so a recycled pid is not mistaken);
+* other POSIX systems: ``os.kill(pid, 0)`` reports no such process;
+
+and, on another host or on Windows, when its heartbeat is older than ``stale_after``.
+Heartbeats are real (wall-clock) time, whatever clock the runtime itself uses.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..clock import RealClock
+
+__all__ = [
+    "ProcessRecord",
+    "current_process",
+    "is_process_alive",
+    "Heartbeat",
+    "HEARTBEAT_INTERVAL",
+    "STALE_AFTER",
+]
+
+#: Seconds between heartbeats.
+HEARTBEAT_INTERVAL = 10.0
+#: A heartbeat older than this marks a process on another host (or on Windows) as gone.
+STALE_AFTER = 120.0
+
+
+@dataclass(frozen=True)
+class ProcessRecord:
+    """One runtime process registered in a store.
+
+    Attributes:
+        id: owner id written on the jobs and sessions it accepts (unique per runtime).
+        pid: operating-system process id.
+        hostname: host the process runs on.
+        start_token: identifies this incarnation of ``pid`` (Linux start time), or "".
+        started_at: wall-clock registration time.
+        heartbeat: wall-clock time of the last heartbeat.
+    """
+
+    id: str
+    pid: int
+    hostname: str
+    start_token: str
+    started_at: float
+    heartbeat: float
+
+
+def _start_token(pid: int) -> str | None:
+    """The kernel start time of ``pid`` on Linux, "" elsewhere, None if no such process."""
+    if not sys.platform.startswith("linux"):
+        return ""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            stat = fh.read()
+    except OSError:
+        return None
+    # The command name (field 2) may contain spaces and parentheses: split after the last ')'.
+    fields = stat[stat.rfind(")") + 2 :].split()
+    if fields and fields[0] in ("Z", "X"):
+        return None  # a zombie (exited, not yet reaped) or dead process
+    return fields[19] if len(fields) > 19 else ""
+
+
+def current_process() -> ProcessRecord:
+    """A fresh record for this process (new owner id on every call)."""
+    now = RealClock().now()
+    pid = os.getpid()
+    return ProcessRecord(
+        id=uuid.uuid4().hex,
+        pid=pid,
+        hostname=socket.gethostname(),
+        start_token=_start_token(pid) or "",
+        started_at=now,
+        heartbeat=now,
+    )
+
+
+def is_process_alive(
+    record: ProcessRecord, *, now: float | None = None, stale_after: float = STALE_AFTER
+) -> bool:
+    """Best judgement whether the process behind ``record`` still runs (see module doc)."""
+    now = RealClock().now() if now is None else now
+    same_host = record.hostname == socket.gethostname()
+    if same_host and record.pid == os.getpid():
+        return record.start_token == (_start_token(record.pid) or "")
+    if same_host and sys.platform.startswith("linux"):
+        token = _start_token(record.pid)
+        return token is not None and (not record.start_token or token == record.start_token)
+    if same_host and os.name == "posix":
+        try:
+            os.kill(record.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    return now - record.heartbeat <= stale_after
+
+
+class Heartbeat:
+    """A daemon thread that calls ``beat()`` every ``interval`` real seconds until stopped."""
+
+    def __init__(self, beat: Callable[[], object], interval: float = HEARTBEAT_INTERVAL) -> None:
+        self._beat = beat
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="qsession-heartbeat", daemon=True)
+
+    def start(self) -> None:
+        """Start beating."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop and wait for the thread (idempotent)."""
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self._beat()
+            except Exception:  # a busy or closed store must not kill the thread loudly
+                if self._stop.is_set():
+                    return

@@ -1,0 +1,389 @@
+"""Cirq circuits → neutral :class:`~qsession_provider.core.ir.circuit.Program`.
+
+Cirq is big-endian (the first qubit of an order is the most significant bit of a state
+index) while the IR is little-endian, so qubit ``i`` of the qubit order becomes IR qubit
+``n - 1 - i``; the program's final state then equals ``cirq.final_state_vector`` element
+for element. A gate whose Cirq unitary acts on ``(a, b, ...)`` becomes an IR gate on the
+mapped qubits in reverse order, with the same matrix. Common gates keep their (possibly
+symbolic) exponents as library gates; other unitary gates become ``"unitary"`` matrices
+or are decomposed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import cirq
+import sympy
+
+from ...core.ir import circuit as ir
+from ...core.ir.circuit import MAX_MATRIX_QUBITS, Condition, Program
+from ...core.ir.params import ParamValue
+from ...errors import InvalidProgramError, UnboundParameterError
+from .classical import condition_for, measurement_key
+from .observables import pauli_sum_to_sum, qubit_index_map
+from .params import ParamConverter
+
+__all__ = ["circuit_to_program", "pauli_sum_to_sum", "qubit_index_map", "resolver_values"]
+
+_MAX_DEPTH = 64
+
+#: EigenGate families translated as ``(exponent, global_shift)`` library gates, with the
+#: number of leading control qubits. Controlled ones keep the shift as a global phase,
+#: since Cirq's shift multiplies the whole unitary, not just the controlled block.
+_EIGEN_GATES: dict[type, tuple[str, int]] = {
+    cirq.XPowGate: ("xpow", 0),
+    cirq.YPowGate: ("ypow", 0),
+    cirq.ZPowGate: ("zpow", 0),
+    cirq.HPowGate: ("hpow", 0),
+    cirq.SwapPowGate: ("swappow", 0),
+    cirq.ISwapPowGate: ("iswappow", 0),
+    cirq.XXPowGate: ("xxpow", 0),
+    cirq.YYPowGate: ("yypow", 0),
+    cirq.ZZPowGate: ("zzpow", 0),
+    cirq.CZPowGate: ("zpow", 1),
+    cirq.CXPowGate: ("xpow", 1),
+    cirq.CCZPowGate: ("zpow", 2),
+    cirq.CCXPowGate: ("xpow", 2),
+}
+_ROTATIONS: dict[type, str] = {cirq.Rx: "rx", cirq.Ry: "ry", cirq.Rz: "rz"}
+
+
+class _Context:
+    """Controls and classical condition inherited from enclosing operations."""
+
+    __slots__ = ("controls", "ctrl_state", "condition")
+
+    def __init__(
+        self,
+        controls: tuple[int, ...] = (),
+        ctrl_state: int = 0,
+        condition: Condition | None = None,
+    ) -> None:
+        self.controls = controls
+        self.ctrl_state = ctrl_state
+        self.condition = condition
+
+    def add_controls(self, controls: Sequence[int], values: Sequence[int]) -> _Context:
+        """This context with more controls, ``values[i]`` the required value of ``controls[i]``."""
+        state = self.ctrl_state
+        for i, value in enumerate(values, start=len(self.controls)):
+            state |= value << i
+        return _Context(self.controls + tuple(controls), state, self.condition)
+
+    def with_condition(self, condition: Condition) -> _Context:
+        """This context under a classical condition."""
+        return _Context(self.controls, self.ctrl_state, condition)
+
+
+_TOP = _Context()
+
+
+class _Translator:
+    """Accumulates the operations of one circuit translation."""
+
+    def __init__(self, index: Mapping[cirq.Qid, int]) -> None:
+        self.index = index
+        self.ops: list[ir.Operation] = []
+        self.registers: dict[str, int] = {}
+        self.global_phase: ParamValue = 0.0
+        self.param = ParamConverter()
+
+    def targets(self, qubits: Sequence[cirq.Qid]) -> tuple[int, ...]:
+        """IR target qubits of a gate on ``qubits`` (reversed: Cirq is big-endian)."""
+        return tuple(self.index[q] for q in reversed(qubits))
+
+    def gate(
+        self,
+        name: str,
+        qubits: tuple[int, ...],
+        params: Iterable[ParamValue],
+        ctx: _Context,
+        label: str,
+        matrix: Any = None,
+    ) -> None:
+        """Append a library (or, with ``matrix``, ``"unitary"``) gate."""
+        state = ctx.ctrl_state if ctx.controls else None
+        self.ops.append(
+            ir.Gate(name, qubits, tuple(params), ctx.controls, state, matrix, ctx.condition, label)
+        )
+
+    def phase(self, value: ParamValue, ctx: _Context, label: str) -> None:
+        """A global phase: global at the top, a phase gate on the controls when controlled."""
+        if isinstance(value, float) and value == 0.0:
+            return
+        if not ctx.controls:
+            # Under a classical condition the phase multiplies one measured branch only,
+            # which no measurement can observe, so it is dropped.
+            if ctx.condition is None:
+                self.global_phase = self.global_phase + value
+            return
+        target, rest = ctx.controls[0], ctx.controls[1:]
+        inner = _Context(rest, ctx.ctrl_state >> 1, ctx.condition)
+        if ctx.ctrl_state & 1:
+            self.gate("p", (target,), (value,), inner, label)
+        else:  # zpow(-phi/pi, -1) = diag(e^{i phi}, 1): the phase applies when the control is 0
+            self.gate("zpow", (target,), (value * (-1.0 / math.pi), -1.0), inner, label)
+
+    # -- operations -----------------------------------------------------------------------
+    def operation(self, op: cirq.Operation, ctx: _Context, depth: int) -> None:
+        """Translate one operation (recursing into wrappers and decompositions)."""
+        if depth > _MAX_DEPTH:
+            raise InvalidProgramError(f"decomposition of {op!r} nests deeper than {_MAX_DEPTH}")
+        if isinstance(op, cirq.TaggedOperation):
+            op = op.untagged
+        if any(d != 2 for d in cirq.qid_shape(op)):
+            raise InvalidProgramError(f"operation {op!r} acts on qudits; only qubits are supported")
+        if isinstance(op, cirq.ClassicallyControlledOperation):
+            self.classically_controlled(op, ctx, depth)
+        elif isinstance(op, cirq.ControlledOperation):
+            values = _control_values(op.control_values, op)
+            inner = ctx.add_controls([self.index[q] for q in op.controls], values)
+            self.operation(op.sub_operation, inner, depth + 1)
+        elif isinstance(op, cirq.CircuitOperation):
+            try:
+                subs = cirq.decompose_once(op)
+            except ValueError as exc:  # repeat_until or symbolic repetitions
+                raise InvalidProgramError(f"unsupported CircuitOperation: {exc}") from None
+            for sub in subs:
+                self.operation(sub, ctx, depth + 1)
+        elif op.gate is not None:
+            self.gate_operation(op.gate, op, ctx, depth)
+        else:
+            self.generic(op, str(op), ctx, depth)
+
+    def gate_operation(
+        self, gate: cirq.Gate, op: cirq.Operation, ctx: _Context, depth: int
+    ) -> None:
+        """Translate an operation whose gate is known."""
+        qubits, label = op.qubits, type(gate).__name__
+        handled = _lookup(type(gate))
+        if handled == "eigen":
+            name, nctrl = _EIGEN_GATES[_base(type(gate), _EIGEN_GATES)]
+            t, s = self.param(gate.exponent), self.param(gate.global_shift)
+            if nctrl == 0:
+                self.gate(name, self.targets(qubits), (t, s), ctx, label)
+            else:
+                inner = ctx.add_controls([self.index[q] for q in qubits[:nctrl]], [1] * nctrl)
+                self.gate(name, self.targets(qubits[nctrl:]), (t, 0.0), inner, label)
+                if not (isinstance(s, float) and s == 0.0):
+                    self.phase(t * s * math.pi, ctx, label)
+        elif handled == "rotation":
+            name = _ROTATIONS[_base(type(gate), _ROTATIONS)]
+            angle = gate.exponent * (sympy.pi if cirq.is_parameterized(gate) else math.pi)
+            self.gate(name, self.targets(qubits), (self.param(angle),), ctx, label)
+        elif isinstance(gate, cirq.FSimGate):
+            params = (self.param(gate.theta), self.param(gate.phi))
+            self.gate("fsim", self.targets(qubits), params, ctx, label)
+        elif isinstance(gate, cirq.PhasedXPowGate):
+            params = (gate.phase_exponent, gate.exponent, gate.global_shift)
+            self.gate("phased_xpow", self.targets(qubits), map(self.param, params), ctx, label)
+        elif isinstance(gate, cirq.PhasedXZGate):
+            params = (gate.x_exponent, gate.z_exponent, gate.axis_phase_exponent)
+            self.gate("phased_xz", self.targets(qubits), map(self.param, params), ctx, label)
+        elif isinstance(gate, cirq.CSwapGate):
+            inner = ctx.add_controls([self.index[qubits[0]]], [1])
+            self.gate("swap", self.targets(qubits[1:]), (), inner, label)
+        elif isinstance(gate, cirq.ControlledGate):
+            sub = gate.sub_gate.on(*qubits[gate.num_controls() :])
+            values = _control_values(gate.control_values, op)
+            inner = ctx.add_controls([self.index[q] for q in qubits[: gate.num_controls()]], values)
+            self.operation(sub, inner, depth + 1)
+        elif isinstance(gate, cirq.GlobalPhaseGate):
+            if cirq.is_parameterized(gate):
+                raise _symbolic_error(gate)
+            self.phase(_angle(complex(gate.coefficient)), ctx, label)
+        elif isinstance(gate, cirq.IdentityGate):
+            return
+        elif isinstance(gate, cirq.MeasurementGate):
+            self.measurement(gate, qubits, ctx)
+        elif isinstance(gate, cirq.ResetChannel):
+            if ctx.controls:
+                raise InvalidProgramError(f"a reset cannot be controlled ({op!r})")
+            self.ops.extend(ir.Reset(self.index[q], ctx.condition) for q in qubits)
+        else:
+            self.generic(op, str(gate), ctx, depth)
+
+    def generic(self, op: cirq.Operation, name: str, ctx: _Context, depth: int) -> None:
+        """Any other operation: a matrix if small and unitary, else its decomposition."""
+        parameterized = cirq.is_parameterized(op)
+        if not parameterized and len(op.qubits) <= MAX_MATRIX_QUBITS and cirq.has_unitary(op):
+            matrix = cirq.unitary(op)
+            self.gate("unitary", self.targets(op.qubits), (), ctx, name, matrix)
+            return
+        decomposition = cirq.decompose_once(op, default=None)
+        if decomposition is not None:
+            for sub in decomposition:
+                self.operation(sub, ctx, depth + 1)
+            return
+        if parameterized:
+            raise _symbolic_error(name)
+        if not cirq.has_unitary(op):
+            raise InvalidProgramError(
+                f"unsupported operation {name}: it is not unitary (noise channels and other "
+                "non-unitary operations cannot run on the statevector engine)"
+            )
+        raise InvalidProgramError(
+            f"unsupported operation {name}: it acts on more than {MAX_MATRIX_QUBITS} qubits "
+            "and has no decomposition"
+        )
+
+    def measurement(
+        self, gate: cirq.MeasurementGate, qubits: Sequence[cirq.Qid], ctx: _Context
+    ) -> None:
+        """One register per key: bit ``j`` is the ``j``-th measured qubit."""
+        key = measurement_key(gate)
+        if ctx.controls:
+            raise InvalidProgramError(f"measurement {key!r} cannot be controlled")
+        if key in self.registers:
+            raise InvalidProgramError(
+                f"measurement key {key!r} is used more than once; repeated measurement keys "
+                "are not supported (give each measurement its own key)"
+            )
+        self.registers[key] = len(qubits)
+        self.ops.extend(
+            ir.Measure(self.index[q], key, j, ctx.condition) for j, q in enumerate(qubits)
+        )
+
+    def classically_controlled(
+        self, op: cirq.ClassicallyControlledOperation, ctx: _Context, depth: int
+    ) -> None:
+        """An operation under one simple measurement-key condition."""
+        conditions = list(op.classical_controls)
+        if len(conditions) != 1:
+            raise InvalidProgramError(
+                f"unsupported classical control of {op!r}: exactly one condition is supported"
+            )
+        if ctx.condition is not None:
+            raise InvalidProgramError(f"unsupported nested classical control in {op!r}")
+        condition = condition_for(conditions[0], self.registers)
+        self.operation(op.without_classical_controls(), ctx.with_condition(condition), depth + 1)
+
+
+_KIND_CACHE: dict[type, str | None] = {}
+
+
+def _base(cls: type, table: Mapping[type, Any]) -> type:
+    """The first class of ``cls``'s MRO that is a key of ``table``."""
+    return next(c for c in cls.__mro__ if c in table)
+
+
+def _lookup(cls: type) -> str | None:
+    """``"rotation"``, ``"eigen"`` or None for a gate class (cached; subclasses included)."""
+    try:
+        return _KIND_CACHE[cls]
+    except KeyError:
+        pass
+    kind = None
+    if any(c in _ROTATIONS for c in cls.__mro__):
+        kind = "rotation"
+    elif any(c in _EIGEN_GATES for c in cls.__mro__):
+        kind = "eigen"
+    _KIND_CACHE[cls] = kind
+    return kind
+
+
+def _angle(coefficient: complex) -> float:
+    """The phase angle of a unit-modulus coefficient."""
+    return math.atan2(coefficient.imag, coefficient.real)
+
+
+def _control_values(values: Any, op: Any) -> list[int]:
+    """One required value (0 or 1) per control qubit, or an error."""
+    if isinstance(values, cirq.SumOfProducts):
+        products = list(values)
+        if len(products) != 1:
+            raise InvalidProgramError(
+                f"unsupported control values {values!r} in {op!r}: only one value per control "
+                "qubit is supported"
+            )
+        per_qubit: list[Any] = [(v,) for v in products[0]]
+    else:
+        per_qubit = [tuple(v) if isinstance(v, Iterable) else (v,) for v in values]
+    out = []
+    for allowed in per_qubit:
+        if len(allowed) != 1 or allowed[0] not in (0, 1):
+            raise InvalidProgramError(
+                f"unsupported control values {values!r} in {op!r}: each control must require "
+                "exactly 0 or 1"
+            )
+        out.append(int(allowed[0]))
+    return out
+
+
+def _symbolic_error(gate: Any) -> InvalidProgramError:
+    """The error for a symbolic gate the library cannot express."""
+    return InvalidProgramError(
+        f"gate {gate} has symbolic parameters that the gate library cannot express; "
+        "resolve the parameters first (cirq.resolve_parameters)"
+    )
+
+
+def circuit_to_program(
+    circuit: cirq.AbstractCircuit,
+    qubit_order: cirq.QubitOrderOrList = cirq.QubitOrder.DEFAULT,
+) -> tuple[Program, list[cirq.Qid]]:
+    """Translate a Cirq circuit into the neutral IR.
+
+    Args:
+        circuit: the circuit; sympy symbols stay symbolic (by name) where the gate library
+            can express them.
+        qubit_order: the qubit order, as for ``cirq.final_state_vector``.
+
+    Returns:
+        The program and the qubits in order; qubit ``i`` of that list is IR qubit
+        ``n - 1 - i`` (see :func:`qubit_index_map`). Each measurement key becomes a register
+        whose bit ``j`` is the ``j``-th qubit of the measurement.
+
+    Raises:
+        InvalidProgramError: a noise channel or other non-unitary gate, a measurement with
+            ``invert_mask``/``confusion_map`` or a repeated key, an unsupported classical
+            control, or a symbolic gate outside the library (resolve parameters first).
+    """
+    qubits = list(cirq.QubitOrder.as_qubit_order(qubit_order).order_for(circuit.all_qubits()))
+    translator = _Translator(qubit_index_map(qubits))
+    for op in circuit.all_operations():
+        translator.operation(op, _TOP, 0)
+    program = Program(
+        len(qubits),
+        translator.ops,
+        translator.registers,
+        global_phase=translator.global_phase,
+    )
+    return program, qubits
+
+
+def resolver_values(
+    resolver: cirq.ParamResolverOrSimilarType, program: Program
+) -> dict[str, float]:
+    """The value of each parameter of ``program`` under a Cirq resolver.
+
+    Args:
+        resolver: a ``cirq.ParamResolver`` or anything it accepts (dict, None).
+        program: a program from :func:`circuit_to_program`.
+
+    Returns:
+        ``{name: value}`` for every name in ``program.parameters``.
+
+    Raises:
+        UnboundParameterError: the resolver gives no value for a symbol.
+        InvalidProgramError: a value is complex or not finite.
+    """
+    resolver = cirq.ParamResolver(resolver)
+    values: dict[str, float] = {}
+    for name in program.parameters:
+        value = resolver.value_of(sympy.Symbol(name))
+        if isinstance(value, sympy.Basic) and value.free_symbols:
+            raise UnboundParameterError(f"the resolver gives no value for parameter {name!r}")
+        try:
+            number = complex(value)
+        except (TypeError, ValueError):
+            raise InvalidProgramError(
+                f"value {value!r} of parameter {name!r} is not numeric"
+            ) from None
+        if number.imag != 0 or not math.isfinite(number.real):
+            raise InvalidProgramError(f"value {value!r} of parameter {name!r} is not a finite real")
+        values[name] = number.real
+    return values

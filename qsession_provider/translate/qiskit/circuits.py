@@ -1,0 +1,392 @@
+"""Qiskit ``QuantumCircuit`` → neutral :class:`~qsession_provider.core.ir.circuit.Program`.
+
+Qubit ``i`` of the program is ``circuit.find_bit(q).index``. Standard gates map onto the
+library by name, controlled gates become their base gate plus controls, small constant gates
+become ``"unitary"`` matrices and anything else is expanded through its ``definition``.
+Classical bits keep their register names; bits that belong to no register are gathered, in
+circuit order, into one synthetic register (see :data:`LOOSE_CLBITS_REGISTER`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from qiskit.circuit import (
+    AnnotatedOperation,
+    Barrier,
+    BoxOp,
+    ControlFlowOp,
+    ControlledGate,
+    ControlModifier,
+    Delay,
+    Gate,
+    IfElseOp,
+    Instruction,
+    InverseModifier,
+    Measure,
+    PowerModifier,
+    QuantumCircuit,
+    Reset,
+    Store,
+)
+from qiskit.circuit.library import CUGate, GlobalPhaseGate, Initialize
+
+from ...core.ir import circuit as ir
+from ...core.ir.circuit import Condition, Program
+from ...core.ir.params import ParamValue
+from ...errors import InvalidProgramError
+from .classical import LOOSE_CLBITS_REGISTER, Locations, clbit_locations, condition_for
+from .gatemap import PLAIN_CLASSES, STANDARD, constant_matrix
+from .observables import sparse_pauli_to_sum
+from .params import ParamConverter
+
+__all__ = ["LOOSE_CLBITS_REGISTER", "circuit_to_program", "sparse_pauli_to_sum"]
+
+_MAX_DEPTH = 64
+
+
+class _Context:
+    """Controls and classical condition inherited from enclosing instructions."""
+
+    __slots__ = ("controls", "ctrl_state", "condition")
+
+    def __init__(
+        self,
+        controls: tuple[int, ...] = (),
+        ctrl_state: int = 0,
+        condition: Condition | None = None,
+    ) -> None:
+        self.controls = controls
+        self.ctrl_state = ctrl_state
+        self.condition = condition
+
+    def add_controls(self, controls: Sequence[int], state: int) -> _Context:
+        """This context with more controls; ``state`` bit i is ``controls[i]``'s value."""
+        merged = self.ctrl_state | (state << len(self.controls))
+        return _Context(self.controls + tuple(controls), merged, self.condition)
+
+
+_TOP = _Context()
+
+
+class _Translator:
+    """Accumulates the operations of one circuit translation."""
+
+    def __init__(self, registers: Mapping[str, int]) -> None:
+        self.registers = registers
+        self.ops: list[ir.Operation] = []
+        self.global_phase: ParamValue = 0.0
+        self.param = ParamConverter()
+
+    # -- walking ------------------------------------------------------------------------
+    def walk(
+        self,
+        circuit: QuantumCircuit,
+        qmap: Mapping[Any, int],
+        cmap: Mapping[Any, Locations],
+        ctx: _Context,
+        depth: int,
+    ) -> None:
+        """Translate every instruction of ``circuit`` (bits mapped through ``qmap``/``cmap``)."""
+        if depth > _MAX_DEPTH:
+            raise InvalidProgramError(
+                f"instruction definitions nest deeper than {_MAX_DEPTH} levels"
+            )
+        for inst in circuit.data:
+            qubits = tuple(qmap[q] for q in inst.qubits)
+            if inst.is_standard_gate():
+                entry = STANDARD.get(inst.name)
+                if entry is not None:
+                    name, nctrl, state = entry
+                    self.gate(
+                        name,
+                        qubits[nctrl:],
+                        inst.params,
+                        ctx.add_controls(qubits[:nctrl], state),
+                        inst.name,
+                    )
+                    continue
+            clbits = tuple(cmap[c] for c in inst.clbits)
+            self.instruction(inst.operation, qubits, clbits, cmap, ctx, depth)
+
+    def instruction(
+        self,
+        op: Any,
+        qubits: tuple[int, ...],
+        clbits: tuple[Locations, ...],
+        outer_cmap: Mapping[Any, Locations],
+        ctx: _Context,
+        depth: int,
+    ) -> None:
+        """Translate one instruction that is not a library gate on the fast path."""
+        name = op.name
+        if isinstance(op, ControlFlowOp):
+            if isinstance(op, IfElseOp):
+                self.if_else(op, qubits, clbits, outer_cmap, ctx, depth)
+            elif isinstance(op, BoxOp):
+                self.walk_block(op.blocks[0], qubits, clbits, ctx, depth)
+            else:
+                raise InvalidProgramError(f"unsupported control-flow instruction {name!r}")
+            return
+        if isinstance(op, (Measure, Reset)):
+            if ctx.controls:
+                raise InvalidProgramError(f"instruction {name!r} cannot be controlled")
+            if isinstance(op, Reset):
+                self.ops.append(ir.Reset(qubits[0], ctx.condition))
+            else:
+                self.ops.extend(
+                    ir.Measure(qubits[0], reg, bit, ctx.condition) for reg, bit in clbits[0]
+                )
+            return
+        if isinstance(op, Barrier):
+            if not ctx.controls:
+                self.ops.append(ir.Barrier(qubits))
+            return
+        if isinstance(op, Delay):
+            return
+        if isinstance(op, AnnotatedOperation):
+            self.annotated(op, qubits, ctx, depth)
+        elif isinstance(op, Gate):
+            self.any_gate(op, qubits, ctx, depth)
+        elif isinstance(op, Instruction) and not isinstance(op, (Initialize, Store)):
+            self.definition(op, qubits, clbits, ctx, depth)
+        elif not isinstance(op, Instruction) and hasattr(op, "to_instruction"):
+            # Bare Operations appended to circuits (Clifford, CNOTDihedral, ...).
+            sub = op.to_instruction()
+            self.instruction(sub, qubits, clbits, outer_cmap, ctx, depth + 1)
+        else:
+            raise InvalidProgramError(f"unsupported instruction {name!r}")
+
+    def walk_block(
+        self,
+        block: QuantumCircuit,
+        qubits: tuple[int, ...],
+        clbits: tuple[Locations, ...],
+        ctx: _Context,
+        depth: int,
+    ) -> None:
+        """Translate a sub-circuit whose bits are the given outer qubits/clbits."""
+        qmap = dict(zip(block.qubits, qubits, strict=True))
+        cmap = dict(zip(block.clbits, clbits, strict=True))
+        self.walk(block, qmap, cmap, ctx, depth + 1)
+
+    # -- gates ----------------------------------------------------------------------------
+    def gate(
+        self, name: str, qubits: tuple[int, ...], params: Sequence[Any], ctx: _Context, label: str
+    ) -> None:
+        """Append a library gate."""
+        self.ops.append(
+            ir.Gate(
+                name,
+                qubits,
+                tuple(self.param(p) for p in params),
+                ctx.controls,
+                ctx.ctrl_state if ctx.controls else None,
+                None,
+                ctx.condition,
+                label,
+            )
+        )
+
+    def matrix_gate(
+        self, matrix: np.ndarray, qubits: tuple[int, ...], ctx: _Context, label: str
+    ) -> None:
+        """Append a ``"unitary"`` gate."""
+        self.ops.append(
+            ir.Gate(
+                "unitary",
+                qubits,
+                (),
+                ctx.controls,
+                ctx.ctrl_state if ctx.controls else None,
+                matrix,
+                ctx.condition,
+                label,
+            )
+        )
+
+    def phase(self, phase: Any, ctx: _Context, label: str) -> None:
+        """A global phase: global at the top, a phase gate on the controls when controlled."""
+        value = self.param(phase)
+        if isinstance(value, float) and value == 0.0:
+            return
+        if not ctx.controls:
+            # Under a classical condition the phase multiplies one measured branch only,
+            # which no measurement can observe, so it is dropped.
+            if ctx.condition is None:
+                self.global_phase = self.global_phase + value
+            return
+        target, rest = ctx.controls[0], ctx.controls[1:]
+        rest_state = ctx.ctrl_state >> 1 if rest else None
+        if ctx.ctrl_state & 1:
+            self.ops.append(
+                ir.Gate("p", (target,), (value,), rest, rest_state, None, ctx.condition, label)
+            )
+        else:  # zpow(-phi/pi, -1) = diag(e^{i phi}, 1): the phase applies when the control is 0
+            self.ops.append(
+                ir.Gate(
+                    "zpow",
+                    (target,),
+                    (value * (-1.0 / math.pi), -1.0),
+                    rest,
+                    rest_state,
+                    None,
+                    ctx.condition,
+                    label,
+                )
+            )
+
+    def any_gate(self, op: Gate, qubits: tuple[int, ...], ctx: _Context, depth: int) -> None:
+        """Translate a gate object (not on the standard fast path)."""
+        name = op.name
+        if isinstance(op, ControlledGate):
+            self.controlled(op, qubits, ctx, depth)
+            return
+        if isinstance(op, GlobalPhaseGate):
+            self.phase(op.params[0], ctx, name)
+            return
+        ir_name = PLAIN_CLASSES.get(op.base_class)
+        if ir_name is not None:
+            if ir_name == "u" and len(op.params) == 4:
+                # CUGate.control() keeps cu's phase gamma as a fourth parameter of its base u.
+                self.gate("u", qubits, op.params[:3], ctx, name)
+                self.phase(op.params[3], ctx, name)
+            else:
+                self.gate(ir_name, qubits, op.params, ctx, name)
+            return
+        matrix = constant_matrix(op)
+        if matrix is not None:
+            self.matrix_gate(matrix, qubits, ctx, name)
+            return
+        self.definition(op, qubits, (), ctx, depth)
+
+    def controlled(
+        self, op: ControlledGate, qubits: tuple[int, ...], ctx: _Context, depth: int
+    ) -> None:
+        """A controlled gate: its base gate with the control qubits added to the context."""
+        n = op.num_ctrl_qubits
+        base = op.base_gate
+        if op.num_qubits != n + base.num_qubits:  # e.g. ancilla-using MCX variants
+            self.definition(op, qubits, (), ctx, depth)
+            return
+        inner = ctx.add_controls(qubits[:n], op.ctrl_state)
+        targets = qubits[n:]
+        if isinstance(op, CUGate):
+            theta, phi, lam, gamma = op.params
+            self.gate("u", targets, (theta, phi, lam), inner, op.name)
+            self.phase(gamma, inner, op.name)
+            return
+        self.any_gate(base, targets, inner, depth + 1)
+
+    def annotated(
+        self, op: AnnotatedOperation, qubits: tuple[int, ...], ctx: _Context, depth: int
+    ) -> None:
+        """An annotated operation: control modifiers become controls, the rest modify the base."""
+        base = op.base_op
+        nctrl = state = 0
+        for modifier in op.modifiers:
+            if isinstance(modifier, ControlModifier):
+                # Each control modifier puts its controls in front of the qubits so far.
+                state = modifier.ctrl_state | (state << modifier.num_ctrl_qubits)
+                nctrl += modifier.num_ctrl_qubits
+            elif isinstance(modifier, (InverseModifier, PowerModifier)):
+                try:
+                    if isinstance(modifier, InverseModifier):
+                        base = base.inverse()
+                    else:
+                        base = base.power(modifier.power)
+                except Exception as exc:
+                    raise InvalidProgramError(
+                        f"cannot apply {modifier!r} to {base.name!r} in an annotated "
+                        f"instruction: {exc}"
+                    ) from None
+            else:
+                raise InvalidProgramError(f"unsupported modifier {modifier!r} on {base.name!r}")
+        inner = ctx.add_controls(qubits[:nctrl], state) if nctrl else ctx
+        if isinstance(base, Gate):
+            self.any_gate(base, qubits[nctrl:], inner, depth + 1)
+        else:
+            self.instruction(base, qubits[nctrl:], (), {}, inner, depth + 1)
+
+    def definition(
+        self,
+        op: Instruction,
+        qubits: tuple[int, ...],
+        clbits: tuple[Locations, ...],
+        ctx: _Context,
+        depth: int,
+    ) -> None:
+        """Expand an instruction through its ``definition`` circuit."""
+        try:
+            definition = op.definition
+        except Exception as exc:
+            raise InvalidProgramError(f"cannot expand instruction {op.name!r}: {exc}") from None
+        if definition is None:
+            raise InvalidProgramError(
+                f"unsupported instruction {op.name!r}: it has no translation and no definition"
+            )
+        self.phase(definition.global_phase, ctx, op.name)
+        self.walk_block(definition, qubits, clbits, ctx, depth)
+
+    def if_else(
+        self,
+        op: IfElseOp,
+        qubits: tuple[int, ...],
+        clbits: tuple[Locations, ...],
+        outer_cmap: Mapping[Any, Locations],
+        ctx: _Context,
+        depth: int,
+    ) -> None:
+        """A true-body-only ``if_else`` on one clbit or register: the body's ops, conditioned."""
+        true_body, false_body = op.blocks[0], op.blocks[1] if len(op.blocks) > 1 else None
+        if false_body is not None:
+            raise InvalidProgramError("unsupported instruction 'if_else' with an else branch")
+        if ctx.condition is not None or ctx.controls:
+            raise InvalidProgramError("unsupported instruction: nested 'if_else'")
+        condition = op.condition
+        if not isinstance(condition, tuple):
+            raise InvalidProgramError(
+                "unsupported instruction 'if_else' with a classical expression condition; "
+                "only (Clbit, value) and (ClassicalRegister, value) are supported"
+            )
+        target, value = condition
+        self.walk_block(
+            true_body,
+            qubits,
+            clbits,
+            _Context((), 0, condition_for(target, value, outer_cmap, self.registers)),
+            depth,
+        )
+
+
+def circuit_to_program(circuit: QuantumCircuit) -> Program:
+    """Translate a Qiskit circuit into the neutral IR.
+
+    Args:
+        circuit: the circuit; parameters may be unbound (they stay symbolic by name).
+
+    Returns:
+        A :class:`Program` with one qubit per circuit qubit, one register per
+        ``ClassicalRegister`` (plus :data:`LOOSE_CLBITS_REGISTER` for clbits in no register),
+        the circuit's name, metadata and global phase.
+
+    Raises:
+        InvalidProgramError: an instruction has no translation (unsupported control flow,
+            ``initialize``, ``store``, classical expressions, ...); the message names it.
+    """
+    registers, cmap = clbit_locations(circuit)
+    translator = _Translator(registers)
+    qmap = {q: i for i, q in enumerate(circuit.qubits)}
+    translator.walk(circuit, qmap, cmap, _TOP, 0)
+    translator.phase(circuit.global_phase, _TOP, "global_phase")
+    return Program(
+        circuit.num_qubits,
+        translator.ops,
+        registers,
+        global_phase=translator.global_phase,
+        name=circuit.name or "",
+        metadata=circuit.metadata or {},
+    )

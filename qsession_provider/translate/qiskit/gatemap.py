@@ -1,0 +1,64 @@
+"""How Qiskit's standard gates map onto the neutral gate library."""
+
+from __future__ import annotations
+
+import numpy as np
+from qiskit.circuit import ControlledGate, Gate, ParameterExpression
+from qiskit.circuit.library import get_standard_gate_name_mapping
+
+from ...core.ir.circuit import MAX_MATRIX_QUBITS
+from ...core.ir.gates import GATES
+
+__all__ = ["STANDARD", "PLAIN_CLASSES", "constant_matrix"]
+
+
+def _standard_tables() -> tuple[dict[str, tuple[str, int, int]], dict[type, str]]:
+    """Standard gate name → (IR name, controls, ctrl_state), and plain gate class → IR name."""
+    by_name: dict[str, tuple[str, int, int]] = {}
+    by_class: dict[type, str] = {}
+    for name, gate in get_standard_gate_name_mapping().items():
+        if isinstance(gate, ControlledGate):
+            base = gate.base_gate.name
+            if base in GATES and name != "cu":  # cu carries an extra phase, handled apart
+                by_name[name] = (base, gate.num_ctrl_qubits, gate.ctrl_state)
+        elif isinstance(gate, Gate) and name in GATES:
+            by_name[name] = (name, 0, 0)
+            by_class[gate.base_class] = name
+    return by_name, by_class
+
+
+#: Standard gate name → (IR gate name, number of leading control qubits, ctrl_state).
+#: Every name here has the same parameters, in the same order, as the IR gate.
+#: PLAIN_CLASSES: uncontrolled standard gate class → IR name (for gates off the fast path).
+STANDARD, PLAIN_CLASSES = _standard_tables()
+
+#: Standard gates without a library name (rccx, rcccx): matrices computed once.
+_CONSTANT_CLASSES = frozenset(
+    gate.base_class
+    for name, gate in get_standard_gate_name_mapping().items()
+    if name not in STANDARD and isinstance(gate, Gate) and not gate.params
+)
+_CONSTANT_MATRICES: dict[type, np.ndarray] = {}
+
+
+def constant_matrix(op: Gate) -> np.ndarray | None:
+    """The matrix of a gate with no free parameters on at most 6 qubits, if it defines one.
+
+    Only gates whose class defines ``__array__`` (``UnitaryGate``, ``rccx``, ``QFTGate``,
+    bound ``HamiltonianGate``, ...) qualify; others are expanded through their definition.
+    """
+    if op.num_qubits > MAX_MATRIX_QUBITS or not hasattr(type(op), "__array__"):
+        return None
+    if any(isinstance(p, ParameterExpression) and p.parameters for p in op.params):
+        return None
+    cacheable = not op.params and op.base_class in _CONSTANT_CLASSES
+    if cacheable and op.base_class in _CONSTANT_MATRICES:
+        return _CONSTANT_MATRICES[op.base_class]
+    try:
+        matrix = np.asarray(op.to_matrix(), dtype=np.complex128)
+    except Exception:  # some gates define __array__ only for some parameter values
+        return None
+    if cacheable:
+        matrix.setflags(write=False)
+        _CONSTANT_MATRICES[op.base_class] = matrix
+    return matrix
