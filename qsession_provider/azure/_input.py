@@ -23,7 +23,7 @@ from typing import Any
 from .._optional import require
 from ..core.device import Device
 from ..core.ir.circuit import Program
-from ..core.ir.payload import RunPayload
+from ..core.ir.payload import RunPayload, check_seed
 from ..errors import InputError
 
 __all__ = [
@@ -181,9 +181,10 @@ def run_payload(input_data: Any, input_params: Mapping[str, Any], device: Device
         ImportError: see :func:`to_program`.
     """
     program = to_program(input_data)
-    seed = input_params.get(SEED_PARAM)
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-        raise InvalidInputData(f"input_params['seed'] must be a non-negative integer, got {seed!r}")
+    try:
+        seed = check_seed(input_params.get(SEED_PARAM), "input_params['seed']")
+    except InputError as exc:
+        raise InvalidInputData(str(exc)) from None
     try:
         payload = RunPayload(
             (program,),

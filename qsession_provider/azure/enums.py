@@ -9,8 +9,10 @@ generated enums print ``SessionStatus.SUCCEEDED``; the value is what users compa
 
 from __future__ import annotations
 
-from enum import Enum, EnumMeta
+from enum import EnumMeta
 from typing import Any
+
+from ..core.text_enum import TextEnum
 
 __all__ = [
     "SessionStatus",
@@ -39,7 +41,7 @@ class _CaseInsensitiveEnumMeta(EnumMeta):
             raise AttributeError(name) from None
 
 
-class _AzureEnum(str, Enum, metaclass=_CaseInsensitiveEnumMeta):
+class _AzureEnum(TextEnum, metaclass=_CaseInsensitiveEnumMeta):
     """A ``str`` enum whose values are also matched case-insensitively."""
 
     @classmethod
@@ -49,9 +51,6 @@ class _AzureEnum(str, Enum, metaclass=_CaseInsensitiveEnumMeta):
                 if member.value.lower() == value.lower():
                     return member
         return None
-
-    def __str__(self) -> str:
-        return str(self.value)
 
 
 class SessionStatus(_AzureEnum):

@@ -21,7 +21,7 @@ import cirq
 import numpy as np
 
 from ..core.ir.circuit import Program
-from ..core.ir.payload import SamplerPayload, SamplerPub
+from ..core.ir.payload import SamplerPayload, SamplerPub, check_seed
 from ..errors import InputError, InvalidProgramError, UnboundParameterError
 from ..translate.cirq.circuits import circuit_to_program, resolver_values
 
@@ -207,10 +207,7 @@ def cirq_sampler_payload(
         raise InputError(f"repetitions must be a positive integer, got {repetitions!r}")
     if repetitions <= 0:
         raise InputError(f"repetitions must be a positive integer, got {repetitions}")
-    if seed is not None and (
-        isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
-    ):
-        raise InputError(f"seed must be None or an integer >= 0, got {seed!r}")
+    seed = check_seed(seed)
     resolvers = list(resolvers)
     if not resolvers:
         raise InputError("no parameter resolvers given (an empty sweep has no results)")
@@ -223,4 +220,4 @@ def cirq_sampler_payload(
         pubs = _resolved_pubs(circuit, resolvers, int(repetitions), qubits)
     else:
         pubs = [_symbolic_pub(program, resolvers, int(repetitions))]
-    return SamplerPayload(tuple(pubs), None if seed is None else int(seed)), qubits
+    return SamplerPayload(tuple(pubs), seed), qubits

@@ -10,10 +10,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
 from .ir.encoding import compact, from_jsonable, to_jsonable
+from .text_enum import TextEnum
 
 __all__ = [
     "JobStatus",
@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 
-class JobStatus(str, Enum):
+class JobStatus(TextEnum):
     """Core job status; the value is the IBM-style name."""
 
     QUEUED = "QUEUED"
@@ -33,9 +33,6 @@ class JobStatus(str, Enum):
     DONE = "DONE"
     ERROR = "ERROR"
     CANCELLED = "CANCELLED"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 #: States a job never leaves.
@@ -52,7 +49,7 @@ TRANSITIONS: Mapping[JobStatus, frozenset[JobStatus]] = {
 }
 
 
-class JobErrorCode(str, Enum):
+class JobErrorCode(TextEnum):
     """Why a job ended in ERROR or CANCELLED (stable strings faces map to their errors)."""
 
     #: The device raised while executing the payload.
@@ -75,9 +72,6 @@ class JobErrorCode(str, Enum):
     CANCELLED_BY_USER = "cancelled"
     #: Still pending when the runtime shut down.
     SHUTDOWN = "shutdown"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)

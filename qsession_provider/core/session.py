@@ -31,6 +31,7 @@ from typing import Any
 from ..errors import InputError, SessionError
 from .ir.encoding import compact, from_jsonable, to_jsonable
 from .job_record import _replace
+from .text_enum import TextEnum
 
 __all__ = [
     "SessionState",
@@ -55,7 +56,7 @@ DEFAULT_INTERACTIVE_TTL = 300.0
 DEFAULT_IDLE_TIMEOUT = 1800.0
 
 
-class SessionState(str, Enum):
+class SessionState(TextEnum):
     """Core session state (see the module table)."""
 
     OPEN = "open"
@@ -64,21 +65,15 @@ class SessionState(str, Enum):
     DRAINING = "draining"
     CLOSED = "closed"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class SessionMode(str, Enum):
+class SessionMode(TextEnum):
     """``dedicated`` (IBM ``Session``) or ``batch`` (IBM ``Batch``)."""
 
     DEDICATED = "dedicated"
     BATCH = "batch"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class FailurePolicy(str, Enum):
+class FailurePolicy(TextEnum):
     """What a failed job does to its session (Azure ``SessionJobFailurePolicy``)."""
 
     #: A failed job ends the session: queued and running jobs are cancelled.
@@ -86,11 +81,8 @@ class FailurePolicy(str, Enum):
     #: The session keeps accepting jobs; it only records that a job failed.
     CONTINUE = "continue"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class IdleScope(str, Enum):
+class IdleScope(TextEnum):
     """When the idle timeout applies."""
 
     #: Only before the first job is submitted (IBM: "opened but no job for 30 min").
@@ -99,11 +91,8 @@ class IdleScope(str, Enum):
     #: (Azure: "no new job submitted within the session for 10 minutes").
     ANY = "any"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class CloseReason(str, Enum):
+class CloseReason(TextEnum):
     """Why a session is closed."""
 
     #: ``close()`` was called and every outstanding job finished.
@@ -124,9 +113,6 @@ class CloseReason(str, Enum):
     OWNER_EXITED = "owner_exited"
     #: The runtime shut down.
     SHUTDOWN = "shutdown"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 #: Reasons that make a closed session "timed out" (Azure ``TimedOut``).

@@ -27,7 +27,14 @@ from qiskit.quantum_info import SparseObservable
 
 from ..core.ir.circuit import Program
 from ..core.ir.observables import PauliSum
-from ..core.ir.payload import EstimatorPayload, EstimatorPub, RunPayload, SamplerPayload, SamplerPub
+from ..core.ir.payload import (
+    EstimatorPayload,
+    EstimatorPub,
+    RunPayload,
+    SamplerPayload,
+    SamplerPub,
+    check_seed,
+)
 from ..errors import InputError, UnboundParameterError
 from ..translate.qiskit.observables import sparse_pauli_to_sum
 from ._programs import ProgramCache
@@ -128,14 +135,6 @@ class _where:  # noqa: N801 - used as a function: ``with _where("pub 2"): ...``
         return False
 
 
-def _check_seed(seed: Any) -> int | None:
-    if seed is None:
-        return None
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InputError(f"seed must be None or an integer >= 0, got {seed!r}")
-    return int(seed)
-
-
 def _circuit_label(circuit: QuantumCircuit) -> str:
     return repr(circuit.name) if circuit.name else "<unnamed>"
 
@@ -195,7 +194,7 @@ def sampler_payload(
             parameter values that do not match the circuit.
         InvalidProgramError: a circuit cannot be translated.
     """
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
     out = []
     for index, pub in enumerate(pubs):
         with _where(f"pub {index}"):
@@ -237,7 +236,7 @@ def estimator_payload(
             values that do not match the circuit, or shapes that do not broadcast.
         InvalidProgramError: a circuit or observable cannot be translated.
     """
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
     observables = observable_cache if observable_cache is not None else _OBSERVABLES
     out = []
     for index, pub in enumerate(pubs):
@@ -287,7 +286,7 @@ def run_payload(
         InputError: no circuits, an item that is not a circuit, or bad shots/seed.
         InvalidProgramError: a circuit cannot be translated.
     """
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
     if isinstance(circuits, QuantumCircuit):
         circuits = [circuits]
     programs = []

@@ -29,6 +29,7 @@ __all__ = [
     "Payload",
     "PROGRAMS",
     "payload_from_json",
+    "check_seed",
     "touched_qubits",
 ]
 
@@ -44,6 +45,19 @@ def _touched(operations: tuple[Any, ...]) -> int:
         if not isinstance(op, Barrier):
             used.update(op.all_qubits)
     return len(used)
+
+
+def check_seed(seed: Any, what: str = "seed") -> int | None:
+    """``seed`` as an int, or None: the one check of a sampling seed for every face.
+
+    Raises:
+        InputError: ``seed`` is not None or an integer >= 0 (``what`` names it).
+    """
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"{what} must be None or an integer >= 0, got {seed!r}")
+    return int(seed)
 
 
 def _check_shots(shots: Any, where: str) -> int:
