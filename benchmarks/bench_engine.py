@@ -172,7 +172,7 @@ def pass_time(n: int) -> float:
 
 
 def runners(n: int, ops: list[Op], mode: str, engines: set[str]) -> dict[str, Callable[[], object]]:
-    from qsession_provider.qiskit import circuit_to_program
+    from qsession_provider.qiskit import circuit_to_ir
     from qsession_provider.sim import StatevectorSimulator
 
     shots = mode == "shots"
@@ -197,20 +197,16 @@ def runners(n: int, ops: list[Op], mode: str, engines: set[str]) -> dict[str, Ca
             continue
         sim = StatevectorSimulator(**kwargs)
         if shots:
-            out[label] = lambda sim=sim: sim.sample(circuit_to_program(qc), SHOTS)
+            out[label] = lambda sim=sim: sim.sample(circuit_to_ir(qc), SHOTS)
         else:
-            out[label] = lambda sim=sim: sim.final_state(circuit_to_program(qc))
+            out[label] = lambda sim=sim: sim.final_state(circuit_to_ir(qc))
     if "qsession" in engines:
         # A fresh simulator every time: compilation (fusion, tiling) counted too, as for a
         # circuit seen once. The rows above reuse the compiled structure, as sessions do.
         if shots:
-            out["qsession cold"] = lambda: StatevectorSimulator().sample(
-                circuit_to_program(qc), SHOTS
-            )
+            out["qsession cold"] = lambda: StatevectorSimulator().sample(circuit_to_ir(qc), SHOTS)
         else:
-            out["qsession cold"] = lambda: StatevectorSimulator().final_state(
-                circuit_to_program(qc)
-            )
+            out["qsession cold"] = lambda: StatevectorSimulator().final_state(circuit_to_ir(qc))
     if "qsim" in engines:
         try:
             import qsimcirq
@@ -289,7 +285,7 @@ def run_speed(args: argparse.Namespace) -> None:
 MEMORY_CHILD = """
 import json, resource, sys, time
 import numpy as np
-from qsession_provider.core import Gate, Measure, Program
+from qsession_provider.core import Gate, Measure, Circuit
 from qsession_provider.sim import StatevectorSimulator
 n, precision, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 rng = np.random.default_rng(0)
@@ -299,7 +295,7 @@ for layer in range(2):
     ops += [Gate("z", (q + 1,), controls=(q,)) for q in range(layer % 2, n - 1, 2)]
 if mode == "shots":
     ops += [Measure(q, "m", q) for q in range(n)]
-program = Program(n, ops, {"m": n} if mode == "shots" else {})
+program = Circuit(n, ops, {"m": n} if mode == "shots" else {})
 sim = StatevectorSimulator(precision=precision)
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 t0 = time.perf_counter()

@@ -47,7 +47,7 @@ def main() -> None:
     from qiskit.quantum_info import SparsePauliOp
 
     from qsession_provider.core.ir.payload import EstimatorPayload, EstimatorPub
-    from qsession_provider.qiskit import circuit_to_program
+    from qsession_provider.qiskit import circuit_to_ir
     from qsession_provider.sim import StatevectorSimulator, execute
     from qsession_provider.translate.qiskit.observables import sparse_pauli_to_sum
 
@@ -58,7 +58,7 @@ def main() -> None:
     observable = SparsePauliOp(labels, rng.normal(size=args.terms))
     values = rng.uniform(-np.pi, np.pi, (args.sets, circuit.num_parameters))
 
-    program = circuit_to_program(circuit)
+    program = circuit_to_ir(circuit)
     obs = sparse_pauli_to_sum(observable)
     sim = StatevectorSimulator()
     compiled = sim.compile(program)

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from qsession_provider.client import open_runtime
-from qsession_provider.core import Gate, Measure, Program, VirtualClock
+from qsession_provider.core import Circuit, Gate, Measure, VirtualClock
 from qsession_provider.core.ir.payload import SamplerPayload, SamplerPub
 from qsession_provider.plugins import get_plugin_manager
 
@@ -27,7 +27,7 @@ def main() -> None:
     runtime = open_runtime(":memory:", clock=clock, plugin_manager=pm)
     print("devices:", ", ".join(d.name for d in runtime.devices()))
 
-    bell = Program(
+    bell = Circuit(
         2,
         [Gate("h", (0,)), Gate("x", (1,), controls=(0,)), Measure(0, "c", 0), Measure(1, "c", 1)],
         {"c": 2},

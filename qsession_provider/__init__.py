@@ -7,6 +7,9 @@ first use, so importing a low layer never loads the runtime or the plugins.
 
 from __future__ import annotations
 
+import warnings
+from typing import Any
+
 from ._lazy import lazy_exports
 
 __version__ = "0.1.0"
@@ -18,7 +21,7 @@ _EXPORTS = {
     "Parameter": ".core.ir",
     "PauliSum": ".core.ir",
     "PauliTerm": ".core.ir",
-    "Program": ".core.ir",
+    "Circuit": ".core.ir",
     "Reset": ".core.ir",
     "RealClock": ".core.clock",
     "VirtualClock": ".core.clock",
@@ -27,7 +30,15 @@ _EXPORTS = {
     "open_runtime": ".client",
 }
 
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+_lazy_getattr, __dir__ = lazy_exports(__name__, _EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Program":  # the IR circuit's name before 0.2
+        warnings.warn("qsession_provider Program is now Circuit", DeprecationWarning, stacklevel=2)
+        name = "Circuit"
+    return _lazy_getattr(name)
+
 
 __all__ = [
     "Barrier",
@@ -36,7 +47,7 @@ __all__ = [
     "Parameter",
     "PauliSum",
     "PauliTerm",
-    "Program",
+    "Circuit",
     "QSessionError",
     "RealClock",
     "Reset",

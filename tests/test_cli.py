@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from qsession_provider.cli import main
-from qsession_provider.core import Gate, Measure, Program, Runtime, SQLiteStore, VirtualClock
+from qsession_provider.core import Circuit, Gate, Measure, Runtime, SQLiteStore, VirtualClock
 from qsession_provider.core.ir.payload import SamplerPayload, SamplerPub
 from qsession_provider.plugins.builtin import statevector_device
 
@@ -23,7 +23,7 @@ def test_devices_and_plugins(capsys: pytest.CaptureFixture[str]) -> None:
 def test_sessions_and_jobs_of_a_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = str(tmp_path / "s.sqlite3")
     rt = Runtime(store=SQLiteStore(path), clock=VirtualClock(), devices=[statevector_device()])
-    program = Program(1, [Gate("h", (0,)), Measure(0, "c", 0)], {"c": 1})
+    program = Circuit(1, [Gate("h", (0,)), Measure(0, "c", 0)], {"c": 1})
     session = rt.open_session("statevector", name="cli-demo")
     job = rt.submit(
         "sampler",

@@ -22,7 +22,7 @@ def test_top_level_all_is_pinned() -> None:
             "Parameter",
             "PauliSum",
             "PauliTerm",
-            "Program",
+            "Circuit",
             "QSessionError",
             "RealClock",
             "Reset",

@@ -3,7 +3,7 @@
 Accepted ``input_data``: OpenQASM 2 text (``OPENQASM 2.0;`` header, read with
 ``qiskit.qasm2``), OpenQASM 3 text (``qiskit.qasm3``, which needs
 ``qiskit_qasm3_import``), a Qiskit ``QuantumCircuit``, a Cirq ``Circuit``, or a
-:class:`~qsession_provider.core.ir.circuit.Program`. The frameworks are imported only when
+:class:`~qsession_provider.core.ir.circuit.Circuit`. The frameworks are imported only when
 such an input arrives. Anything else - or a circuit that cannot run on the target - raises
 :class:`InvalidInputData`, which the workspace turns into a job that fails with
 ``error_data`` code ``InvalidInputData``: the service accepts the job and its execution
@@ -22,7 +22,7 @@ from typing import Any
 
 from .._optional import require
 from ..core.device import Device
-from ..core.ir.circuit import Program
+from ..core.ir.circuit import Circuit
 from ..core.ir.payload import RunPayload, check_seed
 from ..errors import InputError
 
@@ -84,7 +84,7 @@ def _preview(text: str) -> str:
     return repr(flat if len(flat) <= 40 else flat[:37] + "...")
 
 
-def _from_qasm(text: str) -> Program:
+def _from_qasm(text: str) -> Circuit:
     match = _HEADER.search(_COMMENTS.sub("", text))
     if match is None:
         raise InvalidInputData(
@@ -118,20 +118,20 @@ def _from_qasm(text: str) -> Program:
     return _from_qiskit(circuit)
 
 
-def _from_qiskit(circuit: Any) -> Program:
+def _from_qiskit(circuit: Any) -> Circuit:
     face = require("qsession_provider.qiskit", "qiskit", "Qiskit input_data")
     try:
-        return face.circuit_to_program(circuit)  # type: ignore[no-any-return]
+        return face.circuit_to_ir(circuit)  # type: ignore[no-any-return]
     except ImportError:
         raise
     except Exception as exc:
         raise InvalidInputData(f"the Qiskit circuit cannot be run: {exc}") from None
 
 
-def _from_cirq(circuit: Any) -> Program:
+def _from_cirq(circuit: Any) -> Circuit:
     face = require("qsession_provider.cirq", "cirq", "Cirq input_data")
     try:
-        program, _qubits = face.circuit_to_program(circuit)
+        program, _qubits = face.circuit_to_ir(circuit)
     except ImportError:
         raise
     except Exception as exc:
@@ -147,14 +147,14 @@ def _framework_class(obj: Any, package: str, names: tuple[str, ...]) -> bool:
     )
 
 
-def to_program(input_data: Any) -> Program:
+def to_program(input_data: Any) -> Circuit:
     """The IR program of ``input_data``.
 
     Raises:
         InvalidInputData: the input is not a circuit, or cannot be translated.
         ImportError: the framework needed for this input is missing (names the extra).
     """
-    if isinstance(input_data, Program):
+    if isinstance(input_data, Circuit):
         return input_data
     if isinstance(input_data, (bytes, bytearray)):
         try:
@@ -169,7 +169,7 @@ def to_program(input_data: Any) -> Program:
         return _from_cirq(input_data)
     raise InvalidInputData(
         f"unsupported input_data of type {type(input_data).__name__}: expected OpenQASM 2 or "
-        "3 text, a qiskit QuantumCircuit, a cirq Circuit or a qsession_provider Program"
+        "3 text, a qiskit QuantumCircuit, a cirq Circuit or a qsession_provider Circuit"
     )
 
 
@@ -199,4 +199,4 @@ def run_payload(input_data: Any, input_params: Mapping[str, Any], device: Device
 
 def placeholder_payload() -> RunPayload:
     """What is stored as the payload of a job whose input could not be read (it never runs)."""
-    return RunPayload((Program(0, name="invalid input_data"),), shots=1)
+    return RunPayload((Circuit(0, name="invalid input_data"),), shots=1)

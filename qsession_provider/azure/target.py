@@ -114,7 +114,7 @@ class Target(SessionHost):
 
         Args:
             input_data: OpenQASM 2 or 3 text, a Qiskit ``QuantumCircuit``, a Cirq
-                ``Circuit`` or a :class:`~qsession_provider.core.ir.circuit.Program`. Input
+                ``Circuit`` or a :class:`~qsession_provider.core.ir.circuit.Circuit`. Input
                 that cannot run still creates the job, which fails with ``error_data``
                 code ``InvalidInputData`` (its session's failure policy then applies).
             name: job name.

@@ -15,7 +15,7 @@ from .._optional import require
 require("cirq", "cirq", "qsession_provider.cirq")
 
 from ..core.clock import VirtualClock  # noqa: E402
-from ..translate.cirq.circuits import circuit_to_program, pauli_sum_to_sum, resolver_values  # noqa: E402
+from ..translate.cirq.circuits import circuit_to_ir, pauli_sum_to_sum, resolver_values  # noqa: E402
 from ._results import JobResult  # noqa: E402
 from .job import Job, UnsuccessfulJobError  # noqa: E402
 from .sampler import Sampler  # noqa: E402
@@ -31,7 +31,7 @@ __all__ = [
     "Target",
     "UnsuccessfulJobError",
     "VirtualClock",
-    "circuit_to_program",
+    "circuit_to_ir",
     "pauli_sum_to_sum",
     "resolver_values",
 ]

@@ -20,10 +20,10 @@ from typing import Any
 import cirq
 import numpy as np
 
-from ..core.ir.circuit import Program
+from ..core.ir.circuit import Circuit
 from ..core.ir.payload import SamplerPayload, SamplerPub, check_seed
 from ..errors import InputError, InvalidProgramError, UnboundParameterError
-from ..translate.cirq.circuits import circuit_to_program, resolver_values
+from ..translate.cirq.circuits import circuit_to_ir, resolver_values
 
 __all__ = ["JobResult", "cirq_results", "cirq_sampler_payload", "sweep_results"]
 
@@ -136,7 +136,7 @@ def sweep_results(
 
 
 def _symbolic_pub(
-    program: Program,
+    program: Circuit,
     resolvers: Sequence[cirq.ParamResolverOrSimilarType],
     repetitions: int,
 ) -> SamplerPub:
@@ -165,7 +165,7 @@ def _resolved_pubs(
         if cirq.is_parameterized(resolved):
             names = sorted(cirq.parameter_names(resolved))
             raise UnboundParameterError(f"resolver {i} gives no value for parameter(s) {names}")
-        program, _ = circuit_to_program(resolved, qubit_order=qubits)
+        program, _ = circuit_to_ir(resolved, qubit_order=qubits)
         pubs.append(SamplerPub(program, np.zeros((1, 0)), repetitions))
     return pubs
 
@@ -189,7 +189,7 @@ def cirq_sampler_payload(
     Returns:
         The payload (one symbolic pub of shape ``(len(resolvers),)``, or, when a gate cannot
         stay symbolic, one pub of shape ``(1,)`` per resolver) and the qubit order of the
-        translation (see ``circuit_to_program``).
+        translation (see ``circuit_to_ir``).
 
     Raises:
         InputError: no measurements, no resolvers, or bad repetitions/seed.
@@ -212,7 +212,7 @@ def cirq_sampler_payload(
     if not resolvers:
         raise InputError("no parameter resolvers given (an empty sweep has no results)")
     try:
-        program, qubits = circuit_to_program(circuit)
+        program, qubits = circuit_to_ir(circuit)
     except InvalidProgramError:
         if not cirq.is_parameterized(circuit):
             raise

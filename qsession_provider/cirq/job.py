@@ -29,7 +29,7 @@ import cirq
 import numpy as np
 import sympy
 
-from ..core.ir.circuit import Measure, Program
+from ..core.ir.circuit import Circuit, Measure
 from ..core.job import Job as CoreJob
 from ..core.job import JobStatus
 from ..core.runtime.runtime import Runtime
@@ -281,7 +281,7 @@ def submit_sweep(
     return Job(runtime, job, resolvers=resolvers)
 
 
-def _measurement_dict(program: Program) -> dict[str, list[int]]:
+def _measurement_dict(program: Circuit) -> dict[str, list[int]]:
     """Which qubit-order positions each register (measurement key) reads, bit by bit."""
     out: dict[str, list[int]] = {name: [-1] * size for name, size in program.registers.items()}
     last = program.num_qubits - 1

@@ -30,7 +30,7 @@ from ..core.ir.payload import EstimatorPayload, EstimatorPub
 from ..core.job import Job as CoreJob
 from ..core.runtime.runtime import Runtime
 from ..errors import InputError, JobCancelledError, JobFailedError, JobTimeoutError
-from ..translate.cirq.circuits import circuit_to_program, resolver_values
+from ..translate.cirq.circuits import circuit_to_ir, resolver_values
 from ..translate.cirq.observables import pauli_sum_to_sum, qubit_index_map
 from ._results import JobResult, cirq_sampler_payload
 from .job import STATUS_NAMES, Job, UnsuccessfulJobError, submit_sweep
@@ -309,7 +309,7 @@ class Sampler(cirq.Sampler):
             return []
         extra = {q for o in sums for q in o.qubits}
         order = cirq.QubitOrder.as_qubit_order(qubit_order).order_for(program.all_qubits() | extra)
-        ir, qubits = circuit_to_program(program, qubit_order=list(order))
+        ir, qubits = circuit_to_ir(program, qubit_order=list(order))
         index = qubit_index_map(qubits)
         values = [[resolver_values(r, ir)[n] for n in ir.parameters] for r in resolvers]
         neutral = np.empty(len(sums), dtype=object)

@@ -14,6 +14,9 @@ are loaded on first use, so ``import qsession_provider.core.ir`` loads the IR al
 
 from __future__ import annotations
 
+import warnings
+from typing import Any
+
 from .._lazy import lazy_exports
 
 _EXPORTS = {
@@ -42,7 +45,7 @@ _EXPORTS = {
     "Condition": ".ir",
     "Gate": ".ir",
     "Measure": ".ir",
-    "Program": ".ir",
+    "Circuit": ".ir",
     "Reset": ".ir",
     "FINAL_STATES": ".job",
     "Job": ".job",
@@ -63,7 +66,15 @@ _EXPORTS = {
     "SessionState": ".session",
 }
 
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+_lazy_getattr, __dir__ = lazy_exports(__name__, _EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Program":  # the IR circuit's name before 0.2
+        warnings.warn("qsession_provider Program is now Circuit", DeprecationWarning, stacklevel=2)
+        name = "Circuit"
+    return _lazy_getattr(name)
+
 
 __all__ = [
     "Barrier",
@@ -92,7 +103,7 @@ __all__ = [
     "Parameter",
     "PauliSum",
     "PauliTerm",
-    "Program",
+    "Circuit",
     "RealClock",
     "Reset",
     "Runtime",

@@ -23,7 +23,7 @@ require("qiskit", "qiskit", "qsession_provider.qiskit")
 require("qiskit_ibm_runtime", "qiskit", "qsession_provider.qiskit")
 
 from ..core.clock.virtual import VirtualClock  # noqa: E402
-from ..translate.qiskit.circuits import circuit_to_program, sparse_pauli_to_sum  # noqa: E402
+from ..translate.qiskit.circuits import circuit_to_ir, sparse_pauli_to_sum  # noqa: E402
 from .backend import QSessionBackend  # noqa: E402
 from .primitives import Estimator, EstimatorV2, Sampler, SamplerV2  # noqa: E402
 from .runtime_job import RuntimeJob, RuntimeJobStatus, RuntimeJobV2  # noqa: E402
@@ -43,6 +43,6 @@ __all__ = [
     "SamplerV2",
     "Session",
     "VirtualClock",
-    "circuit_to_program",
+    "circuit_to_ir",
     "sparse_pauli_to_sum",
 ]

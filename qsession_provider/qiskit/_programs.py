@@ -1,8 +1,8 @@
-"""A thread-safe cache of ``QuantumCircuit`` → :class:`Program` translations.
+"""A thread-safe cache of ``QuantumCircuit`` → :class:`Circuit` translations.
 
 A VQE loop submits the same circuit object with new parameter values job after job.
 Translating it costs ~7-12 µs per instruction, most of a ~2 ms estimator job, so
-:class:`ProgramCache` keeps the translation and hands back the *same* ``Program`` object
+:class:`ProgramCache` keeps the translation and hands back the *same* ``Circuit`` object
 (which also keeps the simulator's compile cache warm).
 
 The cache rule
@@ -47,9 +47,9 @@ from typing import Any
 
 from qiskit.circuit import QuantumCircuit
 
-from ..core.ir.circuit import Program
+from ..core.ir.circuit import Circuit
 from ..errors import InputError
-from ..translate.qiskit.circuits import circuit_to_program
+from ..translate.qiskit.circuits import circuit_to_ir
 
 __all__ = ["CacheStats", "ProgramCache"]
 
@@ -76,7 +76,7 @@ class _Entry:
         cregs: list[Any],
         metadata: Any,
         snapshot: Any,
-        program: Program,
+        program: Circuit,
     ) -> None:
         self.ref = ref
         self.cheap = cheap
@@ -107,7 +107,7 @@ def _same(a: Any, b: Any) -> bool:
 
 
 class ProgramCache:
-    """Translate Qiskit circuits once and reuse the :class:`Program` while they are unchanged.
+    """Translate Qiskit circuits once and reuse the :class:`Circuit` while they are unchanged.
 
     Thread-safe: dictionary reads and updates hold one lock; validation and translation run
     outside it (two threads missing on the same circuit may both translate; the last one
@@ -141,24 +141,24 @@ class ProgramCache:
         self._hits = 0
         self._misses = 0
 
-    def get(self, circuit: QuantumCircuit) -> Program:
+    def get(self, circuit: QuantumCircuit) -> Circuit:
         """The translation of ``circuit``, from the cache when the circuit is unchanged.
 
         Args:
             circuit: the circuit; unbound parameters stay symbolic.
 
         Returns:
-            A :class:`Program`; the same object as long as the circuit is not mutated.
+            A :class:`Circuit`; the same object as long as the circuit is not mutated.
 
         Raises:
             InputError: ``circuit`` is not a ``QuantumCircuit``.
-            InvalidProgramError: the circuit cannot be translated (see ``circuit_to_program``).
+            InvalidProgramError: the circuit cannot be translated (see ``circuit_to_ir``).
         """
         if not isinstance(circuit, QuantumCircuit):
             raise InputError(f"expected a QuantumCircuit, got {type(circuit).__name__}")
         data = getattr(circuit, "_data", None)
         if self.maxsize == 0 or data is None or not hasattr(data, "copy"):
-            return circuit_to_program(circuit)
+            return circuit_to_ir(circuit)
         key = id(circuit)
         cheap = _cheap_fields(circuit, data)
         with self._lock:
@@ -178,7 +178,7 @@ class ProgramCache:
         snapshot = data.copy(copy_instructions=True, deepcopy=True)
         cregs = list(circuit.cregs)
         metadata = dict(circuit.metadata) if isinstance(circuit.metadata, dict) else None
-        program = circuit_to_program(circuit)
+        program = circuit_to_ir(circuit)
         ref = weakref.ref(circuit, self._make_callback(key))
         with self._lock:
             self._entries[key] = _Entry(ref, cheap, cregs, metadata, snapshot, program)

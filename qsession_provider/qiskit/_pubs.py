@@ -25,7 +25,7 @@ from qiskit.primitives.containers import EstimatorPub as QiskitEstimatorPub
 from qiskit.primitives.containers import SamplerPub as QiskitSamplerPub
 from qiskit.quantum_info import SparseObservable
 
-from ..core.ir.circuit import Program
+from ..core.ir.circuit import Circuit
 from ..core.ir.observables import PauliSum
 from ..core.ir.payload import (
     EstimatorPayload,
@@ -103,7 +103,7 @@ _FIXED_PUBS: dict[tuple[int, int, tuple[int, ...]], SamplerPub] = {}
 _FIXED_PUBS_MAX = 256
 
 
-def _fixed_sampler_pub(program: Program, shots: int, shape: tuple[int, ...]) -> SamplerPub:
+def _fixed_sampler_pub(program: Circuit, shots: int, shape: tuple[int, ...]) -> SamplerPub:
     """The neutral pub of a parameter-free ``program`` (shared between jobs: it is immutable)."""
     key = (id(program), shots, shape)
     pub = _FIXED_PUBS.get(key)
@@ -140,11 +140,11 @@ def _circuit_label(circuit: QuantumCircuit) -> str:
 
 
 def parameter_values(
-    bindings: BindingsArray, circuit: QuantumCircuit, program: Program
+    bindings: BindingsArray, circuit: QuantumCircuit, program: Circuit
 ) -> np.ndarray:
     """The values of ``bindings`` as a float array ``(*bindings.shape, len(program.parameters))``.
 
-    Columns follow ``program.parameters`` (names such as ``θ[0]``, as ``circuit_to_program``
+    Columns follow ``program.parameters`` (names such as ``θ[0]``, as ``circuit_to_ir``
     writes them). Parameters that the translation dropped (e.g. one used only in a ``delay``)
     may be bound and are ignored.
 

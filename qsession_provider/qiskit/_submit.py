@@ -147,7 +147,7 @@ def submit(
         payload, decoding = executor_submission(inputs, cache=PROGRAMS)
     else:
         raise IBMInputValueError(
-            f"Program {program_id!r} is not supported; the local runtime runs 'sampler', "
+            f"Circuit {program_id!r} is not supported; the local runtime runs 'sampler', "
             "'estimator' and 'executor'."
         )
     instance = runtime_options.get("instance") or getattr(backend, "instance", None) or "default"

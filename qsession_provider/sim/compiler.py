@@ -1,4 +1,4 @@
-"""Compile a :class:`Program` once; bind parameters many times.
+"""Compile a :class:`Circuit` once; bind parameters many times.
 
 Compilation drops qubits no gate or reset touches (a 127-qubit ISA circuit using 5 qubits is
 simulated on 5), renumbers the rest, classifies each gate as dense or diagonal, precomputes
@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.ir.circuit import Barrier, Condition, Gate, Measure, Program, Reset
+from ..core.ir.circuit import Barrier, Circuit, Condition, Gate, Measure, Reset
 from ..core.ir.gates import gate_spec
 from ..core.ir.params import ParamExpr
 from .binding import ExpressionTable, batch_data
@@ -520,7 +520,7 @@ class CompiledProgram:
         return len(self.active)
 
 
-def _active_qubits(program: Program) -> tuple[int, ...]:
+def _active_qubits(program: Circuit) -> tuple[int, ...]:
     used: set[int] = set()
     for op in program.operations:
         if isinstance(op, (Gate, Reset)):
@@ -528,7 +528,7 @@ def _active_qubits(program: Program) -> tuple[int, ...]:
     return tuple(sorted(used))
 
 
-def _deferrable(program: Program) -> list[bool]:
+def _deferrable(program: Circuit) -> list[bool]:
     """For each operation, whether it is a measurement that can move to the end."""
     ops = program.operations
     flags = [False] * len(ops)
@@ -589,7 +589,7 @@ def _fill_constants(steps: list[Step]) -> None:
             steps[i] = replace(step, data=np.array(row, dtype=np.complex128))
 
 
-def compile_program(program: Program, *, options: FusionOptions | None = None) -> CompiledProgram:
+def compile_program(program: Circuit, *, options: FusionOptions | None = None) -> CompiledProgram:
     """Compile ``program`` for simulation (pure function of the program's structure).
 
     ``options`` chooses fusion and tiling (default: :meth:`FusionOptions.for_state` for

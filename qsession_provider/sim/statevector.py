@@ -1,7 +1,7 @@
 """The statevector simulator: runs neutral programs on the C kernels.
 
 The simulator compiles each program structure once (an LRU cache keyed by
-:meth:`Program.structure_key`; fusion and tiling are decided there), allocates a state over
+:meth:`Circuit.structure_key`; fusion and tiling are decided there), allocates a state over
 the qubits the program actually touches (64-byte aligned, zeroed by the OS, no other copy),
 runs each run of gates in one kernel call with the GIL released, and then samples all shots
 in one pass, evaluates Pauli sums from X/Z masks (built once per observable list), or returns
@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.ir.circuit import Condition, Program
+from ..core.ir.circuit import Circuit, Condition
 from ..core.ir.observables import PauliSum
 from ..core.ir.params import ParamExpr
 from ..errors import InputError, InvalidProgramError, ResourceTooLargeError
@@ -181,7 +181,7 @@ def _thresholds(kernel: Any, state: np.ndarray) -> np.ndarray:
 
 
 class StatevectorSimulator:
-    """Exact statevector simulation of :class:`Program` objects.
+    """Exact statevector simulation of :class:`Circuit` objects.
 
     Args:
         precision: ``"double"`` (complex128, default) or ``"single"`` (complex64).
@@ -196,8 +196,8 @@ class StatevectorSimulator:
         tiling: group gates into cache-sized tiles on states larger than the cache.
 
     Example:
-        >>> from qsession_provider.core import Program, Gate, Measure
-        >>> bell = Program(2, [Gate("h", (0,)), Gate("x", (1,), controls=(0,)),
+        >>> from qsession_provider.core import Circuit, Gate, Measure
+        >>> bell = Circuit(2, [Gate("h", (0,)), Gate("x", (1,), controls=(0,)),
         ...                    Measure(0, "c", 0), Measure(1, "c", 1)], {"c": 2})
         >>> bits = StatevectorSimulator().sample(bell, shots=4, seed=1)["c"]
         >>> bits.shape
@@ -237,13 +237,13 @@ class StatevectorSimulator:
         # Sampling: terminal lookup tables by id(compiled), small per-thread state buffers.
         self._tables: dict[int, tuple[CompiledProgram, _Lookup | None]] = {}
         self._scratch = threading.local()
-        self._by_program: dict[int, tuple[Program, tuple[Any, ...], CompiledProgram]] = {}
+        self._by_program: dict[int, tuple[Circuit, tuple[Any, ...], CompiledProgram]] = {}
 
     # -- compilation -------------------------------------------------------------------
-    def compile(self, program: Program) -> CompiledProgram:
+    def compile(self, program: Circuit) -> CompiledProgram:
         """The compiled form of ``program`` (cached by structure)."""
-        if not isinstance(program, Program):
-            raise InputError(f"expected a Program, got {type(program).__name__}")
+        if not isinstance(program, Circuit):
+            raise InputError(f"expected a Circuit, got {type(program).__name__}")
         key = program.structure_key()
         with self._lock:
             compiled = self._cache.get(key)
@@ -259,7 +259,7 @@ class StatevectorSimulator:
 
     # -- public API --------------------------------------------------------------------
     def final_state(
-        self, program: Program, values: Mapping[str, float] | None = None
+        self, program: Circuit, values: Mapping[str, float] | None = None
     ) -> np.ndarray:
         """The final state over all ``program.num_qubits`` qubits (Qiskit bit order).
 
@@ -288,7 +288,7 @@ class StatevectorSimulator:
         return full
 
     def probabilities(
-        self, program: Program, values: Mapping[str, float] | None = None
+        self, program: Circuit, values: Mapping[str, float] | None = None
     ) -> np.ndarray:
         """Probabilities over the touched qubits, in the order of ``compile(program).active``."""
         compiled = self.compile(program)
@@ -299,7 +299,7 @@ class StatevectorSimulator:
 
     def sample(
         self,
-        program: Program,
+        program: Circuit,
         shots: int,
         values: Mapping[str, float] | None = None,
         seed: int | np.random.Generator | None = None,
@@ -355,7 +355,7 @@ class StatevectorSimulator:
 
     def expectation_values(
         self,
-        program: Program,
+        program: Circuit,
         observables: Sequence[PauliSum],
         values: Mapping[str, float] | None = None,
     ) -> np.ndarray:
@@ -369,10 +369,10 @@ class StatevectorSimulator:
         return self.expectations_of_state(compiled, state, observables)
 
     # -- shared with the program executors ---------------------------------------------
-    def compiled_for(self, program: Program) -> CompiledProgram:
+    def compiled_for(self, program: Circuit) -> CompiledProgram:
         """:meth:`compile`, remembered by program identity.
 
-        Jobs of a loop usually carry the same :class:`Program` object; this skips hashing
+        Jobs of a loop usually carry the same :class:`Circuit` object; this skips hashing
         its structure key (tens of microseconds for a circuit with many parameters).
         """
         hit = self._by_program.get(id(program))
@@ -458,7 +458,7 @@ class StatevectorSimulator:
         return table
 
     # -- internals ---------------------------------------------------------------------
-    def _values(self, program: Program, values: Mapping[str, float] | None) -> Mapping[str, float]:
+    def _values(self, program: Circuit, values: Mapping[str, float] | None) -> Mapping[str, float]:
         vals = values or {}
         program.check_bindings(vals)
         return vals

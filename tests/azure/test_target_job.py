@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 
 from qsession_provider.azure import JobStatus, Target, Workspace
-from qsession_provider.core.ir.circuit import Gate, Measure, Program
+from qsession_provider.core.ir.circuit import Circuit, Gate, Measure
 from qsession_provider.errors import DeviceNotFoundError
 
 pytestmark = pytest.mark.timeout(60)
 
-BELL_IR = Program(
+BELL_IR = Circuit(
     2,
     [Gate("h", (0,)), Gate("x", (1,), controls=(0,)), Measure(0, "c", 0), Measure(1, "c", 1)],
     {"c": 2},
@@ -63,7 +63,7 @@ GARBAGE = [
     ("OPENQASM 4.0;", "OpenQASM version 4 is not supported"),
     (b"\xff\xfe", "not UTF-8"),
     (42, "unsupported input_data of type int"),
-    (Program(30, [Measure(29, "c", 0)], {"c": 1}), "has 30 qubits, more than the device's 27"),
+    (Circuit(30, [Measure(29, "c", 0)], {"c": 1}), "has 30 qubits, more than the device's 27"),
 ]
 
 

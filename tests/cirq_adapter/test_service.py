@@ -23,7 +23,7 @@ from qsession_provider.cirq import (  # noqa: E402
 )
 from qsession_provider.client import open_runtime  # noqa: E402
 from qsession_provider.core import Device, DeviceRegistry, MemoryStore, Runtime  # noqa: E402
-from qsession_provider.core.ir.circuit import Gate, Measure, Program  # noqa: E402
+from qsession_provider.core.ir.circuit import Circuit, Gate, Measure  # noqa: E402
 from qsession_provider.core.ir.payload import SamplerPayload, SamplerPub  # noqa: E402
 from qsession_provider.errors import (  # noqa: E402
     DeviceNotFoundError,
@@ -198,7 +198,7 @@ def test_bad_input_queues_nothing(service: Service, rt: Runtime) -> None:
 
 
 def test_a_job_of_another_face_has_no_cirq_results(service: Service, rt: Runtime) -> None:
-    program = Program(1, [Gate("x", (0,)), Measure(0, "c", 0)], {"c": 1})
+    program = Circuit(1, [Gate("x", (0,)), Measure(0, "c", 0)], {"c": 1})
     core = rt.submit("sampler", "statevector", SamplerPayload((SamplerPub(program, None, 4),)))
     job = service.get_job(core.id)
     assert job.status() in ("ready", "running", "completed")

@@ -1,4 +1,4 @@
-"""cirq.Circuit → Program translation, checked against cirq's own simulator."""
+"""cirq.Circuit → Circuit translation, checked against cirq's own simulator."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import cirq  # noqa: E402
 import sympy  # noqa: E402
 
 from qsession_provider.cirq import (  # noqa: E402
-    circuit_to_program,
+    circuit_to_ir,
     pauli_sum_to_sum,
     resolver_values,
 )
@@ -50,7 +50,7 @@ def _assert_state(
     qubit_order: cirq.QubitOrderOrList = cirq.QubitOrder.DEFAULT,
 ) -> None:
     """Our final state equals cirq.final_state_vector (complex128), global phase included."""
-    program, qubits = circuit_to_program(circuit, qubit_order)
+    program, qubits = circuit_to_ir(circuit, qubit_order)
     ours = sim.final_state(program, resolver_values(resolver, program))
     expected = cirq.final_state_vector(
         cirq.resolve_parameters(circuit, resolver),
@@ -127,7 +127,7 @@ def test_gate(sim: StatevectorSimulator, name: str) -> None:
 
 
 def test_reversed_target_order() -> None:
-    program, qubits = circuit_to_program(
+    program, qubits = circuit_to_ir(
         cirq.Circuit(cirq.CNOT(Q[0], Q[2]), cirq.FSimGate(1, 2)(Q[1], Q[2]))
     )
     assert qubits == [Q[0], Q[1], Q[2]]
@@ -157,7 +157,7 @@ def test_unsupported_control_values() -> None:
         [Q[0], Q[1]], cirq.X(Q[2]), control_values=cirq.SumOfProducts([[0, 1], [1, 0]])
     )
     with pytest.raises(InvalidProgramError, match="control values"):
-        circuit_to_program(cirq.Circuit(op))
+        circuit_to_ir(cirq.Circuit(op))
 
 
 def test_wrappers_are_flattened(sim: StatevectorSimulator) -> None:
@@ -183,7 +183,7 @@ def test_qubit_orders(sim: StatevectorSimulator) -> None:
     _assert_state(sim, circuit)
     _assert_state(sim, circuit, qubit_order=[grid[2], grid[0], grid[3], grid[1]])
     extra = cirq.GridQubit(5, 5)
-    program, qubits = circuit_to_program(circuit, [extra, *grid])
+    program, qubits = circuit_to_ir(circuit, [extra, *grid])
     assert program.num_qubits == 5 and qubits[0] == extra
     assert qubit_index_map(qubits) == {extra: 4, grid[0]: 3, grid[1]: 2, grid[2]: 1, grid[3]: 0}
     _assert_state(sim, circuit, qubit_order=[extra, *grid])
@@ -271,7 +271,7 @@ def test_symbols_stay_symbolic_and_resolve(sim: StatevectorSimulator) -> None:
             )(Q[1]),
         ]
     )
-    program, _ = circuit_to_program(circuit)
+    program, _ = circuit_to_ir(circuit)
     assert program.parameters == ("phi", "θ")
     rx = program.operations[2]
     assert rx.name == "rx" and str(rx.params[0]) == "θ"
@@ -280,9 +280,7 @@ def test_symbols_stay_symbolic_and_resolve(sim: StatevectorSimulator) -> None:
 
 
 def test_missing_symbol_is_unbound() -> None:
-    program, _ = circuit_to_program(
-        cirq.Circuit(cirq.rz(sympy.Symbol("a") + sympy.Symbol("b"))(Q[0]))
-    )
+    program, _ = circuit_to_ir(cirq.Circuit(cirq.rz(sympy.Symbol("a") + sympy.Symbol("b"))(Q[0])))
     assert resolver_values({"a": 1, "b": 2}, program) == {"a": 1.0, "b": 2.0}
     with pytest.raises(UnboundParameterError, match="'b'"):
         resolver_values({"a": 1.0}, program)
@@ -316,7 +314,7 @@ class _SymbolicOnly(cirq.Gate):
 def test_symbolic_gate_outside_library(sim: StatevectorSimulator) -> None:
     circuit = cirq.Circuit(cirq.H(Q[0]), _SymbolicOnly(sympy.Symbol("x"))(Q[0]))
     with pytest.raises(InvalidProgramError, match=r"SymbolicOnly.*resolve"):
-        circuit_to_program(circuit)
+        circuit_to_ir(circuit)
     _assert_state(sim, cirq.resolve_parameters(circuit, {"x": 0.3}))
 
 
@@ -332,7 +330,7 @@ def test_measurement_keys_sample_the_right_bits(sim: StatevectorSimulator) -> No
         cirq.measure(q[126], q[3], q[17], key="alpha"),
         cirq.measure(q[99], q[64], key="beta"),
     )
-    program, qubits = circuit_to_program(circuit)
+    program, qubits = circuit_to_ir(circuit)
     assert program.registers == {"alpha": 3, "beta": 2}
     index = qubit_index_map(qubits)
     assert {q for op in program.operations for q in op.all_qubits} == {index[u] for u in used}
@@ -358,7 +356,7 @@ def test_classical_control_and_reset(sim: StatevectorSimulator) -> None:
         cirq.ResetChannel().on(Q[0]),
         cirq.measure(*Q[:4], key="out"),
     )
-    program, _ = circuit_to_program(circuit)
+    program, _ = circuit_to_ir(circuit)
     conditions = [op.condition for op in program.operations if op.condition is not None]
     assert [(c.register, c.value, c.bit) for c in conditions] == [
         ("m", 1, None),
@@ -432,7 +430,7 @@ ERRORS = {
 def test_errors(case: str) -> None:
     circuit, fragment = ERRORS[case]
     with pytest.raises(InvalidProgramError, match=fragment):
-        circuit_to_program(circuit)
+        circuit_to_ir(circuit)
 
 
 # -- observables ------------------------------------------------------------------------------
@@ -444,7 +442,7 @@ def test_expectations_match_cirq(sim: StatevectorSimulator, num_qubits: int) -> 
     circuit = _prepared(qubits, rng) + cirq.testing.random_circuit(
         qubits, n_moments=10, op_density=0.9, gate_domain=domain, random_state=num_qubits
     )
-    program, order = circuit_to_program(circuit)
+    program, order = circuit_to_ir(circuit)
     index = qubit_index_map(order)
     paulis = [cirq.I, cirq.X, cirq.Y, cirq.Z]
     observables = []
@@ -472,7 +470,7 @@ def test_observable_on_unknown_qubit() -> None:
 
 
 def test_global_phase_is_kept() -> None:
-    program, _ = circuit_to_program(cirq.Circuit(cirq.global_phase_operation(1j), cirq.X(Q[0])))
+    program, _ = circuit_to_ir(cirq.Circuit(cirq.global_phase_operation(1j), cirq.X(Q[0])))
     assert program.global_phase == pytest.approx(math.pi / 2)
 
 
@@ -482,5 +480,5 @@ def test_large_parameterised_circuit_translates() -> None:
     for layer in range(100):
         circuit.append(cirq.ry(sympy.Symbol(f"t{layer}_{i}"))(q) for i, q in enumerate(qubits))
         circuit.append(cirq.CZ(qubits[i], qubits[i + 1]) for i in range(0, 19, 2))
-    program, _ = circuit_to_program(circuit)
+    program, _ = circuit_to_ir(circuit)
     assert len(program.operations) == 3000 and len(program.parameters) == 2000

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from qsession_provider.core.ir.circuit import Gate, Measure, Program
+from qsession_provider.core.ir.circuit import Circuit, Gate, Measure
 from qsession_provider.core.ir.payload import RunPayload, SamplerPayload, SamplerPub
 from qsession_provider.core.job import JobStatus
 from qsession_provider.core.store.protocol import JobQuery
@@ -22,10 +22,10 @@ from qsession_provider.errors import (
 pytestmark = pytest.mark.timeout(30)
 
 
-def bell(width: int = 2) -> Program:
+def bell(width: int = 2) -> Circuit:
     ops = [Gate("h", (0,)), Gate("x", (width - 1,), controls=(0,))]
     ops += [Measure(q, "c", q) for q in range(width)]
-    return Program(width, ops, {"c": width})
+    return Circuit(width, ops, {"c": width})
 
 
 def sampler(width: int = 2, shots: int = 100) -> SamplerPayload:

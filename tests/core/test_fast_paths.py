@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from qsession_provider.core.clock import RealClock
-from qsession_provider.core.ir.circuit import Gate, Measure, Program
+from qsession_provider.core.ir.circuit import Circuit, Gate, Measure
 from qsession_provider.core.ir.encoding import dumps, loads, to_jsonable
 from qsession_provider.core.ir.observables import PauliSum, PauliTerm
 from qsession_provider.core.ir.params import Parameter
@@ -47,12 +47,12 @@ def reference(obj: Any) -> str:
     return json.dumps(to_jsonable(obj), separators=(",", ":"))
 
 
-def bell(name: str = "bell") -> Program:
+def bell(name: str = "bell") -> Circuit:
     ops = [Gate("h", (0,)), Gate("x", (1,), controls=(0,)), Measure(0, "c", 0), Measure(1, "c", 1)]
-    return Program(2, ops, {"c": 2}, name=name, metadata={"k": [1, 2]})
+    return Circuit(2, ops, {"c": 2}, name=name, metadata={"k": [1, 2]})
 
 
-def sampler_payload(shots: int = 16, program: Program | None = None) -> SamplerPayload:
+def sampler_payload(shots: int = 16, program: Circuit | None = None) -> SamplerPayload:
     return SamplerPayload((SamplerPub(program or bell(), np.zeros((0,)), shots),), seed=5)
 
 
@@ -62,7 +62,7 @@ def test_dumps_writes_exactly_what_json_dumps_of_to_jsonable_writes() -> None:
     observables = np.empty((2,), dtype=object)
     observables[0], observables[1] = pauli, PauliSum([PauliTerm("Y", (1,), 2.0)])
     estimator = EstimatorPayload(
-        (EstimatorPub(Program(4, [Gate("rx", (0,), (0.3,))]), np.ones((2, 0)), observables),)
+        (EstimatorPub(Circuit(4, [Gate("rx", (0,), (0.3,))]), np.ones((2, 0)), observables),)
     )
     values: list[Any] = [
         None,
@@ -127,7 +127,7 @@ def test_program_and_pauli_sum_text_is_cached_but_follows_every_change() -> None
 
 def test_a_sampler_payload_text_is_its_encoding_and_follows_its_program() -> None:
     program = bell()
-    parametric = Program(1, [Gate("rx", (0,), (Parameter("t"),)), Measure(0, "c", 0)], {"c": 1})
+    parametric = Circuit(1, [Gate("rx", (0,), (Parameter("t"),)), Measure(0, "c", 0)], {"c": 1})
     payloads = [
         sampler_payload(),
         SamplerPayload((SamplerPub(program, np.zeros((3, 0)), np.int64(7)),)),

@@ -10,19 +10,19 @@ import pytest
 from qsession_provider.core import (
     GATES,
     Barrier,
+    Circuit,
     Condition,
     Gate,
     Measure,
     Parameter,
-    Program,
     Reset,
 )
 from qsession_provider.core.ir.gates import gate_diagonal, gate_matrix
 from qsession_provider.errors import InvalidProgramError, UnboundParameterError
 
 
-def bell() -> Program:
-    return Program(
+def bell() -> Circuit:
+    return Circuit(
         2,
         [Gate("h", (0,)), Gate("x", (1,), controls=(0,)), Measure(0, "c", 0), Measure(1, "c", 1)],
         {"c": 2},
@@ -44,7 +44,7 @@ def test_every_library_gate_is_unitary_and_diagonal_agrees(name: str) -> None:
 
 def test_qubit_out_of_range_names_the_operation() -> None:
     with pytest.raises(InvalidProgramError, match=r"operation 1 \(cx\).*qubit 2.*2-qubit"):
-        Program(2, [Gate("h", (0,)), Gate("x", (2,), controls=(0,), label="cx")])
+        Circuit(2, [Gate("h", (0,)), Gate("x", (2,), controls=(0,), label="cx")])
 
 
 @pytest.mark.parametrize(
@@ -73,13 +73,13 @@ def test_gate_validation(kwargs: dict, message: str) -> None:
 
 def test_register_and_condition_validation() -> None:
     with pytest.raises(InvalidProgramError, match="does not declare"):
-        Program(1, [Measure(0, "m", 0)])
+        Circuit(1, [Measure(0, "m", 0)])
     with pytest.raises(InvalidProgramError, match="out of range for register 'c'"):
-        Program(1, [Measure(0, "c", 1)], {"c": 1})
+        Circuit(1, [Measure(0, "c", 1)], {"c": 1})
     with pytest.raises(InvalidProgramError, match="unknown register 'd'"):
-        Program(1, [Gate("x", (0,), condition=Condition("d", 1))], {"c": 1})
+        Circuit(1, [Gate("x", (0,), condition=Condition("d", 1))], {"c": 1})
     with pytest.raises(InvalidProgramError, match="num_qubits must be >= 0"):
-        Program(-1)
+        Circuit(-1)
 
 
 def test_matrix_is_copied_and_frozen() -> None:
@@ -93,7 +93,7 @@ def test_matrix_is_copied_and_frozen() -> None:
 
 def test_parameters_bind_and_unbound_error() -> None:
     a, b = Parameter("a"), Parameter("b")
-    p = Program(
+    p = Circuit(
         1, [Gate("rx", (0,), (2 * a + 1,)), Gate("rz", (0,), (b.apply("sin"),))], global_phase=a / 2
     )
     assert p.parameters == ("a", "b")
@@ -120,7 +120,7 @@ def test_expression_evaluates_on_arrays() -> None:
 
 def test_json_round_trip_keeps_structure() -> None:
     t = Parameter("θ[0]")
-    p = Program(
+    p = Circuit(
         3,
         [
             Gate("h", (0,)),
@@ -136,15 +136,15 @@ def test_json_round_trip_keeps_structure() -> None:
         name="n",
         metadata={"k": 1},
     )
-    again = Program.from_json(json.loads(json.dumps(p.to_json())))
+    again = Circuit.from_json(json.loads(json.dumps(p.to_json())))
     assert again.structure_key() == p.structure_key()
     assert again.metadata == {"k": 1} and again.name == "n"
 
 
 def test_structure_key_ignores_bound_values_only_via_symbols() -> None:
     t = Parameter("t")
-    p1 = Program(1, [Gate("rx", (0,), (t,))])
-    p2 = Program(1, [Gate("rx", (0,), (t,))])
-    p3 = Program(1, [Gate("rx", (0,), (0.5,))])
+    p1 = Circuit(1, [Gate("rx", (0,), (t,))])
+    p2 = Circuit(1, [Gate("rx", (0,), (t,))])
+    p3 = Circuit(1, [Gate("rx", (0,), (0.5,))])
     assert p1.structure_key() == p2.structure_key() != p3.structure_key()
     assert bell().has_measurements() and not bell().is_unitary()

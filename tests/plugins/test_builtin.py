@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("qsession_provider.sim.execute")
 
 from qsession_provider.core.clock import VirtualClock  # noqa: E402
-from qsession_provider.core.ir.circuit import Gate, Measure, Program  # noqa: E402
+from qsession_provider.core.ir.circuit import Circuit, Gate, Measure  # noqa: E402
 from qsession_provider.core.ir.observables import PauliSum  # noqa: E402
 from qsession_provider.core.ir.payload import (  # noqa: E402
     EstimatorPayload,
@@ -38,7 +38,7 @@ def devices() -> dict[str, Any]:
 
 def bell_sampler(shots: int = 256, width: int = 2) -> SamplerPayload:
     ops = [Gate("h", (0,)), Gate("x", (1,), controls=(0,)), Measure(0, "c", 0), Measure(1, "c", 1)]
-    return SamplerPayload((SamplerPub(Program(width, ops, {"c": 2}), None, shots),), seed=11)
+    return SamplerPayload((SamplerPub(Circuit(width, ops, {"c": 2}), None, shots),), seed=11)
 
 
 def test_the_three_builtin_devices(devices: dict[str, Any]) -> None:
@@ -96,20 +96,20 @@ def test_sampler_jobs_pass_the_device_contract(devices: dict[str, Any], name: st
 def test_a_127_qubit_isa_circuit_touching_five_qubits_runs(devices: dict[str, Any]) -> None:
     ops = [Gate("h", (0,))] + [Gate("z", (q + 1,), controls=(q,)) for q in range(4)]
     ops += [Measure(q, "c", q) for q in range(5)]
-    payload = SamplerPayload((SamplerPub(Program(127, ops, {"c": 5}), None, 64),))
+    payload = SamplerPayload((SamplerPub(Circuit(127, ops, {"c": 5}), None, 64),))
     result = check_device(devices["emulated_eagle_127"], "sampler", payload)
     assert result["pubs"][0]["registers"]["c"].shape == (64, 5)
 
 
 def test_estimator_and_run_programs(devices: dict[str, Any]) -> None:
-    prog = Program(1, [Gate("x", (0,))])
+    prog = Circuit(1, [Gate("x", (0,))])
     observables = np.empty(2, dtype=object)
     observables[0] = PauliSum.from_labels({"Z": 1.0})
     observables[1] = PauliSum.from_labels({"X": 1.0})
     est = EstimatorPayload((EstimatorPub(prog, None, observables),))
     result = check_device(devices["statevector"], "estimator", est)
     assert result["pubs"][0]["evs"] == pytest.approx([-1.0, 0.0])
-    circuit = Program(1, [Gate("x", (0,)), Measure(0, "m", 0)], {"m": 1})
+    circuit = Circuit(1, [Gate("x", (0,)), Measure(0, "m", 0)], {"m": 1})
     run = check_device(devices["emulated_falcon_27"], "run", RunPayload((circuit,), shots=10))
     assert run["results"][0]["registers"]["m"].sum() == 10
 

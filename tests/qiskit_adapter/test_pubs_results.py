@@ -35,7 +35,7 @@ from qiskit.result import Result  # noqa: E402
 from qiskit.transpiler import Target  # noqa: E402
 
 from qsession_provider.errors import InputError, UnboundParameterError  # noqa: E402
-from qsession_provider.qiskit import circuit_to_program  # noqa: E402
+from qsession_provider.qiskit import circuit_to_ir  # noqa: E402
 from qsession_provider.qiskit._programs import ProgramCache  # noqa: E402
 from qsession_provider.qiskit._pubs import (  # noqa: E402
     ObservableCache,
@@ -418,7 +418,7 @@ def test_cache_mutation_invalidates(cache: ProgramCache, mutation: str) -> None:
     MUTATIONS[mutation](qc)
     after = cache.get(qc)
     assert after is not before
-    fresh = circuit_to_program(qc)
+    fresh = circuit_to_ir(qc)
     assert after.structure_key() == fresh.structure_key()
     assert (after.name, after.metadata, after.parameters) == (
         fresh.name,
@@ -460,7 +460,7 @@ def test_cache_bounded_collected_and_disabled() -> None:
 def test_cache_thread_safe() -> None:
     cache = ProgramCache(maxsize=4)
     circuits = [efficient_su2(3, reps=r) for r in range(1, 7)]
-    expected = [circuit_to_program(c).structure_key() for c in circuits]
+    expected = [circuit_to_ir(c).structure_key() for c in circuits]
 
     def work(i: int) -> bool:
         k = i % len(circuits)

@@ -1,4 +1,4 @@
-"""QuantumCircuit → Program translation, checked against qiskit.quantum_info."""
+"""QuantumCircuit → Circuit translation, checked against qiskit.quantum_info."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ from qiskit.quantum_info import (  # noqa: E402
 
 from qsession_provider.core import PauliSum  # noqa: E402
 from qsession_provider.errors import InvalidProgramError  # noqa: E402
-from qsession_provider.qiskit import circuit_to_program, sparse_pauli_to_sum  # noqa: E402
+from qsession_provider.qiskit import circuit_to_ir, sparse_pauli_to_sum  # noqa: E402
 from qsession_provider.sim import StatevectorSimulator  # noqa: E402
 from qsession_provider.translate.qiskit.circuits import LOOSE_CLBITS_REGISTER  # noqa: E402
 
@@ -81,7 +81,7 @@ def _assert_state(
     sim: StatevectorSimulator, qc: QuantumCircuit, values: dict | None = None
 ) -> None:
     """Our final state of ``qc`` equals qiskit's Statevector, global phase included."""
-    program = circuit_to_program(qc)
+    program = circuit_to_ir(qc)
     ours = sim.final_state(program, values)
     bound = qc
     if values:
@@ -101,7 +101,7 @@ def test_standard_gate(sim: StatevectorSimulator, name: str) -> None:
     qc = _prepared(n, rng)
     qc.append(gate, [int(q) for q in rng.permutation(n)[: gate.num_qubits]])
     _assert_state(sim, qc)
-    assert {op.label for op in circuit_to_program(qc).operations[n:]} == {name}
+    assert {op.label for op in circuit_to_ir(qc).operations[n:]} == {name}
 
 
 @pytest.mark.parametrize(
@@ -114,7 +114,7 @@ def test_standard_gate_symbolic(sim: StatevectorSimulator, name: str) -> None:
     gate = type(template)(*params)
     qc = _prepared(max(gate.num_qubits, 1), rng)
     qc.append(gate, range(gate.num_qubits))
-    program = circuit_to_program(qc)
+    program = circuit_to_ir(qc)
     assert set(program.parameters) == {p.name for p in params}
     _assert_state(
         sim, qc, {p.name: float(v) for p, v in zip(params, rng.uniform(-3, 3, len(params)))}
@@ -126,7 +126,7 @@ def test_global_phase_gate_and_circuit_phase(sim: StatevectorSimulator) -> None:
     qc = _prepared(2, np.random.default_rng(1))
     qc.global_phase = 0.4 + a
     qc.append(GlobalPhaseGate(2 * a), [])
-    program = circuit_to_program(qc)
+    program = circuit_to_ir(qc)
     assert program.parameters == ("a",)
     _assert_state(sim, qc, {"a": 0.3})
 
@@ -203,7 +203,7 @@ def test_controlled_gates_keep_controls() -> None:
     qc.append(MCXGate(3, ctrl_state=5), [4, 0, 2, 1])
     qc.append(CHGate(ctrl_state=0), [3, 1])
     qc.append(CUGate(0.1, 0.2, 0.3, 0.4), [0, 3])
-    ops = circuit_to_program(qc).operations
+    ops = circuit_to_ir(qc).operations
     assert (ops[0].name, ops[0].qubits, ops[0].controls, ops[0].ctrl_state) == (
         "x",
         (1,),
@@ -230,11 +230,11 @@ def test_parameterized_composites(sim: StatevectorSimulator) -> None:
     for circuit, theta in ((qc, t), (reference, 0.37)):
         circuit.append(RXGate(2 * theta).control(1, ctrl_state=0, annotated=True), [1, 0])
         circuit.append(AnnotatedOperation(RYGate(theta), [InverseModifier()]), [2])
-    program = circuit_to_program(qc)
+    program = circuit_to_ir(qc)
     assert program.parameters == ("t",)
     expected = Statevector(reference).data
     np.testing.assert_allclose(sim.final_state(program, {"t": 0.37}), expected, atol=ATOL)
-    bound = circuit_to_program(qc.assign_parameters({t: 0.37}))
+    bound = circuit_to_ir(qc.assign_parameters({t: 0.37}))
     np.testing.assert_allclose(sim.final_state(bound), expected, atol=ATOL)
 
 
@@ -345,7 +345,7 @@ def test_parameter_expressions(sim: StatevectorSimulator, kind: str) -> None:
     qc.rx(expression, 0)
     qc.cp(expression, 0, 1)
     values = {"a": 0.7, "b": -1.3}
-    (param,) = circuit_to_program(qc).operations[2].params
+    (param,) = circuit_to_ir(qc).operations[2].params
     numbers = {a: 0.7, b: -1.3}
     expected = float(expression.bind({p: numbers[p] for p in expression.parameters}))
     assert param.evaluate(values) == pytest.approx(expected, abs=1e-12)
@@ -357,7 +357,7 @@ def test_parameter_vector_names_and_unbound_values(sim: StatevectorSimulator) ->
     qc = QuantumCircuit(2)
     qc.ry(theta[0], 0)
     qc.crz(theta[1] * theta[2], 0, 1)
-    program = circuit_to_program(qc)
+    program = circuit_to_ir(qc)
     assert program.parameters == ("θ[0]", "θ[1]", "θ[2]")
     _assert_state(sim, qc, {"θ[0]": 0.3, "θ[1]": 0.8, "θ[2]": -1.1})
 
@@ -367,7 +367,7 @@ def test_complex_expression_is_refused() -> None:
     qc = QuantumCircuit(1)
     qc.rz(a * 1j, 0)
     with pytest.raises(InvalidProgramError, match="complex"):
-        circuit_to_program(qc)
+        circuit_to_ir(qc)
 
 
 # -- classical bits -----------------------------------------------------------------------
@@ -379,7 +379,7 @@ def test_isa_circuit_registers_sample_the_right_bits(sim: StatevectorSimulator) 
         qc.x(q)
     qc.measure([126, 3, 17], [alpha[0], alpha[1], alpha[2]])
     qc.measure([99, 64], [beta[1], beta[0]])
-    program = circuit_to_program(qc)
+    program = circuit_to_ir(qc)
     assert program.num_qubits == 127 and program.registers == {"alpha": 3, "beta": 2}
     assert {q for op in program.operations for q in op.all_qubits} == set(used)
     bits = sim.sample(program, 50, seed=1)
@@ -395,7 +395,7 @@ def test_loose_and_overlapping_clbits(sim: StatevectorSimulator) -> None:
     qc.x(1)
     qc.measure([0, 1, 2], [creg[0], creg[1], loose[1]])
     qc.measure(1, loose[0])
-    program = circuit_to_program(qc)
+    program = circuit_to_ir(qc)
     assert program.registers == {"c": 2, "overlap": 2, LOOSE_CLBITS_REGISTER: 1}
     bits = sim.sample(program, 8, seed=2)
     np.testing.assert_array_equal(bits["c"], np.tile([0, 1], (8, 1)))
@@ -406,7 +406,7 @@ def test_loose_and_overlapping_clbits(sim: StatevectorSimulator) -> None:
 def test_loose_register_name_cannot_clash() -> None:
     qc = QuantumCircuit(QuantumRegister(1), ClassicalRegister(1, LOOSE_CLBITS_REGISTER), [Clbit()])
     qc.measure(0, 1)
-    program = circuit_to_program(qc)
+    program = circuit_to_ir(qc)
     assert list(program.registers) == [LOOSE_CLBITS_REGISTER, LOOSE_CLBITS_REGISTER + "_"]
     assert program.operations[0].register == LOOSE_CLBITS_REGISTER + "_"
 
@@ -416,7 +416,7 @@ def test_bell_pairs_are_correlated(sim: StatevectorSimulator) -> None:
     qc.h(0)
     qc.cx(0, 1)
     qc.measure_all()
-    bits = sim.sample(circuit_to_program(qc), 200, seed=5)["meas"]
+    bits = sim.sample(circuit_to_ir(qc), 200, seed=5)["meas"]
     assert np.all(bits[:, 0] == bits[:, 1]) and 0 < bits[:, 0].sum() < 200
 
 
@@ -436,7 +436,7 @@ def test_if_else_on_clbit_and_register(sim: StatevectorSimulator) -> None:
     qc.barrier()
     qc.delay(100, 0)
     qc.measure(qr, out)
-    program = circuit_to_program(qc)
+    program = circuit_to_ir(qc)
     conditions = [op.condition for op in program.operations if op.condition is not None]
     assert [(c.register, c.value, c.bit) for c in conditions] == [
         ("c", 1, 0),
@@ -455,7 +455,7 @@ def test_box_is_flattened(sim: StatevectorSimulator) -> None:
         qc.ry(0.2, 1)
     flat.cx(0, 1)
     flat.ry(0.2, 1)
-    program = circuit_to_program(qc)
+    program = circuit_to_ir(qc)
     assert [op.name for op in program.operations[2:]] == ["x", "ry"]
     np.testing.assert_allclose(sim.final_state(program), Statevector(flat).data, atol=ATOL)
 
@@ -465,7 +465,7 @@ def test_name_metadata_and_labels() -> None:
     qc.h(0)
     qc.cx(0, 1)
     qc.append(_custom_gate(), [0, 1])
-    program = circuit_to_program(qc)
+    program = circuit_to_ir(qc)
     assert program.name == "bell" and program.metadata == {"owner": "me", "n": 2}
     assert [op.label for op in program.operations][:3] == ["h", "cx", "h"]
 
@@ -525,7 +525,7 @@ def test_unsupported_instructions(name: str) -> None:
     qc = QuantumCircuit(1, 1)
     UNSUPPORTED[name](qc)
     with pytest.raises(InvalidProgramError, match=name):
-        circuit_to_program(qc)
+        circuit_to_ir(qc)
 
 
 # -- observables ------------------------------------------------------------------------------
@@ -545,7 +545,7 @@ def test_expectations_match_statevector(sim: StatevectorSimulator, num_qubits: i
     sums = [sparse_pauli_to_sum(o) for o in observables]
     sums.append(sparse_pauli_to_sum(ObservablesArray.coerce(observables[0]).tolist()))
     expected.append(expected[0])
-    ours = sim.expectation_values(circuit_to_program(qc), sums)
+    ours = sim.expectation_values(circuit_to_ir(qc), sums)
     np.testing.assert_allclose(ours, expected, atol=1e-10)
 
 
@@ -567,5 +567,5 @@ def test_large_parameterised_circuit_translates() -> None:
             qc.ry(theta[20 * layer + q] * 2 + 1 if q % 5 == 0 else theta[20 * layer + q], q)
         for q in range(0, 19, 2):
             qc.cx(q, q + 1)
-    program = circuit_to_program(qc)
+    program = circuit_to_ir(qc)
     assert len(program.operations) == 3000 and len(program.parameters) == 2000

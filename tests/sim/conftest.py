@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from qsession_provider.core import GATES, Gate, Program
+from qsession_provider.core import GATES, Circuit, Gate
 from qsession_provider.core.ir.gates import gate_matrix
 
 
@@ -31,7 +31,7 @@ def _embed(matrix: np.ndarray, qubits: tuple[int, ...], n: int) -> np.ndarray:
     return full
 
 
-def dense_final_state(program: Program, values: dict[str, float] | None = None) -> np.ndarray:
+def dense_final_state(program: Circuit, values: dict[str, float] | None = None) -> np.ndarray:
     """Independent oracle: multiply full 2**n matrices (small n only)."""
     bound = program.bind(values or {})
     n = bound.num_qubits
@@ -56,7 +56,7 @@ def dense_final_state(program: Program, values: dict[str, float] | None = None) 
     return state * np.exp(1j * float(bound.global_phase))
 
 
-def random_program(n: int, depth: int, seed: int, *, controls: bool = True) -> Program:
+def random_program(n: int, depth: int, seed: int, *, controls: bool = True) -> Circuit:
     """A seeded random circuit over the whole gate library, with controls and matrices."""
     rng = np.random.default_rng(seed)
     names = sorted(g for g in GATES if GATES[g].num_qubits <= n)
@@ -81,7 +81,7 @@ def random_program(n: int, depth: int, seed: int, *, controls: bool = True) -> P
             a = rng.normal(size=(2**k, 2**k)) + 1j * rng.normal(size=(2**k, 2**k))
             unitary, _ = np.linalg.qr(a)
             ops.append(Gate("unitary", q, matrix=unitary))
-    return Program(n, ops, global_phase=float(rng.uniform(-1, 1)))
+    return Circuit(n, ops, global_phase=float(rng.uniform(-1, 1)))
 
 
 @pytest.fixture
@@ -91,6 +91,6 @@ def dense_oracle() -> Callable[..., np.ndarray]:
 
 
 @pytest.fixture
-def make_random_program() -> Callable[..., Program]:
+def make_random_program() -> Callable[..., Circuit]:
     """``random_program(n, depth, seed)``."""
     return random_program

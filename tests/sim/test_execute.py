@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qsession_provider.core import Gate, Measure, Parameter, PauliSum, PauliTerm, Program
+from qsession_provider.core import Circuit, Gate, Measure, Parameter, PauliSum, PauliTerm
 from qsession_provider.core.ir.encoding import dumps, loads
 from qsession_provider.core.ir.payload import (
     EstimatorPayload,
@@ -21,11 +21,11 @@ from qsession_provider.sim import StatevectorSimulator, execute
 a = Parameter("a")
 
 
-def ry_program(measure: bool) -> Program:
+def ry_program(measure: bool) -> Circuit:
     ops = [Gate("ry", (0,), (a,)), Gate("x", (1,), controls=(0,))]
     if measure:
         ops += [Measure(0, "c", 0), Measure(1, "c", 1)]
-    return Program(2, ops, {"c": 2} if measure else {})
+    return Circuit(2, ops, {"c": 2} if measure else {})
 
 
 def test_sampler_payload_broadcast_shape_and_seed() -> None:
@@ -75,7 +75,7 @@ def test_estimator_precision_adds_gaussian_noise_with_that_std() -> None:
 
 
 def test_run_payload_and_json_round_trip() -> None:
-    bell = Program(
+    bell = Circuit(
         2,
         [Gate("h", (0,)), Gate("x", (1,), controls=(0,)), Measure(0, "c", 0), Measure(1, "c", 1)],
         {"c": 2},

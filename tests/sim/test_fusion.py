@@ -12,13 +12,13 @@ import pytest
 
 from qsession_provider.core import (
     GATES,
+    Circuit,
     Condition,
     Gate,
     Measure,
     Parameter,
     PauliSum,
     PauliTerm,
-    Program,
     Reset,
 )
 from qsession_provider.core.ir.gates import gate_spec
@@ -45,7 +45,7 @@ def options(max_dense: int, tile: int = 0, *, force: bool = True, low: int = 2) 
     )
 
 
-def parameterised(program: Program, seed: int) -> tuple[Program, dict[str, float]]:
+def parameterised(program: Circuit, seed: int) -> tuple[Circuit, dict[str, float]]:
     """``program`` with every other gate parameter replaced by an expression of 3 symbols."""
     rng = np.random.default_rng(seed)
     a, b, c = Parameter("a"), Parameter("b"), Parameter("c")
@@ -57,7 +57,7 @@ def parameterised(program: Program, seed: int) -> tuple[Program, dict[str, float
             op = Gate(op.name, op.qubits, params, op.controls, op.ctrl_state, op.matrix)
         ops.append(op)
     values = {"a": float(rng.uniform(-2, 2)), "b": float(rng.uniform(-2, 2)), "c": 0.7}
-    return Program(program.num_qubits, ops, global_phase=a - c), values
+    return Circuit(program.num_qubits, ops, global_phase=a - c), values
 
 
 # ---------------------------------------------------------------------------------------------
@@ -121,7 +121,7 @@ def test_gates_wider_than_a_tile_run_on_the_whole_state() -> None:
     ops.append(Gate("rzz", (2, 11), (0.4,)))
     ops.append(Gate("z", (12,), controls=tuple(range(3, 12))))
     ops += [Gate("ry", (q,), (0.1 * q,)) for q in range(n)]
-    program = Program(n, ops)
+    program = Circuit(n, ops)
     plain = StatevectorSimulator(fusion=False).final_state(program)
     sim = StatevectorSimulator(fusion=options(3, 8, low=2))
     (plan,) = sim.compile(program).segments
@@ -141,7 +141,7 @@ def test_brickwork_and_qft_shapes_on_large_states() -> None:
         ops.append(Gate("h", (j,)))
         ops += [Gate("p", (j,), (math.pi / 2 ** (j - k),), controls=(k,)) for k in range(j)]
     ops += [Gate("swap", (j, n - 1 - j)) for j in range(n // 2)]
-    program = Program(n, ops)
+    program = Circuit(n, ops)
     plain = StatevectorSimulator(fusion=False).final_state(program)
     for fusion in (True, options(2, 15, low=3), options(4, 12, low=3), options(5, 0)):
         np.testing.assert_allclose(
@@ -157,7 +157,7 @@ def test_brickwork_and_qft_shapes_on_large_states() -> None:
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_mid_circuit_measurement_and_conditions_with_fusion(kernel: str) -> None:
     a = Parameter("a")
-    program = Program(
+    program = Circuit(
         4,
         [
             Gate("h", (0,)),
@@ -195,7 +195,7 @@ def test_sampling_a_fused_plan_follows_the_exact_distribution(
     make_random_program: Callable, fusion: bool
 ) -> None:
     base = make_random_program(5, 60, 21)
-    program = Program(5, [*base.operations, *(Measure(q, "m", q) for q in range(5))], {"m": 5})
+    program = Circuit(5, [*base.operations, *(Measure(q, "m", q) for q in range(5))], {"m": 5})
     sim = StatevectorSimulator(fusion=fusion)
     bits = sim.sample(program, 20000, seed=3)["m"]
     freq = np.bincount((bits.astype(int) << np.arange(5)).sum(axis=1), minlength=32) / 20000
@@ -237,7 +237,7 @@ def test_estimator_and_sampler_payloads_bind_arrays() -> None:
 
     a, b = Parameter("a"), Parameter("b")
     ops = [Gate("ry", (0,), (a,)), Gate("rx", (1,), (b - a,)), Gate("x", (1,), controls=(0,))]
-    program = Program(2, ops)
+    program = Circuit(2, ops)
     values = np.random.default_rng(0).uniform(-3, 3, (7, 2))
     zz = PauliSum([PauliTerm("ZZ", (0, 1)), PauliTerm("X", (1,), 0.5)])
     out = execute(
@@ -249,7 +249,7 @@ def test_estimator_and_sampler_payloads_bind_arrays() -> None:
         for row in values
     ]
     np.testing.assert_allclose(out["pubs"][0]["evs"], expected, atol=1e-12)
-    measured = Program(2, [*ops, Measure(0, "c", 0), Measure(1, "c", 1)], {"c": 2})
+    measured = Circuit(2, [*ops, Measure(0, "c", 0), Measure(1, "c", 1)], {"c": 2})
     pub = SamplerPub(measured, values[:2], 50)
     bits = execute("sampler", SamplerPayload((pub,), seed=1), StatevectorSimulator())
     assert bits["pubs"][0]["registers"]["c"].shape == (2, 50, 2)
@@ -319,7 +319,7 @@ def test_tiles_respect_dependencies_and_size() -> None:
 
 
 def test_compile_options_and_plan_arrays() -> None:
-    program = Program(3, [Gate("h", (0,)), Gate("x", (1,), controls=(0,)), Gate("t", (2,))])
+    program = Circuit(3, [Gate("h", (0,)), Gate("x", (1,), controls=(0,)), Gate("t", (2,))])
     fused = compile_program(program)
     plain = compile_program(program, options=FusionOptions.for_state(16, fusion=False))
     (plan,) = fused.segments
@@ -382,7 +382,7 @@ def test_final_state_with_idle_qubits_matches_oracle(
     rng = np.random.default_rng(len(active))
     ops = [Gate("u", (q,), tuple(rng.uniform(0, 3, 3))) for q in active]
     ops += [Gate("x", (b,), controls=(a,)) for a, b in zip(active, active[1:])]
-    program = Program(7, ops, global_phase=0.3)
+    program = Circuit(7, ops, global_phase=0.3)
     np.testing.assert_allclose(
         StatevectorSimulator().final_state(program), dense_oracle(program), atol=1e-12
     )

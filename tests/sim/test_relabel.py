@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qsession_provider.core import Gate, Measure, PauliSum, PauliTerm, Program
+from qsession_provider.core import Circuit, Gate, Measure, PauliSum, PauliTerm
 from qsession_provider.sim import StatevectorSimulator
 from qsession_provider.sim import _kernel as ck
 from qsession_provider.sim import _reference as ref
@@ -25,7 +25,7 @@ def relabelling(minimum: int = 1, **kwargs: object) -> FusionOptions:
     return FusionOptions(**fields)  # type: ignore[arg-type]
 
 
-def swap_heavy(n: int, depth: int, seed: int) -> Program:
+def swap_heavy(n: int, depth: int, seed: int) -> Circuit:
     """Random layers of swaps (some controlled), two-qubit gates and rotations."""
     rng = np.random.default_rng(seed)
     ops: list[Gate] = []
@@ -45,7 +45,7 @@ def swap_heavy(n: int, depth: int, seed: int) -> Program:
             for q in (a, b):
                 ops.append(Gate("ry", (q,), (float(rng.uniform(0, 6)),)))
                 ops.append(Gate("rz", (q,), (float(rng.uniform(0, 6)),)))
-    return Program(n, ops)
+    return Circuit(n, ops)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -88,7 +88,7 @@ def test_permute_qubits_moves_bits() -> None:
 
 
 def test_swaps_leave_the_plan_and_restore_is_recorded() -> None:
-    program = Program(
+    program = Circuit(
         3, [Gate("h", (0,)), Gate("swap", (0, 2)), Gate("swap", (1, 2)), Gate("x", (2,))]
     )
     plan = compile_program(program, options=relabelling()).segments[0]
@@ -100,7 +100,7 @@ def test_swaps_leave_the_plan_and_restore_is_recorded() -> None:
     plan = compile_program(program, options=relabelling(3)).segments[0]
     assert isinstance(plan, Plan) and plan.restore is None
     assert sum(s.name == "swap" for s in plan.steps) == 2
-    twice = Program(2, [Gate("swap", (0, 1)), Gate("swap", (0, 1))])
+    twice = Circuit(2, [Gate("swap", (0, 1)), Gate("swap", (0, 1))])
     plan = compile_program(twice, options=relabelling()).segments[0]
     assert isinstance(plan, Plan) and plan.restore is None and not len(plan.kinds)
 
@@ -131,8 +131,8 @@ def test_relabelled_tiled_large_state_matches_reference(precision: str) -> None:
 def test_relabelled_sampling_and_expectations_keep_qubit_order() -> None:
     n = 5
     body = swap_heavy(n, 3, 4).operations
-    program = Program(n, list(body))
-    measured = Program(n, [*body, *(Measure(q, "m", q) for q in range(n))], {"m": n})
+    program = Circuit(n, list(body))
+    measured = Circuit(n, [*body, *(Measure(q, "m", q) for q in range(n))], {"m": n})
     sim = StatevectorSimulator(fusion=relabelling())
     plain = StatevectorSimulator(fusion=relabelling(0))
     assert sim.compile(program).segments[0].restore is not None  # type: ignore[union-attr]
@@ -152,7 +152,7 @@ def test_mid_circuit_measurement_between_relabelled_runs(kernel: str) -> None:
     first = swap_heavy(4, 2, 1).operations
     second = swap_heavy(4, 2, 2).operations
     ops = [*first, Measure(1, "c", 0), *second, Measure(2, "c", 1), Measure(0, "c", 2)]
-    program = Program(4, ops, {"c": 3})
+    program = Circuit(4, ops, {"c": 3})
     sim = StatevectorSimulator(kernel=kernel, fusion=relabelling())
     plain = StatevectorSimulator(kernel=kernel, fusion=relabelling(0))
     got = sim.sample(program, 64, seed=9)["c"]

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from qsession_provider.core import Gate, Measure, Parameter, PauliSum, PauliTerm, Program
+from qsession_provider.core import Circuit, Gate, Measure, Parameter, PauliSum, PauliTerm
 from qsession_provider.core.ir.payload import (
     EstimatorPayload,
     EstimatorPub,
@@ -30,18 +30,18 @@ execute_module = sys.modules["qsession_provider.sim.execute"]
 a, b = Parameter("a"), Parameter("b")
 
 
-def bell() -> Program:
+def bell() -> Circuit:
     ops = [Gate("h", (0,)), Gate("x", (1,), controls=(0,))]
-    return Program(2, [*ops, Measure(0, "meas", 0), Measure(1, "meas", 1)], {"meas": 2})
+    return Circuit(2, [*ops, Measure(0, "meas", 0), Measure(1, "meas", 1)], {"meas": 2})
 
 
-def programs() -> dict[str, Program]:
+def programs() -> dict[str, Circuit]:
     """Non-branching programs covering the lookup-table cases."""
     wide = _SCRATCH_QUBITS + 1
     return {
         "bell": bell(),
         # two registers, bits out of order, an unmeasured bit
-        "two registers": Program(
+        "two registers": Circuit(
             3,
             [
                 Gate("ry", (0,), (a,)),
@@ -54,7 +54,7 @@ def programs() -> dict[str, Program]:
             {"c": 2, "d": 3},
         ),
         # a qubit no gate touches (reads 0) and a bit written twice (the last read wins)
-        "untouched and repeated": Program(
+        "untouched and repeated": Circuit(
             4,
             [
                 Gate("h", (1,)),
@@ -65,7 +65,7 @@ def programs() -> dict[str, Program]:
             ],
             {"c": 3},
         ),
-        "fixed, uneven": Program(
+        "fixed, uneven": Circuit(
             3,
             [
                 Gate("ry", (0,), (0.3,)),
@@ -75,19 +75,19 @@ def programs() -> dict[str, Program]:
             ],
             {"c": 3},
         ),
-        "at the width limit": Program(
+        "at the width limit": Circuit(
             _SCRATCH_QUBITS,
             [Gate("ry", (q,), (a * (q + 1),)) for q in range(_SCRATCH_QUBITS)]
             + [Measure(q, "c", q) for q in range(_SCRATCH_QUBITS)],
             {"c": _SCRATCH_QUBITS},
         ),
-        "fixed at the width limit": Program(
+        "fixed at the width limit": Circuit(
             _SCRATCH_QUBITS,
             [Gate("ry", (q,), (0.2 * (q + 1),)) for q in range(_SCRATCH_QUBITS)]
             + [Measure(q, "c", q) for q in range(_SCRATCH_QUBITS)],
             {"c": _SCRATCH_QUBITS},
         ),
-        "too wide for tables": Program(
+        "too wide for tables": Circuit(
             wide,
             [Gate("h", (q,)) for q in range(wide)] + [Measure(q, "c", q) for q in range(wide)],
             {"c": wide},
@@ -96,7 +96,7 @@ def programs() -> dict[str, Program]:
 
 
 def plain_sample(
-    sim: StatevectorSimulator, program: Program, shots: int, values: np.ndarray, seed: int
+    sim: StatevectorSimulator, program: Circuit, shots: int, values: np.ndarray, seed: int
 ) -> dict[str, np.ndarray]:
     """The general algorithm, written out: what every fast path must reproduce."""
     compiled = sim.compile(program)
@@ -294,13 +294,13 @@ def test_compiled_for_remembers_programs_by_identity() -> None:
     assert sim.compile(program) is compiled
     assert sim.compiled_for(bell()) is compiled  # same structure: the compile cache
     for k in range(100):  # the identity cache stays bounded
-        sim.compiled_for(Program(1, [Gate("rx", (0,), (0.01 * k,))]))
+        sim.compiled_for(Circuit(1, [Gate("rx", (0,), (0.01 * k,))]))
     assert len(sim._by_program) <= 64
 
 
 def test_estimator_single_set_matches_the_broadcast_path() -> None:
     sim = StatevectorSimulator()
-    program = Program(
+    program = Circuit(
         2, [Gate("ry", (0,), (a,)), Gate("rx", (1,), (b,)), Gate("x", (1,), controls=(0,))]
     )
     z0 = PauliSum([PauliTerm("Z", (0,))])

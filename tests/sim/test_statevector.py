@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from qsession_provider.core import (
+    Circuit,
     Condition,
     Gate,
     Measure,
     Parameter,
     PauliSum,
     PauliTerm,
-    Program,
     Reset,
 )
 from qsession_provider.errors import (
@@ -67,7 +67,7 @@ def test_parameters_are_bound_at_run_time(
     sim: StatevectorSimulator, dense_oracle: Callable
 ) -> None:
     a, b = Parameter("a"), Parameter("b")
-    program = Program(
+    program = Circuit(
         2,
         [
             Gate("ry", (0,), (a,)),
@@ -86,8 +86,8 @@ def test_parameters_are_bound_at_run_time(
         sim.final_state(program, {"a": 1.0, "b": math.inf})
 
 
-def _bell(n: int = 2, q0: int = 0, q1: int = 1) -> Program:
-    return Program(
+def _bell(n: int = 2, q0: int = 0, q1: int = 1) -> Circuit:
+    return Circuit(
         n,
         [
             Gate("h", (q0,)),
@@ -103,7 +103,7 @@ def test_sampling_matches_probabilities_and_seeds_repeat(
     sim: StatevectorSimulator, make_random_program: Callable
 ) -> None:
     base = make_random_program(4, 30, 5)
-    program = Program(4, [*base.operations, *(Measure(q, "m", q) for q in range(4))], {"m": 4})
+    program = Circuit(4, [*base.operations, *(Measure(q, "m", q) for q in range(4))], {"m": 4})
     shots = 20000
     bits = sim.sample(program, shots, seed=123)["m"]
     ints = (bits.astype(np.int64) << np.arange(4)).sum(axis=1)
@@ -136,7 +136,7 @@ def test_idle_qubits_cost_nothing_and_bits_map_back(sim: StatevectorSimulator) -
         Measure(126, "beta", 1),
         Measure(50, "beta", 2),
     ]
-    program = Program(127, ops, {"alpha": 2, "beta": 3})
+    program = Circuit(127, ops, {"alpha": 2, "beta": 3})
     assert sim.compile(program).width == 5
     out = sim.sample(program, 1000, seed=3)
     alpha, beta = out["alpha"], out["beta"]
@@ -147,7 +147,7 @@ def test_idle_qubits_cost_nothing_and_bits_map_back(sim: StatevectorSimulator) -
     z_idle = PauliSum([PauliTerm("Z", (90,))])
     x_idle = PauliSum([PauliTerm("X", (90,))])
     z_used = PauliSum([PauliTerm("ZZ", (100, 126), 2.0)])
-    unitary = Program(127, [op for op in ops if isinstance(op, Gate)])
+    unitary = Circuit(127, [op for op in ops if isinstance(op, Gate)])
     np.testing.assert_allclose(sim.expectation_values(unitary, [z_idle, x_idle, z_used]), [1, 0, 2])
     with pytest.raises(ResourceTooLargeError, match="127-qubit"):
         sim.final_state(unitary)
@@ -155,7 +155,7 @@ def test_idle_qubits_cost_nothing_and_bits_map_back(sim: StatevectorSimulator) -
 
 def test_mid_circuit_measurement_branches(sim: StatevectorSimulator) -> None:
     # H, measure, H, measure: the two bits are independent fair coins.
-    program = Program(
+    program = Circuit(
         1, [Gate("h", (0,)), Measure(0, "c", 0), Gate("h", (0,)), Measure(0, "c", 1)], {"c": 2}
     )
     bits = sim.sample(program, 8000, seed=9)["c"]
@@ -164,7 +164,7 @@ def test_mid_circuit_measurement_branches(sim: StatevectorSimulator) -> None:
 
 
 def test_reset_and_classical_condition(sim: StatevectorSimulator) -> None:
-    program = Program(
+    program = Circuit(
         3,
         [
             Gate("h", (0,)),
@@ -187,7 +187,7 @@ def test_reset_and_classical_condition(sim: StatevectorSimulator) -> None:
 
 
 def test_register_condition_and_overwritten_bit(sim: StatevectorSimulator) -> None:
-    program = Program(
+    program = Circuit(
         2,
         [
             Gate("x", (0,)),
@@ -232,14 +232,14 @@ def test_expectation_values_match_dense(
 
 def test_memory_is_checked_before_allocating() -> None:
     small = StatevectorSimulator(max_memory=2**20)
-    program = Program(20, [Gate("h", (q,)) for q in range(20)])
+    program = Circuit(20, [Gate("h", (q,)) for q in range(20)])
     with pytest.raises(ResourceTooLargeError, match="16.0 MiB|0.0 GiB|20-qubit"):
         small.final_state(program)
-    huge = Program(45, [Gate("h", (q,)) for q in range(45)])
+    huge = Circuit(45, [Gate("h", (q,)) for q in range(45)])
     with pytest.raises(ResourceTooLargeError, match="45-qubit complex128"):
         StatevectorSimulator().final_state(huge)
     # the simulator still works afterwards
-    assert small.final_state(Program(2, [Gate("h", (0,))])).shape == (4,)
+    assert small.final_state(Circuit(2, [Gate("h", (0,))])).shape == (4,)
 
 
 def test_bad_inputs(sim: StatevectorSimulator) -> None:
@@ -249,7 +249,7 @@ def test_bad_inputs(sim: StatevectorSimulator) -> None:
         sim.sample(_bell(), -5)
     with pytest.raises(InvalidProgramError, match="unitary program"):
         sim.final_state(_bell())
-    with pytest.raises(InputError, match="Program"):
+    with pytest.raises(InputError, match="Circuit"):
         sim.compile("not a program")  # type: ignore[arg-type]
     with pytest.raises(InputError, match="precision"):
         StatevectorSimulator(precision="quad")
@@ -258,7 +258,7 @@ def test_bad_inputs(sim: StatevectorSimulator) -> None:
 def test_inputs_are_not_mutated(sim: StatevectorSimulator) -> None:
     a = Parameter("a")
     m = np.eye(2, dtype=complex)
-    program = Program(
+    program = Circuit(
         1, [Gate("rx", (0,), (a,)), Gate("unitary", (0,), matrix=m), Measure(0, "c", 0)], {"c": 1}
     )
     key = program.structure_key()
@@ -269,6 +269,6 @@ def test_inputs_are_not_mutated(sim: StatevectorSimulator) -> None:
 
 def test_compile_cache_reuses_structure(sim: StatevectorSimulator) -> None:
     a = Parameter("a")
-    p1 = Program(1, [Gate("rx", (0,), (a,))])
-    p2 = Program(1, [Gate("rx", (0,), (a,))])
+    p1 = Circuit(1, [Gate("rx", (0,), (a,))])
+    p2 = Circuit(1, [Gate("rx", (0,), (a,))])
     assert sim.compile(p1) is sim.compile(p2)

@@ -6,7 +6,7 @@ standard library and numpy.
 
 from __future__ import annotations
 
-from .circuit import Barrier, Condition, Gate, Measure, Program, Reset
+from .circuit import Barrier, Circuit, Condition, Gate, Measure, Reset
 from .gates import GATES, GateSpec, gate_matrix
 from .observables import PauliSum, PauliTerm
 from .params import Parameter, ParamExpr
@@ -22,7 +22,7 @@ __all__ = [
     "Parameter",
     "PauliSum",
     "PauliTerm",
-    "Program",
+    "Circuit",
     "Reset",
     "gate_matrix",
 ]

@@ -1,6 +1,6 @@
 """The neutral circuit IR: a flat, validated list of operations on numbered qubits.
 
-A :class:`Program` is what crosses from a face (Qiskit, Cirq, OpenQASM) into the core and
+A :class:`Circuit` is what crosses from a face (Qiskit, Cirq, OpenQASM) into the core and
 the engine. It holds gates (named, with parameters that may stay symbolic until bound, or
 given as a matrix), measurements into named classical registers, resets and barriers.
 Everything is checked on construction, so a malformed circuit is refused with a message
@@ -19,7 +19,7 @@ from ...errors import InvalidProgramError, UnboundParameterError
 from .gates import gate_spec
 from .params import ParamExpr, ParamValue, as_param, param_symbols
 
-__all__ = ["Gate", "Measure", "Reset", "Barrier", "Condition", "Operation", "Program"]
+__all__ = ["Gate", "Measure", "Reset", "Barrier", "Condition", "Operation", "Circuit"]
 
 #: Largest number of target qubits a matrix gate may have.
 MAX_MATRIX_QUBITS = 6
@@ -204,7 +204,7 @@ def _qubit_tuple(qubits: Iterable[Any], owner: object) -> tuple[int, ...]:
     return tuple(out)
 
 
-class Program:
+class Circuit:
     """A validated circuit in the neutral IR.
 
     Args:
@@ -397,7 +397,7 @@ class Program:
             if not np.all(np.isfinite(arr)):
                 raise InvalidProgramError(f"value for parameter {p!r} is NaN or infinite")
 
-    def bind(self, values: Mapping[str, float]) -> Program:
+    def bind(self, values: Mapping[str, float]) -> Circuit:
         """A copy with every parameter replaced by its value.
 
         Raises:
@@ -422,7 +422,7 @@ class Program:
         phase = self.global_phase
         if isinstance(phase, ParamExpr):
             phase = float(phase.evaluate(values))
-        return Program(
+        return Circuit(
             self.num_qubits,
             ops,
             self.registers,
@@ -436,7 +436,7 @@ class Program:
 
     def __repr__(self) -> str:
         return (
-            f"Program(num_qubits={self.num_qubits}, operations={len(self.operations)}, "
+            f"Circuit(num_qubits={self.num_qubits}, operations={len(self.operations)}, "
             f"registers={self.registers}, parameters={list(self._parameters)})"
         )
 
@@ -462,7 +462,7 @@ class Program:
         return [_op_json(op) for op in self.operations]
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Program:
+    def from_json(cls, data: Mapping[str, Any]) -> Circuit:
         """Inverse of :meth:`to_json`."""
         try:
             ops = [_op_from_json(o) for o in data["operations"]]

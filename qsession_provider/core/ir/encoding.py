@@ -1,13 +1,13 @@
 """A stable, non-executable JSON encoding for payloads and results.
 
 Only data is written: JSON scalars, lists, string-keyed dicts and tagged objects for
-numpy arrays (dtype, shape, base64 bytes), complex numbers, :class:`Program` and
+numpy arrays (dtype, shape, base64 bytes), complex numbers, :class:`Circuit` and
 :class:`PauliSum`. Nothing is ever unpickled or evaluated on the way back, so a store
 file shared between processes or users cannot run code.
 
 :func:`dumps` writes the text in one pass, without building the intermediate
 :func:`to_jsonable` tree, and its output is exactly ``json.dumps(to_jsonable(obj),
-separators=(",", ":"))``. A VQE loop submits the same :class:`Program` and the same
+separators=(",", ":"))``. A VQE loop submits the same :class:`Circuit` and the same
 :class:`PauliSum` objects job after job (the faces cache their translations), so the
 encoded text of a program's operations and of a Pauli sum is kept on the object and reused
 while its operations / terms tuple is the same object (both are immutable: the engine's
@@ -26,10 +26,10 @@ from typing import Any
 import numpy as np
 
 from ...errors import StoreError
-from .circuit import Program
+from .circuit import Circuit
 from .observables import PauliSum
 
-__all__ = ["compact", "dumps", "loads", "to_jsonable", "from_jsonable", "program_text"]
+__all__ = ["compact", "dumps", "loads", "to_jsonable", "from_jsonable", "circuit_text"]
 
 _TAGS = (
     "__nd__",
@@ -71,7 +71,7 @@ def to_jsonable(obj: Any) -> Any:
                 ]
             }
         return {"__objarr__": [list(obj.shape), [to_jsonable(x) for x in obj.ravel().tolist()]]}
-    if isinstance(obj, Program):
+    if isinstance(obj, Circuit):
         return {"__program__": obj.to_json()}
     if isinstance(obj, PauliSum):
         return {"__paulisum__": obj.to_json()}
@@ -116,7 +116,7 @@ def from_jsonable(data: Any) -> Any:
         if tag == "__complex__":
             return complex(value[0], value[1])
         if tag == "__program__":
-            return Program.from_json(value)
+            return Circuit.from_json(value)
         if tag == "__paulisum__":
             return PauliSum.from_json(value)
         if tag == "__tuple__":
@@ -193,8 +193,8 @@ def _write(obj: Any, out: list[str]) -> None:
             out.append(f'{{"__objarr__":[[{shape}],')
             _write_list(obj.ravel().tolist(), out)
             out.append("]}")
-    elif isinstance(obj, Program):
-        out.append(program_text(obj))
+    elif isinstance(obj, Circuit):
+        out.append(circuit_text(obj))
     elif isinstance(obj, PauliSum):
         out.append('{"__paulisum__":')
         out.append(_pauli_sum_text(obj))
@@ -252,7 +252,7 @@ def _plain(data: Any) -> str:
     return compact(data)
 
 
-def program_text(program: Program) -> str:
+def circuit_text(program: Circuit) -> str:
     """``dumps(program)``, kept on the program (see the module docstring)."""
     head = (
         program.num_qubits,
@@ -278,7 +278,7 @@ def program_text(program: Program) -> str:
     return text
 
 
-def _operations_text(program: Program) -> str:
+def _operations_text(program: Circuit) -> str:
     """The encoded ``operations`` of ``program``, cached on it (see the module docstring)."""
     return str(
         program._memoized("encoded_operations", lambda _ops: _plain(program._operations_json()))

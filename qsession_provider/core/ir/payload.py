@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from ...errors import InputError
-from .circuit import Barrier, Program
-from .encoding import dumps, program_text
+from .circuit import Barrier, Circuit
+from .encoding import circuit_text, dumps
 from .observables import PauliSum
 
 __all__ = [
@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 
-def touched_qubits(program: Program) -> int:
+def touched_qubits(program: Circuit) -> int:
     """Number of distinct qubits that a gate, reset or measurement of ``program`` touches."""
     return int(program._memoized("touched_qubits", _touched))
 
@@ -68,7 +68,7 @@ def _check_shots(shots: Any, where: str) -> int:
     return int(shots)
 
 
-def _check_values(program: Program, values: Any, where: str) -> np.ndarray:
+def _check_values(program: Circuit, values: Any, where: str) -> np.ndarray:
     num = len(program.parameters)
     if values is None:
         if num:
@@ -96,13 +96,13 @@ def _check_values(program: Program, values: Any, where: str) -> np.ndarray:
 class SamplerPub:
     """One sampler pub: a program, a (broadcast) array of parameter sets and a shot count."""
 
-    program: Program
+    program: Circuit
     values: np.ndarray
     shots: int
 
     def __post_init__(self) -> None:
-        if not isinstance(self.program, Program):
-            raise InputError(f"sampler pub: expected a Program, got {type(self.program).__name__}")
+        if not isinstance(self.program, Circuit):
+            raise InputError(f"sampler pub: expected a Circuit, got {type(self.program).__name__}")
         object.__setattr__(self, "values", _check_values(self.program, self.values, "sampler pub"))
         object.__setattr__(self, "shots", _check_shots(self.shots, "sampler pub"))
 
@@ -118,22 +118,22 @@ class SamplerPub:
         if tail is None:
             tail = f',"values":{dumps(self.values)},"shots":{dumps(self.shots)}}}'
             object.__setattr__(self, "_encoded_tail", tail)
-        return '{"program":' + program_text(self.program) + tail
+        return '{"program":' + circuit_text(self.program) + tail
 
 
 @dataclass(frozen=True)
 class EstimatorPub:
     """One estimator pub: program, parameter sets, observables array and target precision."""
 
-    program: Program
+    program: Circuit
     values: np.ndarray
     observables: np.ndarray
     precision: float = 0.0
 
     def __post_init__(self) -> None:
-        if not isinstance(self.program, Program):
+        if not isinstance(self.program, Circuit):
             raise InputError(
-                f"estimator pub: expected a Program, got {type(self.program).__name__}"
+                f"estimator pub: expected a Circuit, got {type(self.program).__name__}"
             )
         object.__setattr__(
             self, "values", _check_values(self.program, self.values, "estimator pub")
@@ -229,7 +229,7 @@ class SamplerPayload(_PayloadBase):
             raise InputError("sampler job: no pubs given")
 
     @property
-    def programs(self) -> list[Program]:
+    def programs(self) -> list[Circuit]:
         return [p.program for p in self.pubs]
 
     @cached_property
@@ -271,7 +271,7 @@ class EstimatorPayload(_PayloadBase):
             raise InputError("estimator job: no pubs given")
 
     @property
-    def programs(self) -> list[Program]:
+    def programs(self) -> list[Circuit]:
         return [p.program for p in self.pubs]
 
     @cached_property
@@ -308,7 +308,7 @@ class EstimatorPayload(_PayloadBase):
 class RunPayload(_PayloadBase):
     """Payload of the ``run`` program (``backend.run``): circuits, shots, per-shot memory."""
 
-    circuits: tuple[Program, ...]
+    circuits: tuple[Circuit, ...]
     shots: int = 1024
     memory: bool = False
     seed: int | None = None
@@ -319,8 +319,8 @@ class RunPayload(_PayloadBase):
         if not self.circuits:
             raise InputError("run job: no circuits given")
         for c in self.circuits:
-            if not isinstance(c, Program):
-                raise InputError(f"run job: expected Program objects, got {type(c).__name__}")
+            if not isinstance(c, Circuit):
+                raise InputError(f"run job: expected Circuit objects, got {type(c).__name__}")
             if c.parameters:
                 raise InputError(
                     f"run job: circuit {c.name or '<unnamed>'!r} has unbound parameters "
@@ -329,7 +329,7 @@ class RunPayload(_PayloadBase):
         object.__setattr__(self, "shots", _check_shots(self.shots, "run job"))
 
     @property
-    def programs(self) -> list[Program]:
+    def programs(self) -> list[Circuit]:
         return list(self.circuits)
 
     @property
@@ -355,7 +355,7 @@ class RunPayload(_PayloadBase):
 
 Payload = SamplerPayload | EstimatorPayload | RunPayload
 
-#: Program ids and their payload classes.
+#: Circuit ids and their payload classes.
 PROGRAMS: dict[str, type] = {
     "sampler": SamplerPayload,
     "estimator": EstimatorPayload,

@@ -1,4 +1,4 @@
-"""Cirq circuits → neutral :class:`~qsession_provider.core.ir.circuit.Program`.
+"""Cirq circuits → neutral :class:`~qsession_provider.core.ir.circuit.Circuit`.
 
 Cirq is big-endian (the first qubit of an order is the most significant bit of a state
 index) while the IR is little-endian, so qubit ``i`` of the qubit order becomes IR qubit
@@ -19,14 +19,14 @@ import cirq
 import sympy
 
 from ...core.ir import circuit as ir
-from ...core.ir.circuit import MAX_MATRIX_QUBITS, Condition, Program
+from ...core.ir.circuit import MAX_MATRIX_QUBITS, Circuit, Condition
 from ...core.ir.params import ParamValue
 from ...errors import InvalidProgramError, UnboundParameterError
 from .classical import condition_for, measurement_key
 from .observables import pauli_sum_to_sum, qubit_index_map
 from .params import ParamConverter
 
-__all__ = ["circuit_to_program", "pauli_sum_to_sum", "qubit_index_map", "resolver_values"]
+__all__ = ["circuit_to_ir", "pauli_sum_to_sum", "qubit_index_map", "resolver_values"]
 
 _MAX_DEPTH = 64
 
@@ -321,10 +321,10 @@ def _symbolic_error(gate: Any) -> InvalidProgramError:
     )
 
 
-def circuit_to_program(
+def circuit_to_ir(
     circuit: cirq.AbstractCircuit,
     qubit_order: cirq.QubitOrderOrList = cirq.QubitOrder.DEFAULT,
-) -> tuple[Program, list[cirq.Qid]]:
+) -> tuple[Circuit, list[cirq.Qid]]:
     """Translate a Cirq circuit into the neutral IR.
 
     Args:
@@ -346,7 +346,7 @@ def circuit_to_program(
     translator = _Translator(qubit_index_map(qubits))
     for op in circuit.all_operations():
         translator.operation(op, _TOP, 0)
-    program = Program(
+    program = Circuit(
         len(qubits),
         translator.ops,
         translator.registers,
@@ -356,13 +356,13 @@ def circuit_to_program(
 
 
 def resolver_values(
-    resolver: cirq.ParamResolverOrSimilarType, program: Program
+    resolver: cirq.ParamResolverOrSimilarType, program: Circuit
 ) -> dict[str, float]:
     """The value of each parameter of ``program`` under a Cirq resolver.
 
     Args:
         resolver: a ``cirq.ParamResolver`` or anything it accepts (dict, None).
-        program: a program from :func:`circuit_to_program`.
+        program: a program from :func:`circuit_to_ir`.
 
     Returns:
         ``{name: value}`` for every name in ``program.parameters``.

@@ -17,7 +17,7 @@ def qubit_index_map(qubits: Sequence[cirq.Qid]) -> dict[cirq.Qid, int]:
     """IR index of each qubit of a Cirq qubit order: the ``i``-th of ``n`` is ``n - 1 - i``.
 
     Args:
-        qubits: the qubit order (as returned by ``circuit_to_program``).
+        qubits: the qubit order (as returned by ``circuit_to_ir``).
 
     Returns:
         ``{qid: ir_index}``.

@@ -1,4 +1,4 @@
-"""Qiskit ``QuantumCircuit`` → neutral :class:`~qsession_provider.core.ir.circuit.Program`.
+"""Qiskit ``QuantumCircuit`` → neutral :class:`~qsession_provider.core.ir.circuit.Circuit`.
 
 Qubit ``i`` of the program is ``circuit.find_bit(q).index``. Standard gates map onto the
 library by name, controlled gates become their base gate plus controls, small constant gates
@@ -35,7 +35,7 @@ from qiskit.circuit import (
 from qiskit.circuit.library import CUGate, GlobalPhaseGate, Initialize
 
 from ...core.ir import circuit as ir
-from ...core.ir.circuit import Condition, Program
+from ...core.ir.circuit import Circuit, Condition
 from ...core.ir.params import ParamValue
 from ...errors import InvalidProgramError
 from .classical import LOOSE_CLBITS_REGISTER, Locations, clbit_locations, condition_for
@@ -43,7 +43,7 @@ from .gatemap import PLAIN_CLASSES, STANDARD, constant_matrix
 from .observables import sparse_pauli_to_sum
 from .params import ParamConverter
 
-__all__ = ["LOOSE_CLBITS_REGISTER", "circuit_to_program", "sparse_pauli_to_sum"]
+__all__ = ["LOOSE_CLBITS_REGISTER", "circuit_to_ir", "sparse_pauli_to_sum"]
 
 _MAX_DEPTH = 64
 
@@ -362,14 +362,14 @@ class _Translator:
         )
 
 
-def circuit_to_program(circuit: QuantumCircuit) -> Program:
+def circuit_to_ir(circuit: QuantumCircuit) -> Circuit:
     """Translate a Qiskit circuit into the neutral IR.
 
     Args:
         circuit: the circuit; parameters may be unbound (they stay symbolic by name).
 
     Returns:
-        A :class:`Program` with one qubit per circuit qubit, one register per
+        A :class:`Circuit` with one qubit per circuit qubit, one register per
         ``ClassicalRegister`` (plus :data:`LOOSE_CLBITS_REGISTER` for clbits in no register),
         the circuit's name, metadata and global phase.
 
@@ -382,7 +382,7 @@ def circuit_to_program(circuit: QuantumCircuit) -> Program:
     qmap = {q: i for i, q in enumerate(circuit.qubits)}
     translator.walk(circuit, qmap, cmap, _TOP, 0)
     translator.phase(circuit.global_phase, _TOP, "global_phase")
-    return Program(
+    return Circuit(
         circuit.num_qubits,
         translator.ops,
         registers,
