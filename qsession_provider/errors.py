@@ -107,3 +107,7 @@ class PluginError(QSessionError):
 
 class StoreError(QSessionError):
     """The job store could not read or write a record."""
+
+
+class AlreadyExistsError(StoreError, InputError):
+    """A job or session with the id asked for already exists."""

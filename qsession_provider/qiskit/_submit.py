@@ -27,7 +27,7 @@ from typing import Any
 from qiskit.primitives.containers import SamplerPub
 from qiskit_ibm_runtime.exceptions import IBMInputValueError
 
-from ..errors import InputError
+from ..errors import AlreadyExistsError
 from ._coerce import coerce_estimator_pub
 from ._convert import check_job_tags
 from ._errors import ibm_errors
@@ -165,8 +165,8 @@ def submit(
             job = runtime.submit(
                 core_program, backend.device.name, payload, job_id=job_id, **kwargs
             )
-        except InputError as exc:
-            if job_id is None or "already exists" not in str(exc):
+        except AlreadyExistsError:
+            if job_id is None:
                 raise
             job = runtime.submit(core_program, backend.device.name, payload, **kwargs)
     return RuntimeJob(

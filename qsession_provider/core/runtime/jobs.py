@@ -140,12 +140,7 @@ class JobsAPI:
             job: Job | None = None
             try:
                 with self._scheduler.batch(strict=True):
-                    try:
-                        self.store.add_job(record, payload_text, fresh=fresh)
-                    except StoreError as exc:
-                        if "already exists" in str(exc):
-                            raise InputError(f"a job with id {job_id!r} already exists") from None
-                        raise
+                    self.store.add_job(record, payload_text, fresh=fresh)
                     job = self._new_handle(record, payload)
                     job._fail_with = fail_with
                     self._live[job.id] = job

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ...errors import InputError, SessionClosedError, SessionError, StoreError
+from ...errors import SessionClosedError, SessionError
 from ..clock import Clock
 from ..device import DeviceRegistry
 from ..session import (
@@ -124,13 +124,7 @@ class SessionsAPI:
             self._check_open()
             now = self.clock.now()
             record = record.replace(created_at=now, timestamps=((SessionState.OPEN, now),))
-            try:
-                session = self._rules.open(record)
-            except StoreError as exc:
-                if "already exists" in str(exc):
-                    raise InputError(f"a session with id {record.id!r} already exists") from None
-                raise
-            return session.record
+            return self._rules.open(record).record
 
     def session(self, session_id: str) -> SessionRecord:
         """The current record of a session (any process's).

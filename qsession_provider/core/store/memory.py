@@ -8,7 +8,7 @@ import threading
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from ...errors import JobNotFoundError, SessionNotFoundError, StoreError
+from ...errors import AlreadyExistsError, JobNotFoundError, SessionNotFoundError, StoreError
 from ..job_record import FINAL_STATES, PENDING_STATES, JobRecord
 from ..session import SessionRecord, SessionState
 from .processes import ProcessRecord
@@ -41,7 +41,7 @@ class MemoryStore:
         with self._lock:
             self._check_open()
             if record.id in self._jobs:
-                raise StoreError(f"a job with id {record.id!r} already exists")
+                raise AlreadyExistsError(f"a job with id {record.id!r} already exists")
             self._jobs[record.id] = _copy_meta(record)
             self._payloads[record.id] = payload
 
@@ -94,7 +94,7 @@ class MemoryStore:
         with self._lock:
             self._check_open()
             if record.id in self._sessions:
-                raise StoreError(f"a session with id {record.id!r} already exists")
+                raise AlreadyExistsError(f"a session with id {record.id!r} already exists")
             self._sessions[record.id] = _copy_meta(record)
 
     def update_session(self, record: SessionRecord) -> bool:

@@ -46,7 +46,13 @@ import weakref
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from ...errors import InputError, JobNotFoundError, SessionNotFoundError, StoreError
+from ...errors import (
+    AlreadyExistsError,
+    InputError,
+    JobNotFoundError,
+    SessionNotFoundError,
+    StoreError,
+)
 from ..ir.encoding import to_jsonable
 from ..job_record import JobRecord
 from ..session import SessionRecord, SessionState
@@ -295,7 +301,7 @@ class SQLiteStore:
             if record.id in self._jobs or (
                 not fresh and self._exists("SELECT 1 FROM jobs WHERE id = ?", record.id)
             ):
-                raise StoreError(f"a job with id {record.id!r} already exists")
+                raise AlreadyExistsError(f"a job with id {record.id!r} already exists")
             metadata = _snapshot(record)
             self._jobs[record.id] = (record.status, record.tags, record.metadata, metadata)
             try:
@@ -378,7 +384,7 @@ class SQLiteStore:
             with self._tx() as cur:
                 add_session_row(cur, record)
         except sqlite3.IntegrityError:
-            raise StoreError(f"a session with id {record.id!r} already exists") from None
+            raise AlreadyExistsError(f"a session with id {record.id!r} already exists") from None
         with self._writes.lock:
             self._sessions[record.id] = record.state
 
