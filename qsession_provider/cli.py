@@ -39,6 +39,7 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 
 
 def _devices(_: argparse.Namespace) -> str:
+    # Plugins (pluggy, the engine) load only for the commands that list them.
     from .plugins.manager import build_device_registry, get_plugin_manager
 
     registry = build_device_registry(get_plugin_manager())
@@ -56,7 +57,7 @@ def _devices(_: argparse.Namespace) -> str:
 
 
 def _plugins(_: argparse.Namespace) -> str:
-    from .plugins.manager import get_plugin_manager
+    from .plugins.manager import get_plugin_manager  # lazily, as in _devices
 
     pm = get_plugin_manager()
     rows = [

@@ -18,8 +18,15 @@ Sessions follow Azure's rules on the runtime's clock: no new job for 10 minutes 
 ``Failed``, in-progress jobs are cancelled, later submissions are rejected) or
 ``Continue`` (``Failure(s)`` while open, ``Failed`` once closed; ``TimedOut`` wins).
 Everything here works on the shared runtime of a store, so the Qiskit and Cirq faces see
-the same sessions and jobs. This package imports neither Qiskit nor Cirq; they are loaded
-when a circuit of theirs (or OpenQASM text, read by Qiskit) is submitted.
+the same sessions and jobs. This package imports neither Qiskit nor Cirq, nor their faces;
+a framework and its translator (:mod:`qsession_provider.translate`) are loaded when a
+circuit of theirs (or OpenQASM text, read by Qiskit) is submitted.
+
+Modules, each importing only the ones before it: ``enums``, ``_models`` (the details),
+``_mapping`` (core records -> details), ``_listing`` (filters), ``_input`` (input_data ->
+payload), ``_results`` (result decoding), ``workspace_item``, ``job``, ``session`` (Azure's
+session rules), ``target``, ``workspace``. ``qiskit_backend`` holds the session host of
+the Qiskit face's backends; that face imports it on demand.
 """
 
 from __future__ import annotations

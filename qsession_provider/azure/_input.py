@@ -3,11 +3,12 @@
 Accepted ``input_data``: OpenQASM 2 text (``OPENQASM 2.0;`` header, read with
 ``qiskit.qasm2``), OpenQASM 3 text (``qiskit.qasm3``, which needs
 ``qiskit_qasm3_import``), a Qiskit ``QuantumCircuit``, a Cirq ``Circuit``, or a
-:class:`~qsession_provider.core.ir.circuit.Circuit`. The frameworks are imported only when
-such an input arrives. Anything else - or a circuit that cannot run on the target - raises
-:class:`InvalidInputData`, which the workspace turns into a job that fails with
-``error_data`` code ``InvalidInputData``: the service accepts the job and its execution
-fails, as on Azure.
+:class:`~qsession_provider.core.ir.circuit.Circuit`. Framework circuits go through the
+translators (:mod:`qsession_provider.translate`), never through the Qiskit or Cirq faces;
+a framework and its translator are imported only when such an input arrives. Anything
+else - or a circuit that cannot run on the target - raises :class:`InvalidInputData`,
+which the workspace turns into a job that fails with ``error_data`` code
+``InvalidInputData``: the service accepts the job and its execution fails, as on Azure.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import io
 import re
 import warnings
 from collections.abc import Mapping
+from types import ModuleType
 from typing import Any
 
 from .._optional import require
@@ -31,7 +33,7 @@ __all__ = [
     "SHOTS_PARAM",
     "InvalidInputData",
     "resolve_shots",
-    "to_program",
+    "to_circuit",
     "run_payload",
     "placeholder_payload",
 ]
@@ -43,6 +45,7 @@ SHOTS_PARAM = "shots"
 #: Optional ``input_params`` key: seed of the simulator's sampling (not an Azure field).
 SEED_PARAM = "seed"
 
+_TRANSLATE = "qsession_provider.translate"
 _HEADER = re.compile(r"^\s*OPENQASM\s+(\d+)(?:\.\d+)?\s*;", re.MULTILINE)
 _COMMENTS = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
 
@@ -118,10 +121,20 @@ def _from_qasm(text: str) -> Circuit:
     return _from_qiskit(circuit)
 
 
+def _translator(framework: str, what: str) -> ModuleType:
+    """``qsession_provider.translate.<framework>``, imported on first use of that input kind.
+
+    The frameworks are optional extras and this face must load neither at import, so the
+    translator is imported here, behind a check that names the extra to install.
+    """
+    require(framework, framework, what)
+    return require(f"{_TRANSLATE}.{framework}", framework, what)
+
+
 def _from_qiskit(circuit: Any) -> Circuit:
-    face = require("qsession_provider.qiskit", "qiskit", "Qiskit input_data")
+    translate = _translator("qiskit", "Qiskit input_data")
     try:
-        return face.circuit_to_ir(circuit)  # type: ignore[no-any-return]
+        return translate.circuit_to_ir(circuit)  # type: ignore[no-any-return]
     except ImportError:
         raise
     except Exception as exc:
@@ -129,14 +142,14 @@ def _from_qiskit(circuit: Any) -> Circuit:
 
 
 def _from_cirq(circuit: Any) -> Circuit:
-    face = require("qsession_provider.cirq", "cirq", "Cirq input_data")
+    translate = _translator("cirq", "Cirq input_data")
     try:
-        program, _qubits = face.circuit_to_ir(circuit)
+        ir_circuit, _qubits = translate.circuit_to_ir(circuit)
     except ImportError:
         raise
     except Exception as exc:
         raise InvalidInputData(f"the Cirq circuit cannot be run: {exc}") from None
-    return program  # type: ignore[no-any-return]
+    return ir_circuit  # type: ignore[no-any-return]
 
 
 def _framework_class(obj: Any, package: str, names: tuple[str, ...]) -> bool:
@@ -147,8 +160,8 @@ def _framework_class(obj: Any, package: str, names: tuple[str, ...]) -> bool:
     )
 
 
-def to_program(input_data: Any) -> Circuit:
-    """The IR program of ``input_data``.
+def to_circuit(input_data: Any) -> Circuit:
+    """The IR circuit of ``input_data``.
 
     Raises:
         InvalidInputData: the input is not a circuit, or cannot be translated.
@@ -178,16 +191,16 @@ def run_payload(input_data: Any, input_params: Mapping[str, Any], device: Device
 
     Raises:
         InvalidInputData: bad input, shots or seed, or a circuit the device cannot run.
-        ImportError: see :func:`to_program`.
+        ImportError: see :func:`to_circuit`.
     """
-    program = to_program(input_data)
+    circuit = to_circuit(input_data)
     try:
         seed = check_seed(input_params.get(SEED_PARAM), "input_params['seed']")
     except InputError as exc:
         raise InvalidInputData(str(exc)) from None
     try:
         payload = RunPayload(
-            (program,),
+            (circuit,),
             shots=input_params.get(SHOTS_PARAM, DEFAULT_SHOTS),
             seed=seed,
         )

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar
 
 from ..core.job import JobErrorCode, JobRecord
 from ..core.job import JobStatus as CoreJobStatus
@@ -52,7 +53,7 @@ __all__ = [
 PROVIDER_ID = "qsession"
 #: ``job_type`` of every job.
 JOB_TYPE = "QuantumComputing"
-#: What ``Target.submit`` accepts: OpenQASM 2/3 text, Qiskit or Cirq circuits, IR programs.
+#: What ``Target.submit`` accepts: OpenQASM 2/3 text, Qiskit or Cirq circuits, IR circuits.
 INPUT_DATA_FORMAT = "qsession.circuit.v1"
 #: The results format ``Job.get_results`` decodes (azure's v2 histogram-and-shots format).
 OUTPUT_DATA_FORMAT = "microsoft.quantum-results.v2"
@@ -77,6 +78,8 @@ _CORE_STATUS = {
     JobStatus.FAILED: CoreJobStatus.ERROR,
     JobStatus.CANCELLED: CoreJobStatus.CANCELLED,
 }
+E = TypeVar("E", bound=Enum)
+
 _FAILED_REASONS = frozenset(
     {CloseReason.JOB_FAILED, CloseReason.CANCELLED, CloseReason.ROOT_JOB_CANCELLED}
 )
@@ -136,14 +139,9 @@ def failure_policy(value: Any) -> SessionJobFailurePolicy:
     Raises:
         ValueError: not Abort or Continue.
     """
-    if value is None:
-        return SessionJobFailurePolicy.ABORT
-    try:
-        return SessionJobFailurePolicy(value)
-    except ValueError:
-        raise ValueError(
-            f"invalid job_failure_policy {value!r}; expected 'Abort' or 'Continue'"
-        ) from None
+    return _member(
+        SessionJobFailurePolicy, value, SessionJobFailurePolicy.ABORT, "job_failure_policy"
+    )
 
 
 def priority(value: Any) -> Priority:
@@ -152,12 +150,18 @@ def priority(value: Any) -> Priority:
     Raises:
         ValueError: not Standard or High.
     """
+    return _member(Priority, value, Priority.STANDARD, "priority")
+
+
+def _member(enum: type[E], value: Any, default: E, field: str) -> E:
+    """``value`` as a member of ``enum`` (None: ``default``); ValueError names the choices."""
     if value is None:
-        return Priority.STANDARD
+        return default
     try:
-        return Priority(value)
+        return enum(value)
     except ValueError:
-        raise ValueError(f"invalid priority {value!r}; expected 'Standard' or 'High'") from None
+        choices = " or ".join(repr(member.value) for member in enum)
+        raise ValueError(f"invalid {field} {value!r}; expected {choices}") from None
 
 
 def to_datetime(when: float | None) -> datetime | None:
@@ -170,22 +174,35 @@ def _meta(metadata: Mapping[str, Any]) -> dict[str, Any]:
     return dict(data) if isinstance(data, Mapping) else {}
 
 
+def _item_fields(
+    record: SessionRecord | JobRecord,
+    meta: Mapping[str, Any],
+    last: float,
+    begin: float | None,
+    end: float | None,
+) -> dict[str, Any]:
+    """The details fields jobs and sessions share (``ItemDetails``), priority aside."""
+    return {
+        "id": record.id,
+        "name": record.name,
+        "provider_id": meta.get("provider_id", PROVIDER_ID),
+        "target": record.device,
+        "creation_time": to_datetime(record.created_at),
+        "created_by": record.instance,
+        "last_updated_time": to_datetime(last),
+        "begin_execution_time": to_datetime(begin),
+        "end_execution_time": to_datetime(end),
+        "tags": list(record.tags),
+    }
+
+
 def session_details(record: SessionRecord) -> SessionDetails:
     """The details of an opened session."""
     meta = _meta(record.metadata)
     last = record.timestamps[-1][1] if record.timestamps else record.created_at
     return SessionDetails(
-        id=record.id,
-        name=record.name,
-        provider_id=meta.get("provider_id", PROVIDER_ID),
-        target=record.device,
-        creation_time=to_datetime(record.created_at),
-        created_by=record.instance,
-        last_updated_time=to_datetime(last),
-        begin_execution_time=to_datetime(record.started_at),
-        end_execution_time=to_datetime(record.closed_at),
+        **_item_fields(record, meta, last, record.started_at, record.closed_at),
         priority=Priority(meta.get("priority", Priority.STANDARD.value)),
-        tags=list(record.tags),
         job_failure_policy=(
             SessionJobFailurePolicy.ABORT
             if record.failure_policy is FailurePolicy.ABORT
@@ -215,20 +232,11 @@ def job_details(record: JobRecord, store_location: str) -> JobDetails:
     last = record.finished_at or record.started_at or record.created_at
     default_format = INPUT_DATA_FORMAT if record.program_id == "run" else record.program_id
     return JobDetails(
-        id=record.id,
-        name=record.name,
-        provider_id=meta.get("provider_id", PROVIDER_ID),
-        target=record.device,
-        creation_time=to_datetime(record.created_at),
-        created_by=record.instance,
-        last_updated_time=to_datetime(last),
-        begin_execution_time=to_datetime(record.started_at),
-        end_execution_time=to_datetime(record.finished_at),
+        **_item_fields(record, meta, last, record.started_at, record.finished_at),
         error_data=_error(record, meta),
         priority=Priority(
             meta.get("priority", "High" if record.priority > 0 else Priority.STANDARD.value)
         ),
-        tags=list(record.tags),
         job_type=JOB_TYPE,
         session_id=record.session_id,
         container_uri=base,

@@ -1,9 +1,11 @@
 """Azure-style jobs: :class:`Job` with ``details``, waiting and histogram results.
 
-Results follow azure's ``microsoft.quantum-results.v2`` decoding. Each shot's outcome is
-the list of its classical bits, bit 0 first (``[0, 1]``); a circuit with several classical
-registers gives a tuple of such lists, one per register in circuit order
-(``([0, 1], [1])``); its display string is the ``str()`` of the outcome:
+A job talks to its workspace's runtime itself; the functions below it (submitting,
+updating, deleting and finding jobs) serve both :class:`Job` and
+:class:`~qsession_provider.azure.Workspace`.
+
+Results follow azure's ``microsoft.quantum-results.v2`` decoding (see
+:mod:`qsession_provider.azure._results`):
 
 * :meth:`Job.get_results` -> ``{"[0, 0]": 0.5, "[1, 1]": 0.5}`` (probabilities);
 * :meth:`Job.get_results_histogram` -> ``{"[0, 0]": {"outcome": [0, 0], "count": 50}, ...}``;
@@ -17,27 +19,45 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any
 
-import numpy as np
-
+from ..client import RuntimeAPI
 from ..core.job import Job as CoreJob
-from ._mapping import JOB_TYPE, OUTPUT_DATA_FORMAT
+from ..errors import InputError, InvalidJobStateError
+from ._input import DEFAULT_SHOTS, SHOTS_PARAM, InvalidInputData, placeholder_payload, run_payload
+from ._listing import matches
+from ._mapping import (
+    INPUT_DATA_FORMAT,
+    JOB_TYPE,
+    META_KEY,
+    OUTPUT_DATA_FORMAT,
+    PROVIDER_ID,
+    as_list,
+    core_statuses,
+    job_details,
+)
 from ._mapping import priority as coerce_priority
 from ._models import JobDetails
-from .enums import FINAL_JOB_STATUSES, SUCCEEDED_JOB_STATUSES
-from .session import WorkspaceItem
+from ._results import Outcomes, copy_outcome, decode
+from .enums import FINAL_JOB_STATUSES, SUCCEEDED_JOB_STATUSES, Priority
+from .workspace_item import WorkspaceItem, WorkspaceLike
 
-if TYPE_CHECKING:
-    from .workspace import Workspace
-
-__all__ = ["Job", "JobDetails", "DEFAULT_TIMEOUT"]
+__all__ = [
+    "Job",
+    "JobDetails",
+    "DEFAULT_TIMEOUT",
+    "submit_run",
+    "update_job",
+    "delete_job",
+    "find_jobs",
+]
 
 #: Default ``timeout_secs`` of the ``get_results*`` methods.
 DEFAULT_TIMEOUT = 300
 
 
-class Job(WorkspaceItem):
+class Job(WorkspaceItem[JobDetails]):
     """An Azure Quantum job of a workspace.
 
     Args:
@@ -53,7 +73,7 @@ class Job(WorkspaceItem):
 
     _default_poll_wait = 0.2
 
-    def __init__(self, workspace: Workspace, job_details: JobDetails, **kwargs: Any) -> None:
+    def __init__(self, workspace: WorkspaceLike, job_details: JobDetails, **kwargs: Any) -> None:
         if kwargs:
             raise TypeError(f"Job() got an unexpected keyword argument {next(iter(kwargs))!r}")
         super().__init__(workspace, job_details)
@@ -61,20 +81,18 @@ class Job(WorkspaceItem):
         self._input_data: Any = None
         self._raw: Any = None
 
-    @property
-    def details(self) -> JobDetails:
-        """The job's details as of the last :meth:`refresh`."""
-        return self._details  # type: ignore[no-any-return]
-
-    @details.setter
-    def details(self, value: JobDetails) -> None:
-        self._details = value
+    @classmethod
+    def from_runtime_job(cls, workspace: WorkspaceLike, handle: CoreJob) -> Job:
+        """The Azure view of a runtime job (of any face), with its current details."""
+        job = cls(workspace, job_details(handle.refresh(), workspace.store))
+        job._handle = handle
+        return job
 
     # -- creating ------------------------------------------------------------------------
     @classmethod
     def from_input_data(
         cls,
-        workspace: Workspace,
+        workspace: WorkspaceLike,
         name: str,
         target: str,
         input_data: Any,
@@ -113,9 +131,9 @@ class Job(WorkspaceItem):
         return job
 
     def submit(self) -> None:
-        """Submit this job (built by :meth:`from_input_data`) to the workspace."""
-        job = self.workspace.submit_job(self)
-        self.details, self._handle = job.details, job._handle
+        """Submit this job (built by :meth:`from_input_data`) to the workspace's runtime."""
+        self._handle = submit_run(self.workspace.runtime, self.details, self._input_data)
+        self.refresh()
 
     # -- state ---------------------------------------------------------------------------
     def _core(self) -> CoreJob:
@@ -125,7 +143,7 @@ class Job(WorkspaceItem):
 
     def refresh(self) -> None:
         """Read the job's latest details."""
-        self.details = self.workspace._job_details(self._core())
+        self.details = job_details(self._core().refresh(), self.workspace.store)
 
     def has_completed(self) -> bool:
         """True if Succeeded/Completed, Failed or Cancelled (as of the last refresh)."""
@@ -166,19 +184,19 @@ class Job(WorkspaceItem):
 
     def cancel(self) -> None:
         """Cancel the job (queued: always; running: if the device allows)."""
-        self.details = self.workspace.cancel_job(self).details
+        self.workspace.runtime.cancel_job(self.id)
+        self.refresh()
 
     def delete(self) -> None:
         """Delete the job from the store (cancelling it first if needed)."""
-        self.workspace.delete_job(self)
+        delete_job(self.workspace.runtime, self.id)
 
     def update(
         self, *, name: str | None = None, priority: Any = None, tags: list[str] | None = None
     ) -> None:
         """Change the job's name, priority or tags."""
-        self.details = self.workspace.update_job(
-            self, name=name, priority=priority, tags=tags
-        ).details
+        update_job(self.workspace.runtime, self.id, name=name, priority=priority, tags=tags)
+        self.refresh()
 
     # -- results -------------------------------------------------------------------------
     def _result(self, timeout_secs: float) -> Any:
@@ -195,31 +213,16 @@ class Job(WorkspaceItem):
         self._raw = self._core().result()
         return self._raw
 
-    def _outcomes(self, timeout_secs: float) -> tuple[list[Any], list[int], list[int]] | None:
-        """Unique outcomes, their counts and each shot's index into them (run jobs only)."""
-        raw = self._result(timeout_secs)
-        if not (isinstance(raw, Mapping) and isinstance(raw.get("results"), list)):
-            return None
-        (experiment,) = raw["results"][:1]
-        shots = int(experiment["shots"])
-        arrays = [
-            np.asarray(bits, dtype=np.uint8).reshape(shots, -1)
-            for bits in experiment["registers"].values()
-        ]
-        sizes = [a.shape[1] for a in arrays]
-        if not arrays or sum(sizes) == 0:
-            empty: Any = [] if len(arrays) <= 1 else tuple([] for _ in arrays)
-            return [empty], [shots], [0] * shots
-        joined = np.concatenate(arrays, axis=1)
-        uniq, inverse, counts = np.unique(joined, axis=0, return_inverse=True, return_counts=True)
-        outcomes: list[Any] = []
-        for row in uniq.tolist():
-            parts, at = [], 0
-            for size in sizes:
-                parts.append(row[at : at + size])
-                at += size
-            outcomes.append(parts[0] if len(parts) == 1 else tuple(parts))
-        return outcomes, counts.tolist(), np.ravel(inverse).tolist()
+    def _outcomes(self, timeout_secs: float) -> Outcomes:
+        """The decoded outcomes (ValueError for a job of another program)."""
+        decoded = decode(self._result(timeout_secs))
+        if decoded is None:
+            d = self.details
+            raise ValueError(
+                f"job {d.id} has no shot outcomes: its results are in the "
+                f"{d.input_data_format!r} program's format; use get_results()"
+            )
+        return decoded
 
     def get_results(self, timeout_secs: float = DEFAULT_TIMEOUT) -> Any:
         """Outcome probabilities, ``{"[0, 1]": 0.25, ...}`` (waits for the job first).
@@ -228,12 +231,11 @@ class Job(WorkspaceItem):
             RuntimeError: the job failed or was cancelled (its error data in the message).
             TimeoutError: it did not finish within ``timeout_secs``.
         """
-        decoded = self._outcomes(timeout_secs)
+        decoded = decode(self._result(timeout_secs))
         if decoded is None:
             return self._raw
-        outcomes, counts, _ = decoded
-        total = sum(counts)
-        return {str(o): c / total for o, c in zip(outcomes, counts)}
+        total = sum(decoded.counts)
+        return {str(o): c / total for o, c in zip(decoded.outcomes, decoded.counts)}
 
     def get_results_histogram(self, timeout_secs: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
         """Outcome counts, ``{"[0, 1]": {"outcome": [0, 1], "count": 25}, ...}``.
@@ -243,10 +245,9 @@ class Job(WorkspaceItem):
             ValueError: the job's results are not shot outcomes (e.g. an estimator job).
         """
         decoded = self._outcomes(timeout_secs)
-        if decoded is None:
-            raise ValueError(_not_histogram(self.details))
-        outcomes, counts, _ = decoded
-        return {str(o): {"outcome": o, "count": c} for o, c in zip(outcomes, counts)}
+        return {
+            str(o): {"outcome": o, "count": c} for o, c in zip(decoded.outcomes, decoded.counts)
+        }
 
     def get_results_shots(self, timeout_secs: float = DEFAULT_TIMEOUT) -> list[Any]:
         """Each shot's outcome, in shot order: ``[[0, 1], [1, 1], ...]``.
@@ -255,10 +256,7 @@ class Job(WorkspaceItem):
             RuntimeError, TimeoutError, ValueError: as :meth:`get_results_histogram`.
         """
         decoded = self._outcomes(timeout_secs)
-        if decoded is None:
-            raise ValueError(_not_histogram(self.details))
-        outcomes, _, inverse = decoded
-        return [_copy(outcomes[i]) for i in inverse]
+        return [copy_outcome(decoded.outcomes[i]) for i in decoded.shot_indices]
 
     def __repr__(self) -> str:
         d = self.details
@@ -266,12 +264,117 @@ class Job(WorkspaceItem):
         return f"<Job {d.id} {d.name!r} on {d.target} status={status}>"
 
 
-def _copy(outcome: Any) -> Any:
-    return tuple(list(p) for p in outcome) if isinstance(outcome, tuple) else list(outcome)
+# -- job operations on the runtime (shared by Job and Workspace) -----------------------------
+def submit_run(runtime: RuntimeAPI, details: JobDetails, input_data: Any) -> CoreJob:
+    """Submit ``input_data`` as the ``run`` job ``details`` describe; returns the runtime job.
 
+    Input that cannot run still creates the job; it fails when it reaches the device, with
+    ``error_data`` code ``InvalidInputData``.
 
-def _not_histogram(details: JobDetails) -> str:
-    return (
-        f"job {details.id} has no shot outcomes: its results are in the "
-        f"{details.input_data_format!r} program's format; use get_results()"
+    Raises:
+        DeviceNotFoundError: unknown target.
+        SessionNotFoundError, SessionClosedError: the session is unknown or does not
+            accept jobs.
+        InputError: a job with this id exists, or invalid name/tags/metadata.
+    """
+    d = details
+    if not d.target:
+        raise InputError(f"job {d.id} has no target")
+    device = runtime.device(d.target)
+    if "run" not in device.programs:
+        raise InputError(f"target {d.target!r} does not run circuits")
+    params = dict(d.input_params or {})
+    params.setdefault(SHOTS_PARAM, DEFAULT_SHOTS)
+    level = coerce_priority(d.priority)
+    meta: dict[str, Any] = {
+        "provider_id": d.provider_id or PROVIDER_ID,
+        "priority": level.value,
+        "input_params": params,
+        "input_data_format": d.input_data_format or INPUT_DATA_FORMAT,
+        "output_data_format": d.output_data_format or OUTPUT_DATA_FORMAT,
+        "metadata": d.metadata,
+    }
+    fail_with = None
+    try:
+        payload = run_payload(input_data, params, device)
+    except InvalidInputData as exc:
+        payload, fail_with = placeholder_payload(), exc.message
+        meta["error"] = {"code": exc.code, "message": exc.message}
+    return runtime.submit(
+        "run",
+        d.target,
+        payload,
+        session_id=d.session_id,
+        tags=d.tags or (),
+        name=d.name or "",
+        priority=1 if level is Priority.HIGH else 0,
+        job_id=d.id,
+        metadata={META_KEY: meta},
+        fail_with=fail_with,
     )
+
+
+def delete_job(runtime: RuntimeAPI, job_id: str) -> None:
+    """Delete a job, cancelling it first if it has not finished.
+
+    Raises:
+        InvalidJobStateError: it is running and its device cannot cancel it.
+    """
+    handle = runtime.job(job_id)
+    if not handle.in_final_state():
+        runtime.cancel_job(job_id)
+        if not handle.in_final_state():
+            raise InvalidJobStateError(f"job {job_id} is running and cannot be cancelled")
+    runtime.delete_job(job_id)
+
+
+def update_job(
+    runtime: RuntimeAPI,
+    job_id: str,
+    *,
+    name: str | None = None,
+    priority: Any = None,
+    tags: list[str] | None = None,
+) -> None:
+    """Change a job's name, tags or (reported) priority."""
+    metadata = None
+    if priority is not None:
+        record = runtime.job(job_id).refresh()
+        metadata = dict(record.metadata)
+        azure = dict(metadata.get(META_KEY) or {})
+        azure["priority"] = coerce_priority(priority).value
+        metadata[META_KEY] = azure
+    runtime.update_job(job_id, name=name, tags=tags, metadata=metadata)
+
+
+def find_jobs(
+    workspace: WorkspaceLike,
+    name_match: str | None = None,
+    status: Any = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    *,
+    target: Any = None,
+    session_id: str | None = None,
+) -> list[Job]:
+    """Jobs (of any face) matching every filter given, oldest first.
+
+    ``name_match`` is a name prefix; ``status`` and ``target`` take one value or a list.
+
+    Raises:
+        ValueError: an unknown status.
+    """
+    statuses = core_statuses(status)
+    if statuses is not None and not statuses:
+        return []
+    targets = as_list(target)
+    handles = workspace.runtime.jobs(
+        device=targets[0] if targets and len(targets) == 1 else None,
+        status=statuses,
+        session_id=session_id,
+        name_prefix=name_match,
+        created_after=created_after,
+        created_before=created_before,
+        descending=False,
+    )
+    return [Job.from_runtime_job(workspace, h) for h in handles if matches(h.device, targets)]

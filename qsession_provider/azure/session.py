@@ -21,50 +21,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ._mapping import PROVIDER_ID, failure_policy
+from ..errors import InputError
+from ._mapping import META_KEY, PROVIDER_ID, failure_policy, session_details
 from ._mapping import priority as coerce_priority
 from ._models import SessionDetails
-from .enums import TERMINAL_SESSION_STATUSES, ItemType
+from .enums import TERMINAL_SESSION_STATUSES
+from .job import Job, find_jobs
+from .workspace_item import WorkspaceItem, WorkspaceLike
 
-if TYPE_CHECKING:
-    from .job import Job
-    from .workspace import Workspace
+__all__ = ["AZURE_IDLE_TIMEOUT", "WorkspaceItem", "Session", "SessionHost", "SessionDetails"]
 
-__all__ = ["WorkspaceItem", "Session", "SessionHost", "SessionDetails"]
-
-
-class WorkspaceItem:
-    """Something stored in a workspace (a job or a session): ``workspace`` and ``details``."""
-
-    def __init__(self, workspace: Workspace, details: Any) -> None:
-        self._workspace = workspace
-        self._details = details
-
-    @property
-    def workspace(self) -> Workspace:
-        """The workspace the item belongs to."""
-        return self._workspace
-
-    @property
-    def details(self) -> Any:
-        """The item's details (replaced by ``refresh()``)."""
-        return self._details
-
-    @details.setter
-    def details(self, value: Any) -> None:
-        self._details = value
-
-    @property
-    def id(self) -> str:
-        """The item's id."""
-        return str(self._details.id)
-
-    @property
-    def item_type(self) -> ItemType:
-        """``Job`` or ``Session``."""
-        return ItemType(self._details.item_type)
+#: A session with no job submitted for this long times out (Azure: 10 minutes).
+AZURE_IDLE_TIMEOUT = 600.0
 
 
 def _provider_of(target: str) -> str:
@@ -73,7 +43,7 @@ def _provider_of(target: str) -> str:
     return head if dot and head else PROVIDER_ID
 
 
-class Session(WorkspaceItem):
+class Session(WorkspaceItem[SessionDetails]):
     """An Azure Quantum job session: a group of jobs on one target.
 
     Args:
@@ -96,7 +66,7 @@ class Session(WorkspaceItem):
 
     def __init__(
         self,
-        workspace: Workspace,
+        workspace: WorkspaceLike,
         details: SessionDetails | None = None,
         target: Any = None,
         provider_id: str | None = None,
@@ -137,37 +107,68 @@ class Session(WorkspaceItem):
         super().__init__(workspace, details)
 
     @property
-    def details(self) -> SessionDetails:
-        """The session's details; ``details.status`` is None until the session is opened."""
-        return self._details  # type: ignore[no-any-return]
-
-    @details.setter
-    def details(self, value: SessionDetails) -> None:
-        self._details = value
-
-    @property
     def target(self) -> Any:
         """The Target object the session was created with, or None (given by name)."""
         return self._target
 
     def open(self) -> Session:
-        """Open the session in the workspace; it then accepts jobs. Returns self."""
-        self.workspace.open_session(self)
+        """Open the session in the workspace's runtime; it then accepts jobs. Returns self.
+
+        Azure's rules come with it: no job submitted for 10 minutes -> TimedOut; failure
+        policy Abort (default) or Continue; cancelling the first job does not close it.
+
+        Raises:
+            DeviceNotFoundError: unknown target.
+            InputError: a session with this id exists.
+        """
+        d = self.details
+        if not d.target:
+            raise InputError(f"session {d.id} has no target")
+        record = self.workspace.runtime.open_session(
+            d.target,
+            idle_timeout=AZURE_IDLE_TIMEOUT,
+            idle_scope="any",
+            failure_policy=failure_policy(d.job_failure_policy).value.lower(),
+            name=d.name or "",
+            tags=d.tags or (),
+            session_id=d.id,
+            close_on_root_cancel=False,
+            metadata={
+                META_KEY: {
+                    "provider_id": d.provider_id or PROVIDER_ID,
+                    "priority": coerce_priority(d.priority).value,
+                }
+            },
+        )
+        self.details = session_details(record)
         return self
 
     def close(self) -> Session:
-        """Stop accepting jobs (submitted jobs still run). Returns self."""
-        self.workspace.close_session(self)
+        """Stop accepting jobs unless the session already ended (then just refresh it).
+
+        Submitted jobs still run; the status becomes Succeeded (or Failed) once they end.
+        The host target's ``latest_session`` (this object, or one with this id) is updated
+        too. Returns self.
+        """
+        runtime = self.workspace.runtime
+        if self.is_in_terminal_state():
+            record = runtime.session(self.id)
+        else:
+            record = runtime.close_session(self.id)
+        self.details = session_details(record)
+        latest = getattr(self._target, "latest_session", None)
+        if latest is not None and latest is not self and latest.id == self.id:
+            latest.details = self.details
         return self
 
     def refresh(self) -> Session:
         """Read the latest details. Returns self."""
-        self.workspace.refresh_session(self)
+        self.details = session_details(self.workspace.runtime.session(self.id))
         return self
 
     def list_jobs(self) -> list[Job]:
         """The session's jobs, oldest first."""
-        return self.workspace.list_session_jobs(session_id=self.id)
+        return find_jobs(self.workspace, session_id=self.id)
 
     def is_in_terminal_state(self) -> bool:
         """True once Succeeded, Failed or TimedOut (``Failure(s)`` is not terminal)."""
@@ -195,11 +196,12 @@ class Session(WorkspaceItem):
 class SessionHost:
     """A mixin for objects that host a session: jobs they submit join its latest session.
 
-    Azure mixes this into targets, Qiskit backends and Cirq targets; so can any face. The
-    host implements two methods:
+    :class:`~qsession_provider.azure.Target` is one; the Qiskit face's backends hold one
+    (:class:`~qsession_provider.azure.qiskit_backend.BackendSessionHost`); so can any
+    object of any face. The host implements two methods:
 
     * ``_get_azure_workspace()`` -> the :class:`~qsession_provider.azure.Workspace` (for a
-      face holding a runtime: ``Workspace(runtime=runtime)``);
+      face holding a runtime: ``Workspace(runtime=runtime)``, made once);
     * ``_get_azure_target_id()`` -> the target (device) name.
 
     and passes ``session_id=self.get_latest_session_id()`` with every job it submits
@@ -210,7 +212,7 @@ class SessionHost:
     session is opened (or ``latest_session`` is set to None).
     """
 
-    def _get_azure_workspace(self) -> Workspace:
+    def _get_azure_workspace(self) -> WorkspaceLike:
         """The workspace sessions of this host open in."""
         raise NotImplementedError
 
@@ -254,28 +256,16 @@ class SessionHost:
         previous = self.latest_session
         if previous is not None:
             previous.close()
-        workspace = self._get_azure_workspace()
-        if details is not None:
-            session = Session(
-                workspace,
-                details=details,
-                id=id,
-                name=name,
-                job_failure_policy=job_failure_policy,
-                priority=priority,
-                tags=tags,
-                **kwargs,
-            )
-        else:
-            session = Session(
-                workspace,
-                target=self._get_azure_target_id(),
-                id=id,
-                name=name,
-                job_failure_policy=job_failure_policy,
-                priority=priority,
-                tags=tags,
-                **kwargs,
-            )
+        session = Session(
+            self._get_azure_workspace(),
+            details=details,
+            target=self._get_azure_target_id() if details is None else None,
+            id=id,
+            name=name,
+            job_failure_policy=job_failure_policy,
+            priority=priority,
+            tags=tags,
+            **kwargs,
+        )
         self.latest_session = session
         return session.open()

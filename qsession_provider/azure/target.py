@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ._input import SHOTS_PARAM, resolve_shots
 from ._mapping import INPUT_DATA_FORMAT, OUTPUT_DATA_FORMAT, PROVIDER_ID
 from .job import Job
 from .session import SessionHost
-
-if TYPE_CHECKING:
-    from .workspace import Workspace
+from .workspace_item import WorkspaceLike
 
 __all__ = ["Target"]
 
@@ -40,7 +38,7 @@ class Target(SessionHost):
 
     def __init__(
         self,
-        workspace: Workspace,
+        workspace: WorkspaceLike,
         name: str,
         input_data_format: str = "",
         output_data_format: str = "",
@@ -70,7 +68,7 @@ class Target(SessionHost):
             self.refresh()
 
     # -- SessionHost ---------------------------------------------------------------------
-    def _get_azure_workspace(self) -> Workspace:
+    def _get_azure_workspace(self) -> WorkspaceLike:
         return self.workspace
 
     def _get_azure_target_id(self) -> str:

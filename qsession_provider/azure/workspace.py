@@ -1,15 +1,16 @@
 """The Azure Quantum ``Workspace``, over the local runtime.
 
-A workspace is a view of one store's runtime - the runtime every face on that store
-shares (:func:`qsession_provider.client.open_runtime`). The cloud arguments
+A workspace is a view of one runtime - by default the runtime of a store, which every face
+on that store shares (:func:`qsession_provider.client.open_runtime`). The cloud arguments
 (subscription, resource group, name, location, credential, ...) are accepted and kept
 for display only; ``store``/``clock`` (or ``runtime``) choose the local runtime.
 Sessions opened here are sessions of the runtime: a Qiskit service, a Cirq sampler or a
 second workspace on the same store sees them and their jobs.
 
-Sessions are opened as dedicated runtime sessions with Azure's rules: no job submitted for
-10 minutes -> TimedOut; failure policy Abort (default) or Continue; cancelling the first
-job does not close the session.
+The workspace stands on the items: jobs and sessions talk to the runtime themselves
+(:mod:`~qsession_provider.azure.job`, :mod:`~qsession_provider.azure.session`, where
+Azure's session rules are set), and the workspace's job and session methods hand over to
+them; what is its own is finding targets and listing items.
 """
 
 from __future__ import annotations
@@ -19,29 +20,17 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from ..client import open_runtime
+from ..client import RuntimeAPI, open_runtime
 from ..core.clock import Clock
-from ..core.runtime.runtime import Runtime
-from ..errors import InputError
 from ._listing import check_orderby, matches, ordered
-from ._mapping import (
-    META_KEY,
-    PROVIDER_ID,
-    as_list,
-    failure_policy,
-    session_details,
-)
-from ._mapping import priority as coerce_priority
-from ._workspace_jobs import WorkspaceJobs
+from ._mapping import PROVIDER_ID, as_list, session_details
+from ._models import JobDetails
 from .enums import SessionStatus
-from .job import Job
-from .session import Session
+from .job import Job, delete_job, find_jobs, submit_run, update_job
+from .session import AZURE_IDLE_TIMEOUT, Session
 from .target import Target
 
 __all__ = ["Workspace", "AZURE_IDLE_TIMEOUT"]
-
-#: A session with no job submitted for this long times out (Azure: 10 minutes).
-AZURE_IDLE_TIMEOUT = 600.0
 
 _RESOURCE_ID = re.compile(
     r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
@@ -50,7 +39,7 @@ _RESOURCE_ID = re.compile(
 )
 
 
-class Workspace(WorkspaceJobs):
+class Workspace:
     """An Azure Quantum workspace backed by the local runtime of a store.
 
     Args:
@@ -58,9 +47,11 @@ class Workspace(WorkspaceJobs):
             credential, user_agent: Azure coordinates, kept for display (a
             ``resource_id`` fills in subscription, resource group and name).
         store: the store path (None: ``$QSESSION_STORE`` or the user data directory;
-            ``":memory:"``: one in-memory store per process).
-        clock: the runtime's clock if this workspace creates it (e.g. a
-            :class:`~qsession_provider.core.clock.VirtualClock`); see ``open_runtime``.
+            ``":memory:"``: a private in-memory store of this workspace).
+        clock: the runtime's clock (e.g. a
+            :class:`~qsession_provider.core.clock.VirtualClock`); without ``store``, a
+            clock other than the default store's gives a timeline of its own; see
+            ``open_runtime``.
         runtime: use this runtime instead (then give neither ``store`` nor ``clock``).
         **kwargs: other cloud options, kept in :attr:`options`.
 
@@ -84,7 +75,7 @@ class Workspace(WorkspaceJobs):
         *,
         store: str | None = None,
         clock: Clock | None = None,
-        runtime: Runtime | None = None,
+        runtime: RuntimeAPI | None = None,
         **kwargs: Any,
     ) -> None:
         if runtime is not None and (store is not None or clock is not None):
@@ -118,17 +109,18 @@ class Workspace(WorkspaceJobs):
 
     # -- the runtime -------------------------------------------------------------------
     @property
-    def runtime(self) -> Runtime:
+    def runtime(self) -> RuntimeAPI:
         """The local runtime behind this workspace (shared by every face on its store)."""
         return self._runtime
 
     @property
     def store(self) -> str:
         """Location of the store."""
-        return self._runtime.store.location
+        # Not part of RuntimeAPI yet: the embedded runtime's store names it.
+        return self._runtime.location
 
     def close(self) -> None:
-        """Nothing to release: the runtime is shared per store and stops at exit."""
+        """Nothing to release: the runtime may be shared with other faces; it stops at exit."""
 
     def __enter__(self) -> Workspace:
         return self
@@ -173,27 +165,7 @@ class Workspace(WorkspaceJobs):
             DeviceNotFoundError: unknown target.
             InputError: a session with this id exists.
         """
-        d = session.details
-        if not d.target:
-            raise InputError(f"session {d.id} has no target")
-        policy = failure_policy(d.job_failure_policy)
-        record = self._runtime.open_session(
-            d.target,
-            idle_timeout=AZURE_IDLE_TIMEOUT,
-            idle_scope="any",
-            failure_policy=policy.value.lower(),
-            name=d.name or "",
-            tags=d.tags or (),
-            session_id=d.id,
-            close_on_root_cancel=False,
-            metadata={
-                META_KEY: {
-                    "provider_id": d.provider_id or PROVIDER_ID,
-                    "priority": coerce_priority(d.priority).value,
-                }
-            },
-        )
-        session.details = session_details(record)
+        session.open()
 
     def close_session(self, session: Session) -> None:
         """Close ``session`` unless it already ended (then just refresh it).
@@ -202,19 +174,115 @@ class Workspace(WorkspaceJobs):
         The host target's ``latest_session`` (the same object, or one with this id) is
         updated too.
         """
-        if session.is_in_terminal_state():
-            record = self._runtime.session(session.id)
-        else:
-            record = self._runtime.close_session(session.id)
-        session.details = session_details(record)
-        host = session.target
-        latest = getattr(host, "latest_session", None)
-        if latest is not None and latest is not session and latest.id == session.id:
-            latest.details = session.details
+        session.close()
 
     def refresh_session(self, session: Session) -> None:
         """Replace ``session.details`` with the current ones."""
-        session.details = session_details(self._runtime.session(session.id))
+        session.refresh()
+
+    # -- jobs ----------------------------------------------------------------------------
+    def submit_job(self, job: Job) -> Job:
+        """Submit a job built by ``Job.from_input_data`` (what ``Target.submit`` uses).
+
+        Input that cannot run still creates the job; it fails when it reaches the device,
+        with ``error_data`` code ``InvalidInputData``.
+
+        Raises:
+            DeviceNotFoundError: unknown target.
+            SessionNotFoundError, SessionClosedError: the session is unknown or does not
+                accept jobs.
+            InputError: a job with this id exists, or invalid name/tags/metadata.
+        """
+        handle = submit_run(self._runtime, job.details, job._input_data)
+        return Job.from_runtime_job(self, handle)
+
+    def get_job(self, job_id: str) -> Job:
+        """The job with this id (of any face).
+
+        Raises:
+            JobNotFoundError: no such job.
+        """
+        return Job.from_runtime_job(self, self._runtime.job(job_id))
+
+    def cancel_job(self, job: Job) -> Job:
+        """Cancel a job (queued: always; running: if the device allows); returns it refreshed."""
+        self._runtime.cancel_job(job.id)
+        return self.get_job(job.id)
+
+    def delete_job(self, job: Job) -> None:
+        """Delete a job, cancelling it first if it has not finished.
+
+        Raises:
+            InvalidJobStateError: it is running and its device cannot cancel it.
+        """
+        delete_job(self._runtime, job.id)
+
+    def update_job(
+        self,
+        job: Job,
+        *,
+        name: str | None = None,
+        priority: Any = None,
+        tags: list[str] | None = None,
+    ) -> Job:
+        """Change a job's name, tags or (reported) priority; returns it refreshed."""
+        update_job(self._runtime, job.id, name=name, priority=priority, tags=tags)
+        return self.get_job(job.id)
+
+    # -- listing -------------------------------------------------------------------------
+    def list_jobs(
+        self,
+        name_match: str | None = None,
+        job_type: Any = None,
+        provider: Any = None,
+        target: Any = None,
+        status: Any = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        orderby_property: str | None = None,
+        is_asc: bool | None = True,
+    ) -> list[Job]:
+        """Jobs matching every filter (all faces' jobs; there is no session filter here).
+
+        ``name_match`` is a name prefix; ``job_type``, ``provider``, ``target`` and
+        ``status`` take one value or a list. Without ``orderby_property`` the jobs come
+        oldest first.
+
+        Raises:
+            ValueError: ``"Invalid orderby property: ..."`` (one of Name, ItemType,
+                JobType, ProviderId, Target, State, CreationTime is expected), or an
+                unknown status.
+        """
+        check_orderby(orderby_property)
+        jobs = find_jobs(self, name_match, status, created_after, created_before, target=target)
+        jobs = [
+            j
+            for j in jobs
+            if matches(j.details.job_type, job_type) and matches(j.details.provider_id, provider)
+        ]
+        return ordered(jobs, orderby_property, is_asc)
+
+    def list_jobs_paginated(
+        self,
+        *,
+        name_match: str | None = None,
+        job_type: Any = None,
+        provider: Any = None,
+        target: Any = None,
+        status: Any = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        skip: int = 0,
+        top: int = 100,
+        orderby_property: str | None = None,
+        is_asc: bool | None = True,
+    ) -> list[JobDetails]:
+        """One page (``skip``, ``top``) of :meth:`list_jobs`, as details."""
+        jobs = self.list_jobs(
+            name_match, job_type, provider, target, status, created_after, created_before,
+            orderby_property, is_asc,
+        )  # fmt: skip
+        return [j.details for j in jobs[skip : skip + top]]
 
     def get_session(self, session_id: str) -> Session:
         """The session with this id (no target object attached).
@@ -272,7 +340,7 @@ class Workspace(WorkspaceJobs):
     ) -> list[Job]:
         """The jobs of a session, oldest first (``[]`` for an unknown id)."""
         check_orderby(orderby_property)
-        jobs = self._jobs(name_match, status, None, None, session_id=session_id)
+        jobs = find_jobs(self, name_match, status, session_id=session_id)
         return ordered(jobs, orderby_property, is_asc)
 
     def list_top_level_items(
@@ -292,7 +360,7 @@ class Workspace(WorkspaceJobs):
         check_orderby(orderby_property)
         jobs = [
             j
-            for j in self._jobs(name_match, None, created_after, created_before)
+            for j in find_jobs(self, name_match, None, created_after, created_before)
             if j.details.session_id is None
         ]
         sessions = self.list_sessions(created_after=created_after, created_before=created_before)

@@ -15,12 +15,13 @@ from .._optional import require
 require("cirq", "cirq", "qsession_provider.cirq")
 
 from ..core.clock import VirtualClock  # noqa: E402
-from ..translate.cirq.circuits import circuit_to_ir, pauli_sum_to_sum, resolver_values  # noqa: E402
+from ..translate.cirq import circuit_to_ir, pauli_sum_to_sum, resolver_values  # noqa: E402
 from ._results import JobResult  # noqa: E402
 from .job import Job, UnsuccessfulJobError  # noqa: E402
 from .sampler import Sampler  # noqa: E402
-from .service import Service, Target  # noqa: E402
+from .service import Service  # noqa: E402
 from .session import Session  # noqa: E402
+from .target import Target  # noqa: E402
 
 __all__ = [
     "Job",

@@ -29,12 +29,13 @@ import cirq
 import numpy as np
 import sympy
 
+from ..client import RuntimeAPI
 from ..core.ir.circuit import Circuit, Measure
 from ..core.job import Job as CoreJob
 from ..core.job import JobStatus
-from ..core.runtime.runtime import Runtime
 from ..errors import InputError, JobCancelledError, JobError, JobFailedError, JobNotFoundError
-from ._results import JobResult, cirq_sampler_payload, sweep_results
+from ._payloads import cirq_sampler_payload
+from ._results import JobResult, sweep_results
 
 __all__ = [
     "Job",
@@ -94,7 +95,7 @@ class Job:
 
     def __init__(
         self,
-        runtime: Runtime,
+        runtime: RuntimeAPI,
         job: CoreJob,
         *,
         resolvers: Sequence[cirq.ParamResolverOrSimilarType] | None = None,
@@ -239,7 +240,7 @@ class Job:
 
 
 def submit_sweep(
-    runtime: Runtime,
+    runtime: RuntimeAPI,
     device: str,
     circuit: cirq.AbstractCircuit,
     resolvers: Sequence[cirq.ParamResolverOrSimilarType],

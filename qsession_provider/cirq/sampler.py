@@ -3,46 +3,46 @@
 :class:`Sampler` implements only ``run_sweep_async`` (one runtime job per circuit and
 sweep) and inherits everything else from ``cirq.Sampler``: ``run``, ``run_sweep``,
 ``run_batch`` (whose sweeps run as concurrent jobs), ``sample``,
-``sample_expectation_values`` and the ``*_async`` variants.
+``sample_expectation_values`` and the ``*_async`` variants. Waiting never blocks the
+duet event loop (see :mod:`._waiting`).
 
-Waiting never blocks the duet event loop: each job completes a duet future from its
-done-callback, which fires on a runtime thread. ``concurrent.futures`` guards the future
-with its own lock and duet's ready-set is a ``threading.Condition``, so that hand-off is
-thread-safe. On a :class:`~qsession_provider.core.clock.VirtualClock`, modelled time
-moves only while someone waits on the clock, so a small helper thread waits on the job
-there (and enforces ``timeout`` in clock time); it starts only when duet's loop is idle,
-so all the jobs of a ``run_batch`` are queued before virtual time moves.
+A sampler built on a target (a :class:`~.host.SessionHost`) joins the target's latest
+session at each submission; one built on a service uses the service's default target.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, runtime_checkable
 
 import cirq
 import duet
 import numpy as np
 
-from ..client import open_runtime
+from ..client import RuntimeAPI, open_runtime
 from ..core.clock import Clock
-from ..core.ir.payload import EstimatorPayload, EstimatorPub
-from ..core.job import Job as CoreJob
-from ..core.runtime.runtime import Runtime
-from ..errors import InputError, JobCancelledError, JobFailedError, JobTimeoutError
-from ..translate.cirq.circuits import circuit_to_ir, resolver_values
-from ..translate.cirq.observables import pauli_sum_to_sum, qubit_index_map
-from ._results import JobResult, cirq_sampler_payload
+from ..errors import InputError, JobCancelledError, JobFailedError
+from ._payloads import cirq_estimator_payload, cirq_sampler_payload, expectation_inputs
+from ._results import JobResult
+from ._waiting import until_final
+from .host import SessionHost
 from .job import STATUS_NAMES, Job, UnsuccessfulJobError, submit_sweep
 from .session import Session, find_runtime, session_id_of
-
-if TYPE_CHECKING:
-    from .service import Service, Target
 
 __all__ = ["Sampler"]
 
 #: The device a sampler uses when given neither a device nor a session.
 DEFAULT_DEVICE = "statevector"
+
+
+@runtime_checkable
+class TargetSource(Protocol):
+    """What has a default target (a :class:`~qsession_provider.cirq.Service`)."""
+
+    def get_target(self, name: str | None = None) -> SessionHost:
+        """The target called ``name``, or the default one."""
+        ...
 
 
 class Sampler(cirq.Sampler):
@@ -98,9 +98,9 @@ class Sampler(cirq.Sampler):
 
     def __init__(
         self,
-        device: str | Target | Service | None = None,
+        device: str | SessionHost | TargetSource | None = None,
         *,
-        runtime: Runtime | None = None,
+        runtime: RuntimeAPI | None = None,
         store: str | None = None,
         clock: Clock | None = None,
         session: Any = None,
@@ -109,11 +109,7 @@ class Sampler(cirq.Sampler):
         tags: Iterable[str] = (),
         timeout: float | None = None,
     ) -> None:
-        from .service import Service, Target
-
-        if isinstance(device, Service):
-            device = device.get_target()
-        self._target: Target | None = device if isinstance(device, Target) else None
+        self._target = _host_of(device)
         owners = [
             r
             for r in (
@@ -155,7 +151,7 @@ class Sampler(cirq.Sampler):
 
     # -- what the sampler is bound to ---------------------------------------------------------
     @property
-    def runtime(self) -> Runtime:
+    def runtime(self) -> RuntimeAPI:
         """The runtime the jobs go to."""
         return self._runtime
 
@@ -235,7 +231,7 @@ class Sampler(cirq.Sampler):
             seed=self._next_seed(),
         )
         self._last_jobs = [job]
-        await _until_final(job.core, self._runtime.clock, self._timeout)
+        await until_final(job.core, self._runtime.clock, self._timeout)
         return job.sweep_results(timeout_seconds=None)
 
     run_sweep = duet.sync(run_sweep_async)
@@ -291,36 +287,14 @@ class Sampler(cirq.Sampler):
         permit_terminal_measurements: bool = False,
     ) -> list[list[float]]:
         """:meth:`simulate_expectation_values` for every resolver of ``params``, in one job."""
-        sums = [
-            cirq.PauliSum.wrap(o)
-            for o in (observables if isinstance(observables, list) else [observables])
-        ]
-        if not sums:
-            raise InputError("At least one observable must be provided.")
-        if program.has_measurements():
-            if not permit_terminal_measurements and program.are_any_measurements_terminal():
-                raise InputError(
-                    "Provided circuit has terminal measurements, which may skew expectation "
-                    "values. If this is intentional, set permit_terminal_measurements=True."
-                )
-            program = cirq.drop_terminal_measurements(program)
+        program, sums = expectation_inputs(program, observables, permit_terminal_measurements)
         resolvers = list(cirq.to_resolvers(params))
         if not resolvers:
             return []
-        extra = {q for o in sums for q in o.qubits}
-        order = cirq.QubitOrder.as_qubit_order(qubit_order).order_for(program.all_qubits() | extra)
-        ir, qubits = circuit_to_ir(program, qubit_order=list(order))
-        index = qubit_index_map(qubits)
-        values = [[resolver_values(r, ir)[n] for n in ir.parameters] for r in resolvers]
-        neutral = np.empty(len(sums), dtype=object)
-        for i, observable in enumerate(sums):
-            neutral[i] = pauli_sum_to_sum(observable, index)
-        shape = (len(resolvers), 1, len(ir.parameters))  # resolvers x observables
-        pub = EstimatorPub(ir, np.asarray(values, dtype=float).reshape(shape), neutral)
         job = self._runtime.submit(
             "estimator",
             self._device,
-            EstimatorPayload((pub,)),
+            cirq_estimator_payload(program, sums, resolvers, qubit_order),
             session_id=self.session_id,
             name=self._name,
             tags=self._tags,
@@ -343,46 +317,6 @@ class Sampler(cirq.Sampler):
 
     def __repr__(self) -> str:
         return f"<cirq Sampler device={self._device!r} session={self.session_id!r}>"
-
-
-async def _until_final(job: CoreJob, clock: Clock, timeout: float | None) -> None:
-    """Wait without blocking duet's loop until ``job`` is final (or raise on timeout)."""
-    await _JobFuture(job, clock, timeout)
-
-
-class _JobFuture(duet.BufferedFuture):
-    """Completed from the job's done-callback; a clock-driving waiter starts on ``flush``.
-
-    duet flushes buffered futures only when its loop has nothing left to run, i.e. once
-    every task has submitted what it can (``run_batch``'s sweeps, a ``Collector``'s
-    concurrent jobs). Starting the waiter only then keeps a virtual clock from moving
-    between two submissions of one batch, so the jobs queue together.
-    """
-
-    def __init__(self, job: CoreJob, clock: Clock, timeout: float | None) -> None:
-        super().__init__()
-        self._job = job
-        self._timeout = timeout
-        self._needs_waiter = bool(getattr(clock, "virtual", False)) or timeout is not None
-        self._flush_lock = threading.Lock()
-        job.add_done_callback(lambda _job: self.try_set_result(None))
-
-    def flush(self) -> None:
-        with self._flush_lock:
-            if not self._needs_waiter or self.done():
-                return
-            self._needs_waiter = False
-        threading.Thread(target=self._wait, name=f"cirq-wait-{self._job.id}", daemon=True).start()
-
-    def _wait(self) -> None:
-        """Wait on the job through the clock (moving virtual time); report timeouts/errors."""
-        try:
-            if not self._job.wait(self._timeout):
-                self.try_set_exception(
-                    JobTimeoutError(f"job {self._job.id} did not finish within {self._timeout} s")
-                )
-        except BaseException as exc:  # e.g. ClockStalledError: hand it to the awaiting task
-            self.try_set_exception(exc)
 
 
 def _check_repetitions(repetitions: Any) -> int:
@@ -410,3 +344,14 @@ def _empty_results(
         )
         for resolver in resolvers
     ]
+
+
+def _host_of(device: str | SessionHost | TargetSource | None) -> SessionHost | None:
+    """The target a sampler's ``device`` names: itself, a service's default target, or None."""
+    if isinstance(device, SessionHost):
+        return device
+    if not isinstance(device, str) and isinstance(device, TargetSource):
+        host = device.get_target()
+        if isinstance(host, SessionHost):
+            return host
+    return None

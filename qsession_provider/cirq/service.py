@@ -1,7 +1,7 @@
 """A Cirq service over the local runtime, shaped like ``azure.quantum.cirq`` and ``cirq_ionq``.
 
-:class:`Service` lists the runtime's devices as :class:`Target` objects and submits,
-finds and lists jobs; a :class:`Target` submits circuits, opens sessions and hands out
+:class:`Service` lists the runtime's devices as :class:`~.target.Target` objects and
+submits, finds and lists jobs; a target submits circuits, opens sessions and hands out
 samplers bound to itself.
 
 Unlike Azure's ``AzureQuantumService.get_target()``, which builds a fresh target object
@@ -9,176 +9,31 @@ on every call, a service returns **the same** :class:`Target` object for a name 
 time. A session opened with ``target.open_session()`` therefore also applies to
 ``service.run(..., target=name)``, ``service.create_job(...)`` and
 ``service.sampler(name)`` - the way Azure's Qiskit provider caches its backends.
-As on Azure (``SessionHost``), every submission through a target joins the target's
-*latest* session; closing that session does not clear ``latest_session``, so later
-submissions are refused with a clear ``SessionClosedError`` until another session is
-opened or ``target.latest_session = None`` goes back to job mode.
+As on Azure (``SessionHost``, see :mod:`.host`), every submission through a target joins
+the target's *latest* session.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from typing import Any
 
 import cirq
 
-from ..client import open_runtime
+from ..client import RuntimeAPI, open_runtime
 from ..core.clock import Clock
 from ..core.device import Device
 from ..core.job import JobStatus
-from ..core.runtime.runtime import Runtime
-from ..errors import InputError, SessionClosedError
+from ..errors import InputError
 from ._results import JobResult
-from .job import STATUS_NAMES, Job, submit_sweep
+from .job import STATUS_NAMES, Job
 from .sampler import Sampler
-from .session import Session, session_id_of
+from .session import Session
+from .target import Target
 
 __all__ = ["Service", "Target"]
 
 _STATUS_BY_NAME = {name: status for status, name in STATUS_NAMES.items()}
-
-
-class Target:
-    """A device of the runtime, as a Cirq target that can host sessions.
-
-    Get targets from :meth:`Service.get_target` or :meth:`Service.targets`.
-
-    Args:
-        runtime: the runtime.
-        device: the core device.
-    """
-
-    def __init__(self, runtime: Runtime, device: Device) -> None:
-        self._runtime = runtime
-        self._device = device
-        self._latest_session: Session | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def runtime(self) -> Runtime:
-        """The runtime the target belongs to."""
-        return self._runtime
-
-    @property
-    def name(self) -> str:
-        """The device name."""
-        return self._device.name
-
-    @property
-    def num_qubits(self) -> int:
-        """Number of qubits of the device."""
-        return self._device.num_qubits
-
-    @property
-    def simulator(self) -> bool:
-        """True for a simulator, False for an (emulated) QPU."""
-        return self._device.simulator
-
-    @property
-    def description(self) -> str:
-        """One line describing the device."""
-        return self._device.description
-
-    # -- sessions -----------------------------------------------------------------------------
-    @property
-    def latest_session(self) -> Session | None:
-        """The session later submissions join (None: job mode). Settable."""
-        return self._latest_session
-
-    @latest_session.setter
-    def latest_session(self, session: Any) -> None:
-        """Set a :class:`Session`, another face's session object, a session id, or None."""
-        if session is not None and not isinstance(session, Session):
-            session = Session(self._runtime, session_id_of(session) or "")
-        if session is not None and session.target != self.name:
-            raise InputError(f"session {session.id} runs on {session.target!r}, not {self.name!r}")
-        self._latest_session = session
-
-    def get_latest_session_id(self) -> str | None:
-        """Id of :attr:`latest_session`, or None."""
-        session = self._latest_session
-        return None if session is None else session.id
-
-    def open_session(
-        self,
-        name: str | None = None,
-        *,
-        mode: str = "dedicated",
-        max_time: float | str | None = None,
-        job_failure_policy: Any = None,
-    ) -> Session:
-        """Open a session on this target and make it the :attr:`latest_session`.
-
-        The previous latest session, if any, is closed first (Azure's rule). Use the
-        result as a context manager to close the session at the end of a block.
-
-        Args:
-            name: session name (default ``session-<id>``).
-            mode: ``"dedicated"`` or ``"batch"``.
-            max_time: maximum session time, seconds or ``"25m"``-style (default 8 h).
-            job_failure_policy: ``"abort"`` (default, as on Azure) or ``"continue"``.
-
-        Raises:
-            InputError: invalid mode, max_time or policy.
-        """
-        with self._lock:
-            if self._latest_session is not None:
-                self._latest_session.close()
-            self._latest_session = Session.open(
-                self._runtime,
-                self.name,
-                name,
-                mode=mode,
-                max_time=max_time,
-                job_failure_policy=job_failure_policy,
-            )
-            return self._latest_session
-
-    # -- jobs ---------------------------------------------------------------------------------
-    def submit(
-        self,
-        program: cirq.AbstractCircuit,
-        name: str = "cirq-job",
-        repetitions: int = 500,
-        param_resolver: cirq.ParamResolverOrSimilarType = None,
-        *,
-        seed: int | None = None,
-    ) -> Job:
-        """Submit a circuit with one parameter assignment; joins the latest session.
-
-        Raises:
-            InputError: bad circuit, repetitions or resolver (nothing is queued).
-            SessionClosedError: the latest session no longer accepts jobs.
-        """
-        session_id = self.get_latest_session_id()
-        try:
-            return submit_sweep(
-                self._runtime,
-                self.name,
-                program,
-                [cirq.ParamResolver(param_resolver)],
-                repetitions,
-                session_id=session_id,
-                name=name,
-                seed=seed,
-            )
-        except SessionClosedError as exc:
-            raise SessionClosedError(
-                f"{exc} (it is target {self.name!r}'s latest session: open another with "
-                "target.open_session(), or set target.latest_session = None for job mode)"
-            ) from None
-
-    def sampler(self, seed: cirq.RANDOM_STATE_OR_SEED_LIKE = None, **kwargs: Any) -> Sampler:
-        """A :class:`~qsession_provider.cirq.Sampler` on this target.
-
-        Its jobs join the target's latest session at the time of each submission.
-        ``kwargs`` (``name``, ``tags``, ``timeout``, ``session``) go to the sampler.
-        """
-        return Sampler(self, seed=seed, **kwargs)
-
-    def __repr__(self) -> str:
-        return f"<cirq Target {self.name!r} {self.num_qubits}q>"
 
 
 class Service:
@@ -216,7 +71,7 @@ class Service:
         *,
         store: str | None = None,
         clock: Clock | None = None,
-        runtime: Runtime | None = None,
+        runtime: RuntimeAPI | None = None,
         default_target: str | None = None,
     ) -> None:
         if runtime is not None and (store is not None or clock is not None):
@@ -229,7 +84,7 @@ class Service:
         self._lock = threading.Lock()
 
     @property
-    def runtime(self) -> Runtime:
+    def runtime(self) -> RuntimeAPI:
         """The runtime behind the service."""
         return self._runtime
 
@@ -362,7 +217,8 @@ class Service:
             return target
 
     def __repr__(self) -> str:
-        return f"<cirq Service {self._runtime.store.location} default={self._default_target!r}>"
+        location = self._runtime.location
+        return f"<cirq Service {location} default={self._default_target!r}>"
 
 
 def _core_statuses(status: str | Iterable[str]) -> list[JobStatus]:

@@ -1,7 +1,7 @@
 """A small handle on a runtime session for the Cirq face.
 
-A :class:`Session` names one core session (a dedicated session or a batch) of a
-:class:`~qsession_provider.core.runtime.runtime.Runtime`. It holds only the runtime and the id and
+A :class:`Session` names one core session (a dedicated session or a batch) of a runtime
+(:class:`~qsession_provider.client.RuntimeAPI`). It holds only the runtime and the id and
 reads the record afresh on every access, so any number of handles (and the Qiskit and
 Azure-style faces on the same store) see the same state. Jobs join a session by id:
 ``Sampler(session=...)`` accepts a :class:`Session`, any object with a ``session_id`` or
@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import uuid
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..core.runtime.runtime import Runtime
+from ..client import RuntimeAPI
 from ..core.session import SessionRecord
 from ..errors import InputError
-
-if TYPE_CHECKING:
-    from .job import Job
+from .job import Job
 
 __all__ = [
     "Session",
@@ -56,7 +54,7 @@ class Session:
         SessionNotFoundError: no session with that id in the runtime's store.
     """
 
-    def __init__(self, runtime: Runtime, session_id: str) -> None:
+    def __init__(self, runtime: RuntimeAPI, session_id: str) -> None:
         self._runtime = runtime
         self._id = str(session_id)
         runtime.session(self._id)  # SessionNotFoundError now rather than later
@@ -65,7 +63,7 @@ class Session:
     @classmethod
     def open(
         cls,
-        runtime: Runtime,
+        runtime: RuntimeAPI,
         device: str,
         name: str | None = None,
         *,
@@ -113,8 +111,7 @@ class Session:
         """The session with this id.
 
         Args:
-            runtime_or_service: a :class:`~qsession_provider.core.runtime.runtime.Runtime` or a
-                Cirq :class:`~qsession_provider.cirq.Service`.
+            runtime_or_service: a runtime or a Cirq :class:`~qsession_provider.cirq.Service`.
             session_id: the session id.
 
         Raises:
@@ -135,7 +132,7 @@ class Session:
         return self._id
 
     @property
-    def runtime(self) -> Runtime:
+    def runtime(self) -> RuntimeAPI:
         """The runtime that owns the session."""
         return self._runtime
 
@@ -178,8 +175,6 @@ class Session:
 
     def list_jobs(self) -> list[Job]:
         """The session's jobs, in submission order (jobs of every face)."""
-        from .job import Job
-
         return [
             Job(self._runtime, job)
             for job in self._runtime.jobs(session_id=self._id, descending=False)
@@ -252,7 +247,7 @@ def session_id_of(session: Any) -> str | None:
     )
 
 
-def runtime_of(obj: Any) -> Runtime:
+def runtime_of(obj: Any) -> RuntimeAPI:
     """The runtime behind a runtime, a Cirq ``Service``/``Target``/``Session`` or a sampler.
 
     Raises:
@@ -264,14 +259,14 @@ def runtime_of(obj: Any) -> Runtime:
     return runtime
 
 
-def find_runtime(obj: Any) -> Runtime | None:
+def find_runtime(obj: Any) -> RuntimeAPI | None:
     """The runtime an object (of any face) belongs to, or None if it does not say.
 
     Looks at ``obj`` itself, then ``obj.runtime``, ``obj.service.runtime`` (a Qiskit
     session) and ``obj.workspace.runtime`` (an Azure-style session), without importing
     the other faces.
     """
-    if isinstance(obj, Runtime):
+    if _is_runtime(obj):
         return obj
     for owner in ("", "service", "workspace"):
         try:
@@ -279,9 +274,17 @@ def find_runtime(obj: Any) -> Runtime | None:
             runtime = getattr(holder, "runtime", None)
         except Exception:  # a property of a foreign object may raise; it just does not say
             continue
-        if isinstance(runtime, Runtime):
+        if _is_runtime(runtime):
             return runtime
     return None
+
+
+def _is_runtime(obj: Any) -> bool:
+    """True if ``obj`` has the runtime interface (checking it reads the object's properties)."""
+    try:
+        return isinstance(obj, RuntimeAPI)
+    except Exception:  # a property of a foreign object may raise: then it is not a runtime
+        return False
 
 
 def _enum_value(value: Any, what: str) -> str:

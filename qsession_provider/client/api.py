@@ -25,6 +25,11 @@ class RuntimeAPI(Protocol):
     clock: Clock
 
     @property
+    def location(self) -> str:
+        """Where the runtime keeps its records (a store path, ``:memory:...``, a URL)."""
+        ...
+
+    @property
     def closed(self) -> bool:
         """True once the runtime has been shut down."""
         ...
@@ -97,9 +102,14 @@ class RuntimeAPI(Protocol):
         ...
 
     def update_job(
-        self, job_id: str, *, tags: Iterable[str] | None = None, name: str | None = None
+        self,
+        job_id: str,
+        *,
+        name: str | None = None,
+        tags: Iterable[str] | None = None,
+        metadata: Mapping[str, Any] | None = None,
     ) -> Job:
-        """Replace a job's tags or name."""
+        """Replace a job's name, tags or metadata."""
         ...
 
     # -- sessions

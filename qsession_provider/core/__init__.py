@@ -5,8 +5,10 @@ Four rooms and the records every layer reads:
 - :mod:`.ir`: circuits, parameters, gates, observables, payloads, encoding;
 - :mod:`.clock`: ``Clock``, ``RealClock``, ``VirtualClock``, timers;
 - :mod:`.store`: the ``Store`` protocol, the memory and SQLite stores, the process registry;
-- :mod:`.runtime`: ``Runtime``, the scheduler, the session rules, queues, policies, events;
-- :mod:`.device`, :mod:`.job`, :mod:`.job_record`, :mod:`.session`: the records.
+- :mod:`.runtime`: ``Runtime``, the scheduler, execution, the session rules, live
+  sessions, queues, policies, events, executors, input checks, ids;
+- :mod:`.device`, :mod:`.job`, :mod:`.job_record`, :mod:`.session`: the records (the
+  stored ones share :mod:`.record`; string enums share :mod:`.text_enum`).
 
 Nothing under ``core`` imports qiskit, cirq, pluggy or the simulator. Names listed here
 are loaded on first use, so ``import qsession_provider.core.ir`` loads the IR alone.

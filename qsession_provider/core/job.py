@@ -40,14 +40,15 @@ from .job_record import (
     JobStatus,
 )
 
+#: The handle, and the records of :mod:`.job_record` it re-exports.
 __all__ = [
     "Job",
-    "JobStatus",
     "FINAL_STATES",
     "PENDING_STATES",
     "TRANSITIONS",
     "JobErrorCode",
     "JobRecord",
+    "JobStatus",
 ]
 
 

@@ -7,12 +7,11 @@ boundary: IBM uses these strings, Azure ``Waiting/Executing/Succeeded/Failed/Can
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .ir.encoding import compact, from_jsonable, to_jsonable
+from .record import Record, field_names
 from .text_enum import TextEnum
 
 __all__ = [
@@ -75,7 +74,7 @@ class JobErrorCode(TextEnum):
 
 
 @dataclass(frozen=True)
-class JobRecord:
+class JobRecord(Record):
     """Everything stored about a job except its payload and result.
 
     Timestamps are POSIX seconds on the runtime's clock. ``metadata`` is free data for the
@@ -114,55 +113,12 @@ class JobRecord:
             return None
         return self.finished_at - self.started_at
 
-    def replace(self, **changes: Any) -> JobRecord:
-        """A copy with ``changes`` applied (as ``dataclasses.replace``, without its overhead)."""
-        return _replace(self, _JOB_FIELDS_SET, changes)
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON-compatible data (metadata through :func:`encoding.to_jsonable`)."""
-        data = self._fields()
-        data["metadata"] = to_jsonable(self.metadata)
-        return data
-
-    def to_json_text(self) -> str:
-        """``json.dumps(self.to_json(), separators=(",", ":"))``: what stores keep."""
-        return compact(self.to_json())
-
-    def _fields(self) -> dict[str, Any]:
-        # The instance dictionary holds exactly the fields, in order (``__init__`` and
-        # ``_replace`` only assign them): a copy of it is the fields' dict, made in C.
-        data = dict(self.__dict__)
+    def _encode_fields(self, data: dict[str, Any]) -> None:
         data["status"] = self.status.value
-        data["tags"] = list(self.tags)
-        return data
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> JobRecord:
-        """Inverse of :meth:`to_json` (unknown keys are ignored)."""
-        names = _JOB_FIELDS
-        values = {k: v for k, v in data.items() if k in names}
+    def _decode_fields(cls, values: dict[str, Any]) -> None:
         values["status"] = JobStatus(values["status"])
-        values["tags"] = tuple(values.get("tags") or ())
-        values["metadata"] = from_jsonable(values.get("metadata") or {})
-        return cls(**values)
 
 
-_JOB_FIELDS = tuple(f.name for f in dataclasses.fields(JobRecord))
-_JOB_FIELDS_SET = frozenset(_JOB_FIELDS)
-
-
-def _replace(record: Any, fields: frozenset[str], changes: dict[str, Any]) -> Any:
-    """``dataclasses.replace`` for a frozen dataclass whose ``__init__`` only assigns.
-
-    The copy gets the instance dictionary of ``record`` updated with ``changes`` - what
-    ``__init__`` would store - without the per-field introspection of
-    ``dataclasses.replace`` (a record is replaced at every job and session transition).
-    Unknown names go to ``dataclasses.replace``, which raises its usual ``TypeError``.
-    """
-    if not fields.issuperset(changes):
-        return dataclasses.replace(record, **changes)
-    new = object.__new__(type(record))
-    state = new.__dict__
-    state.update(record.__dict__)
-    state.update(changes)
-    return new
+JobRecord._FIELDS = field_names(JobRecord)

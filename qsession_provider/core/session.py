@@ -15,22 +15,19 @@ closed     drained, cancelled, timed out, expired, failed   Closed
 
 The Azure dialect reads ``failed`` (a job failed: ``Failure(s)`` while open, ``Failed``
 once closed) and ``timed_out`` (``TimedOut`` wins). :class:`SessionRecord` is the
-immutable snapshot the store keeps and the runtime hands out; :class:`Session` is the
-runtime-side mutable object whose transitions are checked against :data:`TRANSITIONS`.
-The rules that drive the transitions live in :mod:`.session_rules`.
+immutable snapshot the store keeps and the runtime hands out. The runtime's mutable side
+of a session, whose transitions are checked against :data:`TRANSITIONS`, is
+:class:`~qsession_provider.core.runtime.live_session.LiveSession`; the rules that drive
+the transitions live in :mod:`qsession_provider.core.runtime.session_rules`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
-from ..errors import InputError, SessionError
-from .ir.encoding import compact, from_jsonable, to_jsonable
-from .job_record import _replace
+from .record import Record, field_names
 from .text_enum import TextEnum
 
 __all__ = [
@@ -42,7 +39,6 @@ __all__ = [
     "TRANSITIONS",
     "TIMED_OUT_REASONS",
     "SessionRecord",
-    "Session",
     "DEFAULT_MAX_TTL",
     "DEFAULT_INTERACTIVE_TTL",
     "DEFAULT_IDLE_TIMEOUT",
@@ -131,7 +127,7 @@ TRANSITIONS: Mapping[SessionState, frozenset[SessionState]] = {
 
 
 @dataclass(frozen=True)
-class SessionRecord:
+class SessionRecord(Record):
     """An immutable snapshot of a session: what the store keeps and the faces read.
 
     Attributes:
@@ -210,130 +206,22 @@ class SessionRecord:
         """When the max-TTL timer fires, or None before the first job started."""
         return None if self.started_at is None else self.started_at + self.max_ttl
 
-    def replace(self, **changes: Any) -> SessionRecord:
-        """A copy with ``changes`` applied (as ``dataclasses.replace``, without its overhead)."""
-        return _replace(self, _SESSION_FIELDS_SET, changes)
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON-compatible data (metadata through :func:`encoding.to_jsonable`)."""
-        data = self._fields()
-        data["metadata"] = to_jsonable(self.metadata)
-        return data
-
-    def to_json_text(self) -> str:
-        """``json.dumps(self.to_json(), separators=(",", ":"))``: what stores keep."""
-        return compact(self.to_json())
-
-    def _fields(self) -> dict[str, Any]:
-        data = {name: getattr(self, name) for name in _SESSION_FIELDS}
+    def _encode_fields(self, data: dict[str, Any]) -> None:
         for key in ("mode", "state", "failure_policy", "idle_scope", "close_reason"):
             data[key] = None if data[key] is None else data[key].value
-        data["tags"] = list(self.tags)
         data["timestamps"] = [[state.value, when] for state, when in self.timestamps]
-        return data
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> SessionRecord:
-        """Inverse of :meth:`to_json` (unknown keys are ignored)."""
-        names = _SESSION_FIELDS
-        values = {k: v for k, v in data.items() if k in names}
+    def _decode_fields(cls, values: dict[str, Any]) -> None:
         values["mode"] = SessionMode(values["mode"])
         values["state"] = SessionState(values["state"])
         values["failure_policy"] = FailurePolicy(values["failure_policy"])
         values["idle_scope"] = IdleScope(values["idle_scope"])
         reason = values.get("close_reason")
         values["close_reason"] = None if reason is None else CloseReason(reason)
-        values["tags"] = tuple(values.get("tags") or ())
         values["timestamps"] = tuple(
             (SessionState(state), float(when)) for state, when in values.get("timestamps") or ()
         )
-        values["metadata"] = from_jsonable(values.get("metadata") or {})
-        return cls(**values)
 
 
-_SESSION_FIELDS = tuple(f.name for f in dataclasses.fields(SessionRecord))
-_SESSION_FIELDS_SET = frozenset(_SESSION_FIELDS)
-
-
-class Session:
-    """The runtime's mutable view of one session (guarded by the runtime lock).
-
-    Holds the current :class:`SessionRecord` plus what is not stored: how many of its jobs
-    are queued and running, and its armed timers.
-    """
-
-    def __init__(self, record: SessionRecord) -> None:
-        self.record = record
-        self.queued = 0
-        self.running = 0
-        self.timers: dict[str, Any] = {}
-
-    @property
-    def id(self) -> str:
-        return self.record.id
-
-    @property
-    def state(self) -> SessionState:
-        return self.record.state
-
-    @property
-    def outstanding(self) -> int:
-        """Jobs queued or running."""
-        return self.queued + self.running
-
-    @property
-    def dedicated(self) -> bool:
-        return self.record.mode is SessionMode.DEDICATED
-
-    def update(self, **changes: Any) -> None:
-        """Change non-state fields of the record."""
-        self.record = self.record.replace(**changes)
-
-    def move(self, state: SessionState, now: float, **changes: Any) -> SessionState:
-        """Change state (checked against :data:`TRANSITIONS`) and log the timestamp.
-
-        Returns:
-            The previous state.
-
-        Raises:
-            SessionError: the transition is not allowed.
-        """
-        old = self.record.state
-        if state not in TRANSITIONS[old]:
-            raise SessionError(f"session {self.id}: cannot go from {old.value} to {state.value}")
-        self.record = self.record.replace(
-            state=state,
-            timestamps=self.record.timestamps + ((state, now),),
-            **changes,
-        )
-        return old
-
-    def start_holding(self, now: float) -> None:
-        """A dedicated session took the device: start counting its active stretch."""
-        if self.dedicated and self.record.active_since is None:
-            self.update(active_since=now)
-
-    def stop_holding(self, now: float) -> None:
-        """The session gave the device back; its active stretch counts as usage."""
-        since = self.record.active_since
-        if since is not None and self.dedicated:
-            self.update(usage_time=self.record.usage_time + max(0.0, now - since))
-        self.update(active_since=None)
-
-    def add_usage(self, seconds: float) -> None:
-        """Batch sessions are charged the execution time of each job."""
-        if not self.dedicated:
-            self.update(usage_time=self.record.usage_time + max(0.0, seconds))
-
-
-def coerce_enum(enum: type[Enum], value: Any, what: str) -> Any:
-    """``enum(value)`` with a clear :class:`InputError` listing the allowed values."""
-    if isinstance(value, enum):
-        return value
-    if isinstance(value, Enum):  # another library's enum (e.g. azure's): use its value
-        value = value.value
-    try:
-        return enum(value.lower() if isinstance(value, str) else value)
-    except ValueError:
-        allowed = ", ".join(repr(m.value) for m in enum)  # type: ignore[attr-defined]
-        raise InputError(f"invalid {what} {value!r}; expected one of {allowed}") from None
+SessionRecord._FIELDS = field_names(SessionRecord)

@@ -17,6 +17,7 @@ pytest.importorskip("qsession_provider.sim.execute")
 from qsession_provider.azure import Workspace  # noqa: E402
 from qsession_provider.core.clock import VirtualClock  # noqa: E402
 from qsession_provider.core.device import Device, TimingModel  # noqa: E402
+from qsession_provider.core.ir.circuit import Circuit, Gate, Measure  # noqa: E402
 from qsession_provider.core.runtime.runtime import Runtime  # noqa: E402
 from qsession_provider.core.store.memory import MemoryStore  # noqa: E402
 from qsession_provider.plugins import build_device_registry, get_plugin_manager  # noqa: E402
@@ -92,3 +93,12 @@ def bell() -> str:
 @pytest.fixture
 def bell3() -> str:
     return BELL_QASM3
+
+
+@pytest.fixture
+def bell_ir() -> Circuit:
+    return Circuit(
+        2,
+        [Gate("h", (0,)), Gate("x", (1,), controls=(0,)), Measure(0, "c", 0), Measure(1, "c", 1)],
+        {"c": 2},
+    )

@@ -1,4 +1,7 @@
-"""Cirq circuit + sweep → neutral payload → simulator → JobResult, against cirq.Simulator."""
+"""Cirq circuit + sweep → neutral payload (``_payloads``) → simulator → JobResult (``_results``).
+
+Checked against cirq.Simulator.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +14,8 @@ import pytest
 cirq = pytest.importorskip("cirq")
 sympy = pytest.importorskip("sympy")
 
-from qsession_provider.cirq._results import (  # noqa: E402
-    JobResult,
-    cirq_results,
-    cirq_sampler_payload,
-    sweep_results,
-)
+from qsession_provider.cirq._payloads import cirq_sampler_payload  # noqa: E402
+from qsession_provider.cirq._results import JobResult, cirq_results, sweep_results  # noqa: E402
 from qsession_provider.errors import InputError, UnboundParameterError  # noqa: E402
 from qsession_provider.sim import StatevectorSimulator  # noqa: E402
 from qsession_provider.sim.execute import execute  # noqa: E402

@@ -86,6 +86,18 @@ def test_targets_are_the_runtime_devices_and_cached(service: Service) -> None:
     assert Sampler(falcon).device == service.sampler("emulated_falcon_27").device == falcon.name
 
 
+class _Directory:
+    """Not a service: its ``get_target`` gives something that is not a target."""
+
+    def get_target(self, name: str | None = None) -> str:
+        return "statevector"
+
+
+def test_sampler_device_must_be_a_name_target_or_service(rt: Runtime) -> None:
+    with pytest.raises(InputError, match="name, Target or Service"):
+        Sampler(_Directory(), runtime=rt)  # type: ignore[arg-type]
+
+
 def test_target_errors(rt: Runtime) -> None:
     with pytest.raises(ValueError, match="No default target specified for job."):
         Service(runtime=rt).get_target()

@@ -150,6 +150,22 @@ def test_sampler_accepts_any_session_like(rt: Runtime, how: str) -> None:
     assert sampler.session_id == session.id == rt.job(result.job_id).session_id
 
 
+class _Touchy:
+    """A foreign session whose properties raise, except its id."""
+
+    def __init__(self, session_id: str) -> None:
+        self.session_id = session_id
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"{name} is not available offline")
+
+
+def test_a_foreign_session_with_raising_properties_is_found_by_id(rt: Runtime) -> None:
+    session = Session.open(rt, "statevector")
+    sampler = Sampler(runtime=rt, session=_Touchy(session.id))
+    assert sampler.session_id == session.id
+
+
 def test_sampler_refuses_sessions_it_cannot_use(rt: Runtime) -> None:
     session = Session.open(rt, "emulated_falcon_27")
     with pytest.raises(InputError, match="emulated_falcon_27"):

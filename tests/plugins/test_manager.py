@@ -9,12 +9,14 @@ import pytest
 
 from qsession_provider.client import open_runtime
 from qsession_provider.core.clock import VirtualClock
+from qsession_provider.core.runtime.events import EventEmitter
 from qsession_provider.core.runtime.runtime import Runtime
 from qsession_provider.errors import PluginError, QSessionError
 from qsession_provider.plugins import (
     PluginListener,
     build_device_registry,
     get_plugin_manager,
+    hookimpl,
     scheduling_policy,
 )
 
@@ -186,3 +188,23 @@ def test_open_runtime_refuses_policy_and_work_conserving_together() -> None:
 
     with pytest.raises(InputError, match="not both"):
         open_runtime(":memory:", policy=FairSharePolicy(), work_conserving=True)
+
+
+def test_the_plugin_listener_wants_only_implemented_hooks(pm: Any) -> None:
+    seen: list[str] = []
+
+    class Plugin:
+        @hookimpl
+        def qsession_job_finished(self, job: Any) -> None:
+            seen.append(f"finished {job}")
+
+    listener = PluginListener(pm)
+    assert not listener.wants("job_finished") and not listener.wants("job_started")
+    pm.register(Plugin())
+    assert listener.wants("job_finished") and not listener.wants("job_started")
+    emitter = EventEmitter([listener])
+    emitter.post("job_started", "j")
+    emitter.post("job_finished", "j")
+    emitter.drain()
+    assert seen == ["finished j"]
+    listener.job_started("j")  # still callable directly

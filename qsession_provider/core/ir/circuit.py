@@ -145,8 +145,21 @@ class Gate:
         )
 
 
+class _OnOneQubit:
+    """What :class:`Measure` and :class:`Reset` share: a checked ``qubit`` field."""
+
+    qubit: int
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "qubit", _qubit_tuple((self.qubit,), self)[0])
+
+    @property
+    def all_qubits(self) -> tuple[int, ...]:
+        return (self.qubit,)
+
+
 @dataclass(frozen=True)
-class Measure:
+class Measure(_OnOneQubit):
     """Measure ``qubit`` in the Z basis into bit ``bit`` of classical register ``register``."""
 
     qubit: int
@@ -154,27 +167,13 @@ class Measure:
     bit: int = 0
     condition: Condition | None = None
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "qubit", _qubit_tuple((self.qubit,), self)[0])
-
-    @property
-    def all_qubits(self) -> tuple[int, ...]:
-        return (self.qubit,)
-
 
 @dataclass(frozen=True)
-class Reset:
+class Reset(_OnOneQubit):
     """Reset ``qubit`` to |0>."""
 
     qubit: int
     condition: Condition | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "qubit", _qubit_tuple((self.qubit,), self)[0])
-
-    @property
-    def all_qubits(self) -> tuple[int, ...]:
-        return (self.qubit,)
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,18 @@
 """The runtime: jobs, sessions and the scheduler that runs them on devices.
 
-:class:`Runtime` is the one object faces talk to (through :mod:`qsession_provider.client`).
-Inside: the scheduler (:mod:`.scheduler`), the session rules (:mod:`.session_rules`),
-per-device queues (:mod:`.queues`), scheduling policies (:mod:`.policies`), events for
-listeners (:mod:`.events`), executors (:mod:`.executors`) and input checks
-(:mod:`.checks`).
+:class:`Runtime` (:mod:`.runtime`, with its job and session halves in :mod:`.jobs` and
+:mod:`.sessions`) is the one object faces talk to, through :mod:`qsession_provider.client`.
+Inside:
+
+- :mod:`.scheduler`: per-device queues and slots, the choice of the next job
+  (:mod:`.queues`, :mod:`.policies`);
+- :mod:`.execution`: computing started jobs (inline, on the executor, run-on-wait) and
+  ending them on time; :mod:`.executors`: where payloads are computed;
+- :mod:`.transitions`: job state changes, their store writes, releasing waiters;
+- :mod:`.session_rules`: what job events, timers and user actions do to a session;
+  :mod:`.live_session`: a session's mutable side while this runtime owns it;
+- :mod:`.events`: listeners; :mod:`.context`: the lock and deferred work they share;
+- :mod:`.checks`: input checks; :mod:`.ids`: new job and session ids.
 """
 
 from __future__ import annotations

@@ -6,12 +6,9 @@ argument, before anything is changed.
 
 from __future__ import annotations
 
-import os
-import random
-import threading
-import time
 from collections.abc import Iterable
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 from ...errors import InputError, StoreError
@@ -24,12 +21,14 @@ __all__ = [
     "check_text",
     "check_name",
     "check_tags",
-    "new_id",
+    "coerce_enum",
     "positive_duration",
     "paging",
     "timestamp",
+    "window",
     "statuses",
     "encode",
+    "check_storable",
     "decode_payload",
     "decode_result",
 ]
@@ -60,54 +59,17 @@ def check_tags(tags: Iterable[str]) -> tuple[str, ...]:
     return out
 
 
-class _IdSource:
-    """New ids: version-7 UUIDs (RFC 9562), made without a system call each.
-
-    A version-7 UUID starts with the time in milliseconds, so ids made one after the other
-    sort in that order: the store's id indexes then grow at their end, where a random id
-    (version 4) would dirty a different index page for every job (twice the store's work
-    per job, growing with the store). Within one millisecond the 12 bits after the version
-    count up from a random start; the last 62 bits are random. Unique, not secret: the
-    generator is seeded from ``os.urandom``, ours alone (``random.seed`` in user code
-    cannot make ids repeat) and reseeded in a forked child.
-    """
-
-    def __init__(self) -> None:
-        self._random = random.Random()
-        self._last_ms = 0
-        self._count = 0
-        self.reseed()
-        os.register_at_fork(after_in_child=self.reseed)
-
-    def reseed(self) -> None:
-        self._random.seed(os.urandom(32))
-        # (Re)made here: a lock some other thread held at fork would stay held in the child.
-        self._lock = threading.Lock()
-
-    def __call__(self) -> str:
-        rand = self._random.getrandbits(73)
-        with self._lock:
-            ms = time.time_ns() // 1_000_000
-            if ms > self._last_ms:
-                self._last_ms, self._count = ms, rand >> 62  # start low: room to count up
-            else:  # same millisecond (or the clock went back): count on, never repeat
-                self._count += 1
-                if self._count > 0xFFF:
-                    self._last_ms, self._count = self._last_ms + 1, 0
-            ms, count = self._last_ms, self._count
-        value = (ms & 0xFFFF_FFFF_FFFF) << 80 | 0x7 << 76 | count << 64 | 0b10 << 62
-        h = f"{value | rand & 0x3FFF_FFFF_FFFF_FFFF:032x}"
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-random_id = _IdSource()
-
-
-def new_id(value: str | None, what: str) -> str:
-    """``value`` checked as a name, or a new id (a version-7 UUID)."""
-    if value is None:
-        return random_id()
-    return check_name(value, what)
+def coerce_enum(enum: type[Enum], value: Any, what: str) -> Any:
+    """``enum(value)`` with a clear :class:`InputError` listing the allowed values."""
+    if isinstance(value, enum):
+        return value
+    if isinstance(value, Enum):  # another library's enum (e.g. azure's): use its value
+        value = value.value
+    try:
+        return enum(value.lower() if isinstance(value, str) else value)
+    except ValueError:
+        allowed = ", ".join(repr(m.value) for m in enum)  # type: ignore[attr-defined]
+        raise InputError(f"invalid {what} {value!r}; expected one of {allowed}") from None
 
 
 def positive_duration(value: Any, default: float, what: str) -> float:
@@ -133,6 +95,21 @@ def timestamp(value: float | datetime | None) -> float | None:
     if isinstance(value, datetime):
         return value.timestamp()
     raise InputError(f"expected a timestamp or datetime, got {value!r}")
+
+
+def window(
+    created_after: float | datetime | None,
+    created_before: float | datetime | None,
+    limit: Any,
+    skip: Any,
+) -> dict[str, Any]:
+    """The checked time bounds and paging of a listing, as query keyword arguments."""
+    return {
+        "created_after": timestamp(created_after),
+        "created_before": timestamp(created_before),
+        "limit": paging(limit, "limit"),
+        "skip": paging(skip, "skip") or 0,
+    }
 
 
 def statuses(status: Any) -> frozenset[JobStatus]:

@@ -13,11 +13,10 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
-if TYPE_CHECKING:
-    from ..job import Job
-    from ..session import SessionRecord, SessionState
+from ..job import Job
+from ..session import SessionRecord, SessionState
 
 __all__ = ["RuntimeListener", "EventEmitter"]
 

@@ -16,10 +16,10 @@ from ..store.protocol import JobQuery, Store
 from . import checks as args
 from .context import RuntimeContext
 from .events import EventEmitter
+from .ids import new_id
+from .live_session import LiveSession
 from .scheduler import Scheduler
-
-if TYPE_CHECKING:
-    from ..session import Session
+from .session_rules import SessionRules
 
 __all__ = ["JobsAPI"]
 
@@ -33,6 +33,7 @@ class JobsAPI:
     _devices: DeviceRegistry
     _emitter: EventEmitter
     _scheduler: Scheduler
+    _rules: SessionRules
     _process: ProcessRecord
     _live: dict[str, Job]
     _handles: weakref.WeakValueDictionary[str, Job]
@@ -41,7 +42,7 @@ class JobsAPI:
 
         def _check_open(self) -> None: ...
 
-        def _session_for_submit(self, session_id: str, device: str) -> Session: ...
+        def _session_for_submit(self, session_id: str, device: str) -> LiveSession: ...
 
     # -- public ---------------------------------------------------------------------------
     def submit(
@@ -114,7 +115,7 @@ class JobsAPI:
         meta = dict(metadata or {})
         args.check_storable(meta, "metadata")
         fresh = job_id is None
-        job_id = args.new_id(job_id, "job_id")
+        job_id = new_id(job_id, "job_id")
         with self._ctx.locked():
             self._check_open()
             session = self._session_for_submit(session_id, device) if session_id else None
@@ -139,7 +140,7 @@ class JobsAPI:
             # returning (no write-behind) fails submit if the commit fails: the job is dropped.
             job: Job | None = None
             try:
-                with self._scheduler.batch(strict=True):
+                with self._scheduler.transitions.batch(strict=True):
                     self.store.add_job(record, payload_text, fresh=fresh)
                     job = self._new_handle(record, payload)
                     job._fail_with = fail_with
@@ -208,12 +209,9 @@ class JobsAPI:
             session_id=session_id,
             instance=instance,
             name_prefix=name_prefix,
-            created_after=args.timestamp(created_after),
-            created_before=args.timestamp(created_before),
             owner=owner,
-            limit=args.paging(limit, "limit"),
-            skip=args.paging(skip, "skip") or 0,
             descending=descending,
+            **args.window(created_after, created_before, limit, skip),
         )
         with self._ctx.lock:  # consistent with the runtime's own state changes
             records = self.store.query_jobs(query)

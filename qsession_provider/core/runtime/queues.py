@@ -13,12 +13,10 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from ..device import Device
-    from ..job import Job
-    from ..session import Session
+from ..device import Device
+from ..job import Job
+from .live_session import LiveSession
 
 __all__ = ["QueuedJob", "DeviceQueue"]
 
@@ -30,14 +28,14 @@ class QueuedJob:
     Attributes:
         job: the job handle.
         seq: submission order within the runtime.
-        session: the runtime-side session, or None in job mode.
+        session: the job's live session, or None in job mode.
         expected: modelled execution seconds (the fair-share charge).
         removed: taken or dropped; heaps skip it.
     """
 
     job: Job
     seq: int
-    session: Session | None
+    session: LiveSession | None
     expected: float
     removed: bool = False
     heaps: tuple[_Heap, ...] = ()
@@ -105,7 +103,7 @@ class DeviceQueue:
     """
 
     device: Device
-    holder: Session | None = None
+    holder: LiveSession | None = None
     running: dict[str, Job] = field(default_factory=dict)
     _system: _Heap = field(default_factory=_Heap)
     _sessions: dict[str, _Heap] = field(default_factory=dict)

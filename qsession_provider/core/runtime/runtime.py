@@ -2,21 +2,24 @@
 
 A :class:`Runtime` owns a store, a clock, devices, a scheduling policy and an executor.
 Jobs are submitted to devices, alone ("job mode") or inside a session or batch, and are
-scheduled by the rules in :mod:`.policies` and :mod:`.session_rules`.
+scheduled by :mod:`.scheduler` under the rules of :mod:`.policies` and
+:mod:`.session_rules`; :mod:`.execution` computes them.
 
 One runtime per store per process: :meth:`Runtime.for_store` returns the runtime already
 open on the same store (same resolved path) or opens it, so a session opened through one
 face is seen through the others. How a clock and a store combine: the runtime of a store
-is created with the first opener's clock (a :class:`~.clock.RealClock` if none is
-given); a later ``for_store`` call may omit the clock or pass the same object, and a
-different clock raises :class:`~qsession_provider.errors.QSessionError` - one store's
-sessions cannot live on two timelines. Use another store path (or ``Runtime(...)``
-directly) for an independent timeline.
+is created with the first opener's clock (a
+:class:`~qsession_provider.core.clock.RealClock` if none is given); a later
+``for_store`` call may omit the clock or pass the same object, and a different clock
+raises :class:`~qsession_provider.errors.QSessionError` - one store's sessions cannot live
+on two timelines. Use another store path (or ``Runtime(...)`` directly) for an
+independent timeline.
 """
 
 from __future__ import annotations
 
 import atexit
+import functools
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Mapping
@@ -49,15 +52,18 @@ class Runtime(JobsAPI, SessionsAPI):
     """A local quantum runtime: devices, jobs, sessions, a scheduler, a store and a clock.
 
     Args:
-        store: where records persist (default: a new :class:`~.memory_store.MemoryStore`).
-        clock: where time comes from (default: a new :class:`~.clock.RealClock`).
-        devices: a :class:`~.device.DeviceRegistry` or devices to register.
+        store: where records persist (default: a new
+            :class:`~qsession_provider.core.store.memory.MemoryStore`).
+        clock: where time comes from (default: a new
+            :class:`~qsession_provider.core.clock.RealClock`).
+        devices: a :class:`~qsession_provider.core.device.DeviceRegistry` or devices to
+            register.
         listeners: lifecycle observers (see :class:`~.events.RuntimeListener`).
         policy: the scheduling policy (default :class:`~.policies.FairSharePolicy`).
         executor: where payloads are computed (default: a thread pool). With a thread
             pool, a tiny job that starts at submission is computed in the submitting
             thread, and a thread waiting for a job no worker has started runs it itself
-            (see :mod:`~qsession_provider.core.runtime.scheduler`).
+            (see :mod:`~qsession_provider.core.runtime.execution`).
         sweep_orphans: on start, fail jobs and close sessions left by exited processes.
 
     Example:
@@ -97,8 +103,11 @@ class Runtime(JobsAPI, SessionsAPI):
         self._emitter = EventEmitter(listeners)
         self._process = current_process()
         self._ctx = RuntimeContext(self.clock, self.store, self._emitter, self._process.id)
-        self._scheduler = Scheduler(self._ctx, self.policy, self._executor)
-        self._rules = SessionRules(self._ctx, self._scheduler)
+        # The session rules build the scheduler with themselves as its session hooks.
+        self._rules = SessionRules(
+            self._ctx, functools.partial(Scheduler, self._ctx, self.policy, self._executor)
+        )
+        self._scheduler = self._rules.scheduler
         self._live: dict[str, Job] = {}
         self._handles: weakref.WeakValueDictionary[str, Job] = weakref.WeakValueDictionary()
         self._closed = False
@@ -127,8 +136,10 @@ class Runtime(JobsAPI, SessionsAPI):
     ) -> Runtime:
         """The runtime of this process for the store at ``path``, opening it if needed.
 
-        ``path`` follows :func:`~.sqlite_store.resolve_store_path` (None: ``$QSESSION_STORE``
-        or the user data directory; ``":memory:"``: one in-memory SQLite store per process).
+        ``path`` follows :func:`~qsession_provider.core.store.sqlite.resolve_store_path`
+        (None: ``$QSESSION_STORE`` or the user data directory; ``":memory:"``: one
+        in-memory SQLite store per process - :func:`qsession_provider.client.open_runtime`
+        gives a private runtime for ``":memory:"`` instead of calling this).
         ``devices``, ``listeners`` and ``executor`` apply only when the runtime is created;
         so does ``setup``, a callable returning more of those keyword arguments (how
         :func:`qsession_provider.client.open_runtime` loads plugins only once).
@@ -220,6 +231,11 @@ class Runtime(JobsAPI, SessionsAPI):
     def closed(self) -> bool:
         """True after :meth:`shutdown`."""
         return self._closed
+
+    @property
+    def location(self) -> str:
+        """Where this runtime keeps its records: its store's location."""
+        return self.store.location
 
     @property
     def process_id(self) -> str:

@@ -23,12 +23,16 @@ Each rule is the services' documented behaviour (see ``DESIGN.md``, "Rules to ho
 * **Active TTL** (dedicated only, optional): the session closes once it has held the
   device for ``active_ttl`` seconds in total.
 
-All methods run under the runtime lock; timer callbacks take it themselves.
+The rules own the runtime's :class:`~.scheduler.Scheduler` (they drop jobs and release
+devices through it) and build it with themselves as its
+:class:`~.scheduler.SessionHooks`: the scheduler tells them when a session's job starts
+and ends. All methods run under the runtime lock; timer callbacks take it themselves.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from ...errors import InputError, SessionClosedError
@@ -39,14 +43,14 @@ from ..session import (
     CloseReason,
     FailurePolicy,
     IdleScope,
-    Session,
     SessionRecord,
     SessionState,
 )
 from .context import RuntimeContext
-from .scheduler import Scheduler
+from .live_session import LiveSession
+from .scheduler import Scheduler, SessionHooks
 
-__all__ = ["SessionRules"]
+__all__ = ["SessionRules", "why_closed"]
 
 _log = logging.getLogger(__name__)
 
@@ -60,27 +64,29 @@ class SessionRules:
 
     Args:
         ctx: the shared runtime context.
-        scheduler: the scheduler (the rules drop jobs and release devices through it).
+        make_scheduler: builds the scheduler the rules drop jobs and release devices
+            through, given the hooks it reports job starts and ends to (the rules).
     """
 
-    def __init__(self, ctx: RuntimeContext, scheduler: Scheduler) -> None:
+    def __init__(
+        self, ctx: RuntimeContext, make_scheduler: Callable[[SessionHooks], Scheduler]
+    ) -> None:
         self.ctx = ctx
-        self.scheduler = scheduler
-        scheduler.rules = self
-        self.sessions: dict[str, Session] = {}
+        self.sessions: dict[str, LiveSession] = {}
+        self.scheduler = make_scheduler(self)
 
     # -- opening and submitting ------------------------------------------------------------------
-    def open(self, record: SessionRecord) -> Session:
+    def open(self, record: SessionRecord) -> LiveSession:
         """Store a new session and start its idle timer."""
         self.ctx.store.add_session(record)
-        session = Session(record)
+        session = LiveSession(record)
         self.sessions[record.id] = session
         self.ctx.emitter.post("session_state_changed", record, None, record.state)
         if record.idle_timeout is not None:
             self._arm(session, "idle", record.created_at + record.idle_timeout)
         return session
 
-    def check_accepts(self, session: Session, device_name: str) -> None:
+    def check_accepts(self, session: LiveSession, device_name: str) -> None:
         """Refuse a submission the session cannot take.
 
         Raises:
@@ -96,7 +102,7 @@ class SessionRules:
                 "cannot join it"
             )
 
-    def job_submitted(self, session: Session, job: Job) -> None:
+    def job_submitted(self, session: LiveSession, job: Job) -> None:
         """A job joined the session: the session is no longer idle."""
         session.queued += 1
         self._cancel(session, "idle")
@@ -106,7 +112,9 @@ class SessionRules:
             self._save(session)
 
     # -- job events (from the scheduler) ---------------------------------------------------------
-    def job_started(self, session: Session, job: Job, now: float, *, persist: bool = True) -> None:
+    def job_started(
+        self, session: LiveSession, job: Job, now: float, *, persist: bool = True
+    ) -> None:
         """A job of the session began executing.
 
         ``persist=False`` (a small job, see :mod:`.scheduler`) leaves the store's copy of the
@@ -132,7 +140,7 @@ class SessionRules:
         if persist:
             self._save(session)
 
-    def job_ended(self, session: Session, job: Job, now: float, *, was_running: bool) -> None:
+    def job_ended(self, session: LiveSession, job: Job, now: float, *, was_running: bool) -> None:
         """A job of the session reached a final state through execution or cancellation."""
         if was_running:
             session.running -= 1
@@ -180,7 +188,7 @@ class SessionRules:
         self._forget_if_done(session)
 
     # -- user actions -----------------------------------------------------------------------------
-    def close(self, session: Session) -> None:
+    def close(self, session: LiveSession) -> None:
         """Stop accepting jobs; close now if nothing is outstanding, else drain."""
         if session.state is SessionState.CLOSED:
             return
@@ -197,7 +205,7 @@ class SessionRules:
         # A draining holder no longer needs its interactive window: let others fill gaps.
         self.scheduler.dispatch(session.record.device)
 
-    def cancel(self, session: Session) -> None:
+    def cancel(self, session: LiveSession) -> None:
         """Close at once; queued jobs fail; running jobs finish."""
         if session.state is SessionState.CLOSED:
             return
@@ -212,13 +220,13 @@ class SessionRules:
             ),
         )
 
-    def shutdown(self, session: Session) -> None:
+    def shutdown(self, session: LiveSession) -> None:
         """The runtime is going away: close the session without touching its jobs."""
         if session.state is not SessionState.CLOSED:
             self._close(session, CloseReason.SHUTDOWN, self.ctx.clock.now())
 
     # -- timers -----------------------------------------------------------------------------------
-    def _on_timer(self, session: Session, kind: str, timer: Timer) -> None:
+    def _on_timer(self, session: LiveSession, kind: str, timer: Timer) -> None:
         with self.ctx.locked():
             if session.timers.get(kind) is not timer:
                 return  # re-armed or cancelled since it was set
@@ -257,20 +265,20 @@ class SessionRules:
             elif kind == "idle" and session.outstanding == 0:
                 self._close(session, CloseReason.IDLE_TIMEOUT, now)
 
-    def _arm(self, session: Session, kind: str, when: float) -> None:
+    def _arm(self, session: LiveSession, kind: str, when: float) -> None:
         self._cancel(session, kind)
         box: list[Timer] = []
         timer = self.ctx.clock.call_at(when, lambda: self._on_timer(session, kind, box[0]))
         box.append(timer)
         session.timers[kind] = timer
 
-    def _cancel(self, session: Session, kind: str) -> None:
+    def _cancel(self, session: LiveSession, kind: str) -> None:
         timer = session.timers.pop(kind, None)
         if timer is not None:
             timer.cancel()
 
     # -- transitions ------------------------------------------------------------------------------
-    def _became_idle(self, session: Session, now: float) -> None:
+    def _became_idle(self, session: LiveSession, now: float) -> None:
         """Nothing of the session is queued or running any more."""
         state = session.state
         if state is SessionState.DRAINING:
@@ -282,7 +290,7 @@ class SessionRules:
         if r.idle_timeout is not None and r.idle_scope is IdleScope.ANY:
             self._arm(session, "idle", now + r.idle_timeout)
 
-    def _deactivate(self, session: Session, now: float) -> None:
+    def _deactivate(self, session: LiveSession, now: float) -> None:
         self._cancel(session, "active_ttl")
         session.stop_holding(now)
         self._move(session, SessionState.INACTIVE, now)
@@ -291,7 +299,7 @@ class SessionRules:
 
     def _close(
         self,
-        session: Session,
+        session: LiveSession,
         reason: CloseReason,
         now: float,
         *,
@@ -320,18 +328,18 @@ class SessionRules:
         self.scheduler.release(session)
         self._forget_if_done(session)
 
-    def _move(self, session: Session, state: SessionState, now: float, **changes: Any) -> None:
+    def _move(self, session: LiveSession, state: SessionState, now: float, **changes: Any) -> None:
         old = session.move(state, now, **changes)
         self.ctx.emitter.post("session_state_changed", session.record, old, state)
 
-    def _save(self, session: Session) -> None:
+    def _save(self, session: LiveSession) -> None:
         try:
             if not self.ctx.store.update_session(session.record):
                 _log.warning("session %s was closed in the store by another process", session.id)
         except Exception:
             _log.exception("could not persist session %s", session.id)
 
-    def _forget_if_done(self, session: Session) -> None:
+    def _forget_if_done(self, session: LiveSession) -> None:
         if session.state is SessionState.CLOSED and session.outstanding == 0:
             self.sessions.pop(session.id, None)
 

@@ -15,16 +15,17 @@ from ..session import (
     DEFAULT_MAX_TTL,
     FailurePolicy,
     IdleScope,
-    Session,
     SessionMode,
     SessionRecord,
     SessionState,
-    coerce_enum,
 )
 from ..store.processes import ProcessRecord
 from ..store.protocol import SessionQuery, Store
 from . import checks as args
+from .checks import coerce_enum
 from .context import RuntimeContext
+from .ids import new_id
+from .live_session import LiveSession
 from .session_rules import SessionRules, why_closed
 
 __all__ = ["SessionsAPI"]
@@ -91,7 +92,7 @@ class SessionsAPI:
         self._check_open()
         self._devices.get(device)
         record = SessionRecord(
-            id=args.new_id(session_id, "session_id"),
+            id=new_id(session_id, "session_id"),
             device=device,
             mode=coerce_enum(SessionMode, mode, "session mode"),
             state=SessionState.OPEN,
@@ -164,12 +165,9 @@ class SessionsAPI:
             mode=None if mode is None else coerce_enum(SessionMode, mode, "session mode"),
             instance=instance,
             name_prefix=name_prefix,
-            created_after=args.timestamp(created_after),
-            created_before=args.timestamp(created_before),
             owner=owner,
-            limit=args.paging(limit, "limit"),
-            skip=args.paging(skip, "skip") or 0,
             descending=descending,
+            **args.window(created_after, created_before, limit, skip),
         )
         # Under the runtime lock, so a listing never sees a job finished but its session
         # not yet updated (both happen in one locked step).
@@ -197,7 +195,7 @@ class SessionsAPI:
                 return session.record
         return self.store.get_session(session_id)
 
-    def _session_for_submit(self, session_id: str, device: str) -> Session:
+    def _session_for_submit(self, session_id: str, device: str) -> LiveSession:
         session = self._rules.sessions.get(session_id)
         if session is None:
             record = self.store.get_session(session_id)  # SessionNotFoundError if unknown
@@ -211,7 +209,7 @@ class SessionsAPI:
         self._rules.check_accepts(session, device)
         return session
 
-    def _owned_session(self, session_id: str) -> Session | None:
+    def _owned_session(self, session_id: str) -> LiveSession | None:
         session = self._rules.sessions.get(session_id)
         if session is not None:
             return session

@@ -1,6 +1,7 @@
 """Stores: where sessions, jobs and results persist.
 
-:class:`Store` is the protocol (documented method by method), :class:`MemoryStore` the
+:class:`Store` is the protocol (documented method by method, :mod:`.protocol`, with its
+queries :class:`JobQuery` and :class:`SessionQuery`), :class:`MemoryStore` the
 in-memory store and test double, :class:`SQLiteStore` the embedded file store with its SQL
 (:mod:`.sqlite_sql`) and write-behind writer (:mod:`.sqlite_writer`); :mod:`.processes`
 is the registry of the processes sharing a store.
@@ -9,12 +10,13 @@ is the registry of the processes sharing a store.
 from __future__ import annotations
 
 from .memory import MemoryStore
-from .protocol import JobQuery, SessionQuery, Store
+from .protocol import JobQuery, RecordQuery, SessionQuery, Store
 from .sqlite import SQLiteStore, default_store_path, resolve_store_path
 
 __all__ = [
     "JobQuery",
     "MemoryStore",
+    "RecordQuery",
     "SQLiteStore",
     "SessionQuery",
     "Store",

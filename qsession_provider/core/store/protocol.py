@@ -1,12 +1,12 @@
-"""The store protocol, its queries, and the in-memory implementation.
+"""The store protocol, its queries, and what every store does to orphans.
 
 A store persists job records, encoded payloads and results, session records and the
 process records used for orphan detection. The runtime encodes payloads and results
 itself (:mod:`~qsession_provider.core.ir.encoding`: JSON, never pickle) and hands the store
 text, so every store keeps exactly the same bytes. Two stores implement the protocol:
-:class:`~.memory_store.MemoryStore` (tests, throw-away runtimes) and
-:class:`~qsession_provider.core.store.sqlite.SQLiteStore` (the default, shared between
-processes). ``tests/core/test_store_contract.py`` runs one contract suite against both;
+:class:`~.memory.MemoryStore` (tests, throw-away runtimes) and
+:class:`~.sqlite.SQLiteStore` (the default, shared between processes).
+``tests/core/store/test_store_contract.py`` runs one contract suite against both;
 :func:`qsession_provider.testing.check_store` offers it to third-party stores.
 
 Invariant kept by every store: a final job status and a closed session state, once
@@ -30,6 +30,7 @@ from .processes import ProcessRecord
 
 __all__ = [
     "JobQuery",
+    "RecordQuery",
     "SessionQuery",
     "OrphanReport",
     "Store",
@@ -38,18 +39,14 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class JobQuery:
-    """Filters for :meth:`Store.query_jobs`; every given filter must match.
+@dataclass(frozen=True, kw_only=True)
+class RecordQuery:
+    """The filters :class:`JobQuery` and :class:`SessionQuery` share; every given one must match.
 
     Attributes:
         device: device name.
-        statuses: allowed statuses (e.g. :data:`PENDING_STATES` for "pending").
-        program_id: ``sampler``, ``estimator`` or ``run``.
-        tags: tags that must all be present.
-        session_id: session the job belongs to.
-        instance: instance the job is charged to.
-        name_prefix: the job name starts with this.
+        instance: instance the record is charged to.
+        name_prefix: the name starts with this.
         created_after, created_before: inclusive bounds on ``created_at``.
         owner: owner (process) id.
         limit: at most this many records (None: all).
@@ -58,10 +55,6 @@ class JobQuery:
     """
 
     device: str | None = None
-    statuses: frozenset[JobStatus] | None = None
-    program_id: str | None = None
-    tags: tuple[str, ...] = ()
-    session_id: str | None = None
     instance: str | None = None
     name_prefix: str | None = None
     created_after: float | None = None
@@ -71,14 +64,10 @@ class JobQuery:
     skip: int = 0
     descending: bool = True
 
-    def matches(self, r: JobRecord) -> bool:
-        """The reference semantics of the filters (paging aside)."""
+    def _matches_shared(self, r: JobRecord | SessionRecord) -> bool:
+        """The reference semantics of the shared filters."""
         return (
             (self.device is None or r.device == self.device)
-            and (self.statuses is None or r.status in self.statuses)
-            and (self.program_id is None or r.program_id == self.program_id)
-            and all(tag in r.tags for tag in self.tags)
-            and (self.session_id is None or r.session_id == self.session_id)
             and (self.instance is None or r.instance == self.instance)
             and (self.name_prefix is None or r.name.startswith(self.name_prefix))
             and (self.created_after is None or r.created_at >= self.created_after)
@@ -87,33 +76,51 @@ class JobQuery:
         )
 
 
-@dataclass(frozen=True)
-class SessionQuery:
-    """Filters for :meth:`Store.query_sessions` (same conventions as :class:`JobQuery`)."""
+@dataclass(frozen=True, kw_only=True)
+class JobQuery(RecordQuery):
+    """Filters for :meth:`Store.query_jobs`: those of :class:`RecordQuery`, and
 
-    device: str | None = None
+    Attributes:
+        statuses: allowed statuses (e.g. :data:`PENDING_STATES` for "pending").
+        program_id: ``sampler``, ``estimator`` or ``run``.
+        tags: tags that must all be present.
+        session_id: session the job belongs to.
+    """
+
+    statuses: frozenset[JobStatus] | None = None
+    program_id: str | None = None
+    tags: tuple[str, ...] = ()
+    session_id: str | None = None
+
+    def matches(self, r: JobRecord) -> bool:
+        """The reference semantics of the filters (paging aside)."""
+        return (
+            self._matches_shared(r)
+            and (self.statuses is None or r.status in self.statuses)
+            and (self.program_id is None or r.program_id == self.program_id)
+            and all(tag in r.tags for tag in self.tags)
+            and (self.session_id is None or r.session_id == self.session_id)
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionQuery(RecordQuery):
+    """Filters for :meth:`Store.query_sessions`: those of :class:`RecordQuery`, and
+
+    Attributes:
+        states: allowed states.
+        mode: dedicated or batch.
+    """
+
     states: frozenset[SessionState] | None = None
     mode: SessionMode | None = None
-    instance: str | None = None
-    name_prefix: str | None = None
-    created_after: float | None = None
-    created_before: float | None = None
-    owner: str | None = None
-    limit: int | None = None
-    skip: int = 0
-    descending: bool = True
 
     def matches(self, r: SessionRecord) -> bool:
         """The reference semantics of the filters (paging aside)."""
         return (
-            (self.device is None or r.device == self.device)
+            self._matches_shared(r)
             and (self.states is None or r.state in self.states)
             and (self.mode is None or r.mode == self.mode)
-            and (self.instance is None or r.instance == self.instance)
-            and (self.name_prefix is None or r.name.startswith(self.name_prefix))
-            and (self.created_after is None or r.created_at >= self.created_after)
-            and (self.created_before is None or r.created_at <= self.created_before)
-            and (self.owner is None or r.owner == self.owner)
         )
 
 

@@ -23,7 +23,7 @@ from ..clock import RealClock
 from ..ir.encoding import compact
 from ..job_record import FINAL_STATES, PENDING_STATES, JobRecord
 from ..session import SessionRecord, SessionState
-from .protocol import JobQuery, SessionQuery
+from .protocol import JobQuery, RecordQuery, SessionQuery
 
 _log = logging.getLogger("qsession_provider.store")
 
@@ -142,9 +142,7 @@ class SessionWrite:
 
 def record_text(record: JobRecord | SessionRecord, metadata: Any) -> str:
     """The stored JSON text of ``record`` with ``metadata`` (JSON data) as its metadata."""
-    data = record._fields()
-    data["metadata"] = metadata
-    return compact(data)
+    return record.to_json_text(metadata=metadata)
 
 
 def apply_writes(cur: sqlite3.Cursor, writes: Iterable[JobWrite | SessionWrite]) -> None:
@@ -289,34 +287,36 @@ def _in(clauses: list[str], params: list[Any], column: str, values: Sequence[Any
     params.extend(values)
 
 
-def _range_and_prefix(
-    clauses: list[str],
-    params: list[Any],
-    after: float | None,
-    before: float | None,
-    prefix: str | None,
-) -> None:
-    if after is not None:
+def _shared_filters(query: RecordQuery) -> tuple[list[str], list[Any]]:
+    """Clauses and parameters of the filters jobs and sessions share."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    _eq(clauses, params, "device", query.device)
+    _eq(clauses, params, "instance", query.instance)
+    _eq(clauses, params, "owner", query.owner)
+    if query.created_after is not None:
         clauses.append("created_at >= ?")
-        params.append(after)
-    if before is not None:
+        params.append(query.created_after)
+    if query.created_before is not None:
         clauses.append("created_at <= ?")
-        params.append(before)
+        params.append(query.created_before)
+    prefix = query.name_prefix
     if prefix is not None:
         # substr() rather than LIKE: no wildcard escaping, and case-sensitive like str.startswith.
         clauses.append("substr(name, 1, ?) = ?")
         params.extend((len(prefix), prefix))
+    return clauses, params
+
+
+def _where(clauses: list[str]) -> str:
+    return f" WHERE {' AND '.join(clauses)}" if clauses else ""
 
 
 def job_filters(query: JobQuery) -> tuple[str, list[Any]]:
     """``(" WHERE ...", params)`` for a job query (``""`` when it filters nothing)."""
-    clauses: list[str] = []
-    params: list[Any] = []
-    _eq(clauses, params, "device", query.device)
+    clauses, params = _shared_filters(query)
     _eq(clauses, params, "program_id", query.program_id)
     _eq(clauses, params, "session_id", query.session_id)
-    _eq(clauses, params, "instance", query.instance)
-    _eq(clauses, params, "owner", query.owner)
     if query.statuses is not None:
         _in(clauses, params, "status", [s.value for s in query.statuses])
     tags = sorted(set(query.tags))
@@ -326,22 +326,16 @@ def job_filters(query: JobQuery) -> tuple[str, list[Any]]:
             "GROUP BY job_id HAVING COUNT(*) = ?)"
         )
         params.extend((*tags, len(tags)))
-    _range_and_prefix(clauses, params, query.created_after, query.created_before, query.name_prefix)
-    return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), params
+    return _where(clauses), params
 
 
 def session_filters(query: SessionQuery) -> tuple[str, list[Any]]:
     """``(" WHERE ...", params)`` for a session query."""
-    clauses: list[str] = []
-    params: list[Any] = []
-    _eq(clauses, params, "device", query.device)
+    clauses, params = _shared_filters(query)
     _eq(clauses, params, "mode", None if query.mode is None else query.mode.value)
-    _eq(clauses, params, "instance", query.instance)
-    _eq(clauses, params, "owner", query.owner)
     if query.states is not None:
         _in(clauses, params, "state", [s.value for s in query.states])
-    _range_and_prefix(clauses, params, query.created_after, query.created_before, query.name_prefix)
-    return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), params
+    return _where(clauses), params
 
 
 def retry_locked(fn: Any, attempts: int = 50) -> Any:

@@ -19,14 +19,14 @@ import cirq
 import sympy
 
 from ...core.ir import circuit as ir
-from ...core.ir.circuit import MAX_MATRIX_QUBITS, Circuit, Condition
-from ...core.ir.params import ParamValue
+from ...core.ir.circuit import MAX_MATRIX_QUBITS, Circuit
 from ...errors import InvalidProgramError, UnboundParameterError
+from ..context import TOP, CircuitBuilder, Context
 from .classical import condition_for, measurement_key
-from .observables import pauli_sum_to_sum, qubit_index_map
+from .observables import qubit_index_map
 from .params import ParamConverter
 
-__all__ = ["circuit_to_ir", "pauli_sum_to_sum", "qubit_index_map", "resolver_values"]
+__all__ = ["circuit_to_ir", "resolver_values"]
 
 _MAX_DEPTH = 64
 
@@ -50,85 +50,26 @@ _EIGEN_GATES: dict[type, tuple[str, int]] = {
 }
 _ROTATIONS: dict[type, str] = {cirq.Rx: "rx", cirq.Ry: "ry", cirq.Rz: "rz"}
 
-
-class _Context:
-    """Controls and classical condition inherited from enclosing operations."""
-
-    __slots__ = ("controls", "ctrl_state", "condition")
-
-    def __init__(
-        self,
-        controls: tuple[int, ...] = (),
-        ctrl_state: int = 0,
-        condition: Condition | None = None,
-    ) -> None:
-        self.controls = controls
-        self.ctrl_state = ctrl_state
-        self.condition = condition
-
-    def add_controls(self, controls: Sequence[int], values: Sequence[int]) -> _Context:
-        """This context with more controls, ``values[i]`` the required value of ``controls[i]``."""
-        state = self.ctrl_state
-        for i, value in enumerate(values, start=len(self.controls)):
-            state |= value << i
-        return _Context(self.controls + tuple(controls), state, self.condition)
-
-    def with_condition(self, condition: Condition) -> _Context:
-        """This context under a classical condition."""
-        return _Context(self.controls, self.ctrl_state, condition)
+#: How a gate family translates: ``("rotation" | "eigen", IR gate name, leading controls)``.
+_Family = tuple[str, str, int]
 
 
-_TOP = _Context()
-
-
-class _Translator:
+class _Translator(CircuitBuilder):
     """Accumulates the operations of one circuit translation."""
 
     def __init__(self, index: Mapping[cirq.Qid, int]) -> None:
+        super().__init__()
         self.index = index
-        self.ops: list[ir.Operation] = []
         self.registers: dict[str, int] = {}
-        self.global_phase: ParamValue = 0.0
         self.param = ParamConverter()
+        self.families: dict[type, _Family | None] = {}
 
     def targets(self, qubits: Sequence[cirq.Qid]) -> tuple[int, ...]:
         """IR target qubits of a gate on ``qubits`` (reversed: Cirq is big-endian)."""
         return tuple(self.index[q] for q in reversed(qubits))
 
-    def gate(
-        self,
-        name: str,
-        qubits: tuple[int, ...],
-        params: Iterable[ParamValue],
-        ctx: _Context,
-        label: str,
-        matrix: Any = None,
-    ) -> None:
-        """Append a library (or, with ``matrix``, ``"unitary"``) gate."""
-        state = ctx.ctrl_state if ctx.controls else None
-        self.ops.append(
-            ir.Gate(name, qubits, tuple(params), ctx.controls, state, matrix, ctx.condition, label)
-        )
-
-    def phase(self, value: ParamValue, ctx: _Context, label: str) -> None:
-        """A global phase: global at the top, a phase gate on the controls when controlled."""
-        if isinstance(value, float) and value == 0.0:
-            return
-        if not ctx.controls:
-            # Under a classical condition the phase multiplies one measured branch only,
-            # which no measurement can observe, so it is dropped.
-            if ctx.condition is None:
-                self.global_phase = self.global_phase + value
-            return
-        target, rest = ctx.controls[0], ctx.controls[1:]
-        inner = _Context(rest, ctx.ctrl_state >> 1, ctx.condition)
-        if ctx.ctrl_state & 1:
-            self.gate("p", (target,), (value,), inner, label)
-        else:  # zpow(-phi/pi, -1) = diag(e^{i phi}, 1): the phase applies when the control is 0
-            self.gate("zpow", (target,), (value * (-1.0 / math.pi), -1.0), inner, label)
-
     # -- operations -----------------------------------------------------------------------
-    def operation(self, op: cirq.Operation, ctx: _Context, depth: int) -> None:
+    def operation(self, op: cirq.Operation, ctx: Context, depth: int) -> None:
         """Translate one operation (recursing into wrappers and decompositions)."""
         if depth > _MAX_DEPTH:
             raise InvalidProgramError(f"decomposition of {op!r} nests deeper than {_MAX_DEPTH}")
@@ -139,8 +80,8 @@ class _Translator:
         if isinstance(op, cirq.ClassicallyControlledOperation):
             self.classically_controlled(op, ctx, depth)
         elif isinstance(op, cirq.ControlledOperation):
-            values = _control_values(op.control_values, op)
-            inner = ctx.add_controls([self.index[q] for q in op.controls], values)
+            state = _control_state(op.control_values, op)
+            inner = ctx.add_controls([self.index[q] for q in op.controls], state)
             self.operation(op.sub_operation, inner, depth + 1)
         elif isinstance(op, cirq.CircuitOperation):
             try:
@@ -154,42 +95,28 @@ class _Translator:
         else:
             self.generic(op, str(op), ctx, depth)
 
-    def gate_operation(
-        self, gate: cirq.Gate, op: cirq.Operation, ctx: _Context, depth: int
-    ) -> None:
+    def gate_operation(self, gate: cirq.Gate, op: cirq.Operation, ctx: Context, depth: int) -> None:
         """Translate an operation whose gate is known."""
         qubits, label = op.qubits, type(gate).__name__
-        handled = _lookup(type(gate))
-        if handled == "eigen":
-            name, nctrl = _EIGEN_GATES[_base(type(gate), _EIGEN_GATES)]
-            t, s = self.param(gate.exponent), self.param(gate.global_shift)
-            if nctrl == 0:
-                self.gate(name, self.targets(qubits), (t, s), ctx, label)
-            else:
-                inner = ctx.add_controls([self.index[q] for q in qubits[:nctrl]], [1] * nctrl)
-                self.gate(name, self.targets(qubits[nctrl:]), (t, 0.0), inner, label)
-                if not (isinstance(s, float) and s == 0.0):
-                    self.phase(t * s * math.pi, ctx, label)
-        elif handled == "rotation":
-            name = _ROTATIONS[_base(type(gate), _ROTATIONS)]
-            angle = gate.exponent * (sympy.pi if cirq.is_parameterized(gate) else math.pi)
-            self.gate(name, self.targets(qubits), (self.param(angle),), ctx, label)
+        family = self.family(type(gate))
+        if family is not None:
+            self.family_gate(gate, family, qubits, ctx, label)
         elif isinstance(gate, cirq.FSimGate):
-            params = (self.param(gate.theta), self.param(gate.phi))
-            self.gate("fsim", self.targets(qubits), params, ctx, label)
+            params = (gate.theta, gate.phi)
+            self.gate("fsim", self.targets(qubits), self.param.all(params), ctx, label)
         elif isinstance(gate, cirq.PhasedXPowGate):
             params = (gate.phase_exponent, gate.exponent, gate.global_shift)
-            self.gate("phased_xpow", self.targets(qubits), map(self.param, params), ctx, label)
+            self.gate("phased_xpow", self.targets(qubits), self.param.all(params), ctx, label)
         elif isinstance(gate, cirq.PhasedXZGate):
             params = (gate.x_exponent, gate.z_exponent, gate.axis_phase_exponent)
-            self.gate("phased_xz", self.targets(qubits), map(self.param, params), ctx, label)
+            self.gate("phased_xz", self.targets(qubits), self.param.all(params), ctx, label)
         elif isinstance(gate, cirq.CSwapGate):
-            inner = ctx.add_controls([self.index[qubits[0]]], [1])
+            inner = ctx.add_controls([self.index[qubits[0]]], 1)
             self.gate("swap", self.targets(qubits[1:]), (), inner, label)
         elif isinstance(gate, cirq.ControlledGate):
             sub = gate.sub_gate.on(*qubits[gate.num_controls() :])
-            values = _control_values(gate.control_values, op)
-            inner = ctx.add_controls([self.index[q] for q in qubits[: gate.num_controls()]], values)
+            state = _control_state(gate.control_values, op)
+            inner = ctx.add_controls([self.index[q] for q in qubits[: gate.num_controls()]], state)
             self.operation(sub, inner, depth + 1)
         elif isinstance(gate, cirq.GlobalPhaseGate):
             if cirq.is_parameterized(gate):
@@ -206,7 +133,40 @@ class _Translator:
         else:
             self.generic(op, str(gate), ctx, depth)
 
-    def generic(self, op: cirq.Operation, name: str, ctx: _Context, depth: int) -> None:
+    def family(self, cls: type) -> _Family | None:
+        """The rotation or EigenGate family of a gate class (subclasses included), or None."""
+        try:
+            return self.families[cls]
+        except KeyError:
+            pass
+        found = _family_of(cls)
+        self.families[cls] = found
+        return found
+
+    def family_gate(
+        self,
+        gate: Any,
+        family: _Family,
+        qubits: Sequence[cirq.Qid],
+        ctx: Context,
+        label: str,
+    ) -> None:
+        """A rotation, or an EigenGate as ``(exponent, global_shift)``, keeping symbols."""
+        kind, name, nctrl = family
+        if kind == "rotation":
+            angle = gate.exponent * (sympy.pi if cirq.is_parameterized(gate) else math.pi)
+            self.gate(name, self.targets(qubits), (self.param(angle),), ctx, label)
+            return
+        t, s = self.param(gate.exponent), self.param(gate.global_shift)
+        if nctrl == 0:
+            self.gate(name, self.targets(qubits), (t, s), ctx, label)
+            return
+        inner = ctx.add_controls([self.index[q] for q in qubits[:nctrl]], (1 << nctrl) - 1)
+        self.gate(name, self.targets(qubits[nctrl:]), (t, 0.0), inner, label)
+        if not (isinstance(s, float) and s == 0.0):
+            self.phase(t * s * math.pi, ctx, label)
+
+    def generic(self, op: cirq.Operation, name: str, ctx: Context, depth: int) -> None:
         """Any other operation: a matrix if small and unitary, else its decomposition."""
         parameterized = cirq.is_parameterized(op)
         if not parameterized and len(op.qubits) <= MAX_MATRIX_QUBITS and cirq.has_unitary(op):
@@ -231,7 +191,7 @@ class _Translator:
         )
 
     def measurement(
-        self, gate: cirq.MeasurementGate, qubits: Sequence[cirq.Qid], ctx: _Context
+        self, gate: cirq.MeasurementGate, qubits: Sequence[cirq.Qid], ctx: Context
     ) -> None:
         """One register per key: bit ``j`` is the ``j``-th measured qubit."""
         key = measurement_key(gate)
@@ -248,7 +208,7 @@ class _Translator:
         )
 
     def classically_controlled(
-        self, op: cirq.ClassicallyControlledOperation, ctx: _Context, depth: int
+        self, op: cirq.ClassicallyControlledOperation, ctx: Context, depth: int
     ) -> None:
         """An operation under one simple measurement-key condition."""
         conditions = list(op.classical_controls)
@@ -262,27 +222,13 @@ class _Translator:
         self.operation(op.without_classical_controls(), ctx.with_condition(condition), depth + 1)
 
 
-_KIND_CACHE: dict[type, str | None] = {}
-
-
-def _base(cls: type, table: Mapping[type, Any]) -> type:
-    """The first class of ``cls``'s MRO that is a key of ``table``."""
-    return next(c for c in cls.__mro__ if c in table)
-
-
-def _lookup(cls: type) -> str | None:
-    """``"rotation"``, ``"eigen"`` or None for a gate class (cached; subclasses included)."""
-    try:
-        return _KIND_CACHE[cls]
-    except KeyError:
-        pass
-    kind = None
-    if any(c in _ROTATIONS for c in cls.__mro__):
-        kind = "rotation"
-    elif any(c in _EIGEN_GATES for c in cls.__mro__):
-        kind = "eigen"
-    _KIND_CACHE[cls] = kind
-    return kind
+def _family_of(cls: type) -> _Family | None:
+    """How a gate class translates: the first rotation, else EigenGate, class of its MRO."""
+    rotation = next((c for c in cls.__mro__ if c in _ROTATIONS), None)
+    if rotation is not None:
+        return ("rotation", _ROTATIONS[rotation], 0)
+    eigen = next((c for c in cls.__mro__ if c in _EIGEN_GATES), None)
+    return None if eigen is None else ("eigen", *_EIGEN_GATES[eigen])
 
 
 def _angle(coefficient: complex) -> float:
@@ -290,8 +236,8 @@ def _angle(coefficient: complex) -> float:
     return math.atan2(coefficient.imag, coefficient.real)
 
 
-def _control_values(values: Any, op: Any) -> list[int]:
-    """One required value (0 or 1) per control qubit, or an error."""
+def _control_state(values: Any, op: Any) -> int:
+    """The controls' required values as a ``ctrl_state`` (bit ``i``: control ``i``), or an error."""
     if isinstance(values, cirq.SumOfProducts):
         products = list(values)
         if len(products) != 1:
@@ -302,15 +248,15 @@ def _control_values(values: Any, op: Any) -> list[int]:
         per_qubit: list[Any] = [(v,) for v in products[0]]
     else:
         per_qubit = [tuple(v) if isinstance(v, Iterable) else (v,) for v in values]
-    out = []
-    for allowed in per_qubit:
+    state = 0
+    for i, allowed in enumerate(per_qubit):
         if len(allowed) != 1 or allowed[0] not in (0, 1):
             raise InvalidProgramError(
                 f"unsupported control values {values!r} in {op!r}: each control must require "
                 "exactly 0 or 1"
             )
-        out.append(int(allowed[0]))
-    return out
+        state |= int(allowed[0]) << i
+    return state
 
 
 def _symbolic_error(gate: Any) -> InvalidProgramError:
@@ -345,7 +291,7 @@ def circuit_to_ir(
     qubits = list(cirq.QubitOrder.as_qubit_order(qubit_order).order_for(circuit.all_qubits()))
     translator = _Translator(qubit_index_map(qubits))
     for op in circuit.all_operations():
-        translator.operation(op, _TOP, 0)
+        translator.operation(op, TOP, 0)
     program = Circuit(
         len(qubits),
         translator.ops,

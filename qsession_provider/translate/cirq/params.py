@@ -7,18 +7,15 @@ from typing import Any
 import sympy
 
 from ...core.ir.params import Parameter, ParamValue, as_param
-from ...core.ir.symbolic import from_sympy
+from .. import params
 
 __all__ = ["ParamConverter"]
 
 
-class ParamConverter:
-    """Converts gate parameters, caching sympy expressions for the life of one translation."""
+class ParamConverter(params.ParamConverter):
+    """Converts gate parameters, each sympy expression once per translation."""
 
-    __slots__ = ("_cache",)
-
-    def __init__(self) -> None:
-        self._cache: dict[Any, ParamValue] = {}
+    __slots__ = ()
 
     def __call__(self, value: Any) -> ParamValue:
         """A float or ParamExpr for a number or sympy expression (``sympy.pi`` is a number)."""
@@ -26,7 +23,4 @@ class ParamConverter:
             return as_param(value)
         if isinstance(value, sympy.Symbol):
             return Parameter(value.name)
-        cached = self._cache.get(value)
-        if cached is None:
-            cached = self._cache[value] = from_sympy(value, value)
-        return cached
+        return self.compound(value)

@@ -9,11 +9,9 @@ circuit order, into one synthetic register (see :data:`LOOSE_CLBITS_REGISTER`).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
 from qiskit.circuit import (
     AnnotatedOperation,
     Barrier,
@@ -35,9 +33,9 @@ from qiskit.circuit import (
 from qiskit.circuit.library import CUGate, GlobalPhaseGate, Initialize
 
 from ...core.ir import circuit as ir
-from ...core.ir.circuit import Circuit, Condition
-from ...core.ir.params import ParamValue
+from ...core.ir.circuit import Circuit
 from ...errors import InvalidProgramError
+from ..context import TOP, CircuitBuilder, Context
 from .classical import LOOSE_CLBITS_REGISTER, Locations, clbit_locations, condition_for
 from .gatemap import PLAIN_CLASSES, STANDARD, constant_matrix
 from .observables import sparse_pauli_to_sum
@@ -48,37 +46,12 @@ __all__ = ["LOOSE_CLBITS_REGISTER", "circuit_to_ir", "sparse_pauli_to_sum"]
 _MAX_DEPTH = 64
 
 
-class _Context:
-    """Controls and classical condition inherited from enclosing instructions."""
-
-    __slots__ = ("controls", "ctrl_state", "condition")
-
-    def __init__(
-        self,
-        controls: tuple[int, ...] = (),
-        ctrl_state: int = 0,
-        condition: Condition | None = None,
-    ) -> None:
-        self.controls = controls
-        self.ctrl_state = ctrl_state
-        self.condition = condition
-
-    def add_controls(self, controls: Sequence[int], state: int) -> _Context:
-        """This context with more controls; ``state`` bit i is ``controls[i]``'s value."""
-        merged = self.ctrl_state | (state << len(self.controls))
-        return _Context(self.controls + tuple(controls), merged, self.condition)
-
-
-_TOP = _Context()
-
-
-class _Translator:
+class _Translator(CircuitBuilder):
     """Accumulates the operations of one circuit translation."""
 
     def __init__(self, registers: Mapping[str, int]) -> None:
+        super().__init__()
         self.registers = registers
-        self.ops: list[ir.Operation] = []
-        self.global_phase: ParamValue = 0.0
         self.param = ParamConverter()
 
     # -- walking ------------------------------------------------------------------------
@@ -87,7 +60,7 @@ class _Translator:
         circuit: QuantumCircuit,
         qmap: Mapping[Any, int],
         cmap: Mapping[Any, Locations],
-        ctx: _Context,
+        ctx: Context,
         depth: int,
     ) -> None:
         """Translate every instruction of ``circuit`` (bits mapped through ``qmap``/``cmap``)."""
@@ -101,13 +74,8 @@ class _Translator:
                 entry = STANDARD.get(inst.name)
                 if entry is not None:
                     name, nctrl, state = entry
-                    self.gate(
-                        name,
-                        qubits[nctrl:],
-                        inst.params,
-                        ctx.add_controls(qubits[:nctrl], state),
-                        inst.name,
-                    )
+                    inner = ctx.add_controls(qubits[:nctrl], state) if nctrl else ctx
+                    self.qiskit_gate(name, qubits[nctrl:], inst.params, inner, inst.name)
                     continue
             clbits = tuple(cmap[c] for c in inst.clbits)
             self.instruction(inst.operation, qubits, clbits, cmap, ctx, depth)
@@ -118,7 +86,7 @@ class _Translator:
         qubits: tuple[int, ...],
         clbits: tuple[Locations, ...],
         outer_cmap: Mapping[Any, Locations],
-        ctx: _Context,
+        ctx: Context,
         depth: int,
     ) -> None:
         """Translate one instruction that is not a library gate on the fast path."""
@@ -165,7 +133,7 @@ class _Translator:
         block: QuantumCircuit,
         qubits: tuple[int, ...],
         clbits: tuple[Locations, ...],
-        ctx: _Context,
+        ctx: Context,
         depth: int,
     ) -> None:
         """Translate a sub-circuit whose bits are the given outer qubits/clbits."""
@@ -174,97 +142,42 @@ class _Translator:
         self.walk(block, qmap, cmap, ctx, depth + 1)
 
     # -- gates ----------------------------------------------------------------------------
-    def gate(
-        self, name: str, qubits: tuple[int, ...], params: Sequence[Any], ctx: _Context, label: str
+    def qiskit_gate(
+        self, name: str, qubits: tuple[int, ...], params: Sequence[Any], ctx: Context, label: str
     ) -> None:
-        """Append a library gate."""
-        self.ops.append(
-            ir.Gate(
-                name,
-                qubits,
-                tuple(self.param(p) for p in params),
-                ctx.controls,
-                ctx.ctrl_state if ctx.controls else None,
-                None,
-                ctx.condition,
-                label,
-            )
-        )
+        """Append a library gate with Qiskit parameters."""
+        self.gate(name, qubits, self.param.all(params), ctx, label)
 
-    def matrix_gate(
-        self, matrix: np.ndarray, qubits: tuple[int, ...], ctx: _Context, label: str
-    ) -> None:
-        """Append a ``"unitary"`` gate."""
-        self.ops.append(
-            ir.Gate(
-                "unitary",
-                qubits,
-                (),
-                ctx.controls,
-                ctx.ctrl_state if ctx.controls else None,
-                matrix,
-                ctx.condition,
-                label,
-            )
-        )
+    def qiskit_phase(self, phase: Any, ctx: Context, label: str) -> None:
+        """Add a Qiskit global phase (see :meth:`CircuitBuilder.phase`)."""
+        self.phase(self.param(phase), ctx, label)
 
-    def phase(self, phase: Any, ctx: _Context, label: str) -> None:
-        """A global phase: global at the top, a phase gate on the controls when controlled."""
-        value = self.param(phase)
-        if isinstance(value, float) and value == 0.0:
-            return
-        if not ctx.controls:
-            # Under a classical condition the phase multiplies one measured branch only,
-            # which no measurement can observe, so it is dropped.
-            if ctx.condition is None:
-                self.global_phase = self.global_phase + value
-            return
-        target, rest = ctx.controls[0], ctx.controls[1:]
-        rest_state = ctx.ctrl_state >> 1 if rest else None
-        if ctx.ctrl_state & 1:
-            self.ops.append(
-                ir.Gate("p", (target,), (value,), rest, rest_state, None, ctx.condition, label)
-            )
-        else:  # zpow(-phi/pi, -1) = diag(e^{i phi}, 1): the phase applies when the control is 0
-            self.ops.append(
-                ir.Gate(
-                    "zpow",
-                    (target,),
-                    (value * (-1.0 / math.pi), -1.0),
-                    rest,
-                    rest_state,
-                    None,
-                    ctx.condition,
-                    label,
-                )
-            )
-
-    def any_gate(self, op: Gate, qubits: tuple[int, ...], ctx: _Context, depth: int) -> None:
+    def any_gate(self, op: Gate, qubits: tuple[int, ...], ctx: Context, depth: int) -> None:
         """Translate a gate object (not on the standard fast path)."""
         name = op.name
         if isinstance(op, ControlledGate):
             self.controlled(op, qubits, ctx, depth)
             return
         if isinstance(op, GlobalPhaseGate):
-            self.phase(op.params[0], ctx, name)
+            self.qiskit_phase(op.params[0], ctx, name)
             return
         ir_name = PLAIN_CLASSES.get(op.base_class)
         if ir_name is not None:
             if ir_name == "u" and len(op.params) == 4:
                 # CUGate.control() keeps cu's phase gamma as a fourth parameter of its base u.
-                self.gate("u", qubits, op.params[:3], ctx, name)
-                self.phase(op.params[3], ctx, name)
+                self.qiskit_gate("u", qubits, op.params[:3], ctx, name)
+                self.qiskit_phase(op.params[3], ctx, name)
             else:
-                self.gate(ir_name, qubits, op.params, ctx, name)
+                self.qiskit_gate(ir_name, qubits, op.params, ctx, name)
             return
         matrix = constant_matrix(op)
         if matrix is not None:
-            self.matrix_gate(matrix, qubits, ctx, name)
+            self.gate("unitary", qubits, (), ctx, name, matrix)
             return
         self.definition(op, qubits, (), ctx, depth)
 
     def controlled(
-        self, op: ControlledGate, qubits: tuple[int, ...], ctx: _Context, depth: int
+        self, op: ControlledGate, qubits: tuple[int, ...], ctx: Context, depth: int
     ) -> None:
         """A controlled gate: its base gate with the control qubits added to the context."""
         n = op.num_ctrl_qubits
@@ -276,13 +189,13 @@ class _Translator:
         targets = qubits[n:]
         if isinstance(op, CUGate):
             theta, phi, lam, gamma = op.params
-            self.gate("u", targets, (theta, phi, lam), inner, op.name)
-            self.phase(gamma, inner, op.name)
+            self.qiskit_gate("u", targets, (theta, phi, lam), inner, op.name)
+            self.qiskit_phase(gamma, inner, op.name)
             return
         self.any_gate(base, targets, inner, depth + 1)
 
     def annotated(
-        self, op: AnnotatedOperation, qubits: tuple[int, ...], ctx: _Context, depth: int
+        self, op: AnnotatedOperation, qubits: tuple[int, ...], ctx: Context, depth: int
     ) -> None:
         """An annotated operation: control modifiers become controls, the rest modify the base."""
         base = op.base_op
@@ -316,7 +229,7 @@ class _Translator:
         op: Instruction,
         qubits: tuple[int, ...],
         clbits: tuple[Locations, ...],
-        ctx: _Context,
+        ctx: Context,
         depth: int,
     ) -> None:
         """Expand an instruction through its ``definition`` circuit."""
@@ -328,7 +241,7 @@ class _Translator:
             raise InvalidProgramError(
                 f"unsupported instruction {op.name!r}: it has no translation and no definition"
             )
-        self.phase(definition.global_phase, ctx, op.name)
+        self.qiskit_phase(definition.global_phase, ctx, op.name)
         self.walk_block(definition, qubits, clbits, ctx, depth)
 
     def if_else(
@@ -337,7 +250,7 @@ class _Translator:
         qubits: tuple[int, ...],
         clbits: tuple[Locations, ...],
         outer_cmap: Mapping[Any, Locations],
-        ctx: _Context,
+        ctx: Context,
         depth: int,
     ) -> None:
         """A true-body-only ``if_else`` on one clbit or register: the body's ops, conditioned."""
@@ -357,7 +270,7 @@ class _Translator:
             true_body,
             qubits,
             clbits,
-            _Context((), 0, condition_for(target, value, outer_cmap, self.registers)),
+            TOP.with_condition(condition_for(target, value, outer_cmap, self.registers)),
             depth,
         )
 
@@ -380,8 +293,8 @@ def circuit_to_ir(circuit: QuantumCircuit) -> Circuit:
     registers, cmap = clbit_locations(circuit)
     translator = _Translator(registers)
     qmap = {q: i for i, q in enumerate(circuit.qubits)}
-    translator.walk(circuit, qmap, cmap, _TOP, 0)
-    translator.phase(circuit.global_phase, _TOP, "global_phase")
+    translator.walk(circuit, qmap, cmap, TOP, 0)
+    translator.qiskit_phase(circuit.global_phase, TOP, "global_phase")
     return Circuit(
         circuit.num_qubits,
         translator.ops,

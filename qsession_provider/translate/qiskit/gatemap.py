@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 import numpy as np
 from qiskit.circuit import ControlledGate, Gate, ParameterExpression
 from qiskit.circuit.library import get_standard_gate_name_mapping
@@ -32,13 +35,20 @@ def _standard_tables() -> tuple[dict[str, tuple[str, int, int]], dict[type, str]
 #: PLAIN_CLASSES: uncontrolled standard gate class → IR name (for gates off the fast path).
 STANDARD, PLAIN_CLASSES = _standard_tables()
 
-#: Standard gates without a library name (rccx, rcccx): matrices computed once.
-_CONSTANT_CLASSES = frozenset(
-    gate.base_class
-    for name, gate in get_standard_gate_name_mapping().items()
-    if name not in STANDARD and isinstance(gate, Gate) and not gate.params
-)
-_CONSTANT_MATRICES: dict[type, np.ndarray] = {}
+
+def _constant_matrices() -> Mapping[type, np.ndarray]:
+    """Read-only matrices of the standard gates without a library name (rccx, rcccx)."""
+    matrices = {}
+    for name, gate in get_standard_gate_name_mapping().items():
+        if name not in STANDARD and isinstance(gate, Gate) and not gate.params:
+            matrix = np.asarray(gate.to_matrix(), dtype=np.complex128)
+            matrix.setflags(write=False)
+            matrices[gate.base_class] = matrix
+    return MappingProxyType(matrices)
+
+
+#: Standard gates without a library name: their matrices, computed once at import.
+_CONSTANT_MATRICES = _constant_matrices()
 
 
 def constant_matrix(op: Gate) -> np.ndarray | None:
@@ -49,16 +59,13 @@ def constant_matrix(op: Gate) -> np.ndarray | None:
     """
     if op.num_qubits > MAX_MATRIX_QUBITS or not hasattr(type(op), "__array__"):
         return None
-    if any(isinstance(p, ParameterExpression) and p.parameters for p in op.params):
+    if not op.params:
+        known = _CONSTANT_MATRICES.get(op.base_class)
+        if known is not None:
+            return known
+    elif any(isinstance(p, ParameterExpression) and p.parameters for p in op.params):
         return None
-    cacheable = not op.params and op.base_class in _CONSTANT_CLASSES
-    if cacheable and op.base_class in _CONSTANT_MATRICES:
-        return _CONSTANT_MATRICES[op.base_class]
     try:
-        matrix = np.asarray(op.to_matrix(), dtype=np.complex128)
+        return np.asarray(op.to_matrix(), dtype=np.complex128)
     except Exception:  # some gates define __array__ only for some parameter values
         return None
-    if cacheable:
-        matrix.setflags(write=False)
-        _CONSTANT_MATRICES[op.base_class] = matrix
-    return matrix

@@ -13,18 +13,16 @@ from typing import Any
 from qiskit.circuit import ParameterExpression
 
 from ...core.ir.params import Parameter, ParamValue, as_param
-from ...core.ir.symbolic import from_sympy, real_value
+from ...core.ir.symbolic import real_value
+from .. import params
 
 __all__ = ["ParamConverter"]
 
 
-class ParamConverter:
-    """Converts gate parameters, caching compound expressions for the life of one translation."""
+class ParamConverter(params.ParamConverter):
+    """Converts gate parameters, each compound expression once per translation."""
 
-    __slots__ = ("_cache",)
-
-    def __init__(self) -> None:
-        self._cache: dict[Any, ParamValue] = {}
+    __slots__ = ()
 
     def __call__(self, value: Any) -> ParamValue:
         """A float or ParamExpr for one Qiskit gate parameter (number or expression)."""
@@ -34,15 +32,7 @@ class ParamConverter:
             return Parameter(value.name)
         if not value.parameters:
             return real_value(complex(value.numeric()), value)
-        try:
-            return self._cache[value]
-        except KeyError:
-            pass
-        except TypeError:  # unhashable: convert without caching
-            return from_sympy(_sympify(value), value)
-        result = from_sympy(_sympify(value), value)
-        self._cache[value] = result
-        return result
+        return self.compound(value, _sympify)
 
 
 def _sympify(expr: ParameterExpression) -> Any:

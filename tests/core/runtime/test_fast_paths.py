@@ -4,8 +4,8 @@ Covered: the one-pass encoder (same text as ``json.dumps(to_jsonable(x))``, cach
 and Pauli-sum text), fast record ``replace``, the memory store's metadata copy, SQLite write
 batches (coalesced inserts, savepoints, reads inside a batch), the scheduler's run at
 submission, run-on-wait, small jobs stored QUEUED -> final, final states persisted before
-waiters wake, the real clock's timer heap, and the plugin listener's ``wants``.
-No timings are asserted.
+waiters wake. (The real clock's timer heap and the plugin listener's ``wants`` are tested
+with their modules.) No timings are asserted.
 """
 
 from __future__ import annotations
@@ -14,14 +14,12 @@ import concurrent.futures
 import dataclasses
 import json
 import sqlite3
-import threading
 import time
 from typing import Any
 
 import numpy as np
 import pytest
 
-from qsession_provider.core.clock import RealClock
 from qsession_provider.core.ir.circuit import Circuit, Gate, Measure
 from qsession_provider.core.ir.encoding import dumps, loads, to_jsonable
 from qsession_provider.core.ir.observables import PauliSum, PauliTerm
@@ -377,42 +375,3 @@ def test_another_executor_gets_every_job(make_runtime: Any) -> None:
     rt = make_runtime(executor=executor)
     rt.submit("sampler", "fake_sim", sampler_payload()).result()
     assert executor.count == 1
-
-
-# -- clock and plugins ------------------------------------------------------------------------
-def test_the_real_clock_drops_cancelled_timers_and_fires_new_earlier_ones() -> None:
-    clock = RealClock()
-    try:
-        fired = threading.Event()
-        clock.call_later(3600, lambda: None)  # the thread now waits an hour
-        for _ in range(2000):  # a session re-arms its interactive timer after every job
-            clock.call_later(300, lambda: None).cancel()
-        assert len(clock._heap) < 600
-        start = time.monotonic()
-        clock.call_later(0.05, fired.set)  # earlier than anything: wakes the thread
-        assert fired.wait(5) and time.monotonic() - start < 5
-    finally:
-        clock.close()
-
-
-def test_the_plugin_listener_wants_only_implemented_hooks(pm: Any) -> None:
-    from qsession_provider.core.runtime.events import EventEmitter
-    from qsession_provider.plugins import PluginListener, hookimpl
-
-    seen: list[str] = []
-
-    class Plugin:
-        @hookimpl
-        def qsession_job_finished(self, job: Any) -> None:
-            seen.append(f"finished {job}")
-
-    listener = PluginListener(pm)
-    assert not listener.wants("job_finished") and not listener.wants("job_started")
-    pm.register(Plugin())
-    assert listener.wants("job_finished") and not listener.wants("job_started")
-    emitter = EventEmitter([listener])
-    emitter.post("job_started", "j")
-    emitter.post("job_finished", "j")
-    emitter.drain()
-    assert seen == ["finished j"]
-    listener.job_started("j")  # still callable directly

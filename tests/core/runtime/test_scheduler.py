@@ -11,9 +11,15 @@ from typing import Any
 import pytest
 
 from qsession_provider.core.device import Device, TimingModel
-from qsession_provider.core.job import JobErrorCode, JobStatus
+from qsession_provider.core.job import Job, JobErrorCode, JobRecord, JobStatus
+from qsession_provider.core.runtime.context import RuntimeContext
+from qsession_provider.core.runtime.events import EventEmitter
 from qsession_provider.core.runtime.executors import InlineExecutor
+from qsession_provider.core.runtime.live_session import LiveSession
 from qsession_provider.core.runtime.policies import FairSharePolicy
+from qsession_provider.core.runtime.scheduler import Scheduler
+from qsession_provider.core.session import SessionMode, SessionRecord, SessionState
+from qsession_provider.core.store.memory import MemoryStore
 from qsession_provider.errors import InputError, JobFailedError, JobTimeoutError
 
 pytestmark = pytest.mark.timeout(30)
@@ -307,3 +313,37 @@ def test_a_system_job_cannot_belong_to_a_session(runtime: Any, payload: Any) -> 
     session = runtime.open_session("fake_qpu")
     with pytest.raises(InputError, match="system job"):
         runtime.submit("echo", "fake_qpu", payload(), system=True, session_id=session.id)
+
+
+class RecordingHooks:
+    """Session hooks that note what the scheduler reports."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, str, dict[str, Any]]] = []
+
+    def job_started(self, session: Any, job: Any, now: float, *, persist: bool = True) -> None:
+        self.calls.append(("started", session.id, job.id, {"persist": persist}))
+
+    def job_ended(self, session: Any, job: Any, now: float, *, was_running: bool) -> None:
+        self.calls.append(("ended", session.id, job.id, {"was_running": was_running}))
+
+
+def test_the_scheduler_reports_session_jobs_to_the_hooks_it_is_built_with(vclock: Any) -> None:
+    ctx = RuntimeContext(vclock, MemoryStore(), EventEmitter(), owner="test")
+    hooks = RecordingHooks()
+    scheduler = Scheduler(ctx, FairSharePolicy(), InlineExecutor(), hooks)
+    device = Device("d", 2, lambda program, payload: {"ok": payload}, simulator=True)
+    session = LiveSession(SessionRecord("s", "d", SessionMode.BATCH, SessionState.OPEN, 0.0))
+    record = JobRecord("j", "echo", "d", JobStatus.QUEUED, 0.0, session_id="s")
+    job = Job(record, clock=vclock, payload={"x": 1})
+    ctx.store.add_job(record, "{}")
+    session.queued += 1
+    with ctx.locked():
+        scheduler.enqueue(job, device, session)
+    assert job.result(timeout=0) == {"ok": {"x": 1}}
+    assert hooks.calls == [
+        ("started", "s", "j", {"persist": True}),
+        ("ended", "s", "j", {"was_running": True}),
+    ]
+    assert (session.queued, session.running) == (1, 0)  # counting is the hooks' business
+    assert ctx.store.get_job("j").status is JobStatus.DONE

@@ -13,14 +13,14 @@ pytest.importorskip("cirq")
 import cirq  # noqa: E402
 import sympy  # noqa: E402
 
-from qsession_provider.cirq import (  # noqa: E402
-    circuit_to_ir,
-    pauli_sum_to_sum,
-    resolver_values,
-)
 from qsession_provider.errors import InvalidProgramError, UnboundParameterError  # noqa: E402
 from qsession_provider.sim import StatevectorSimulator  # noqa: E402
-from qsession_provider.translate.cirq.circuits import qubit_index_map  # noqa: E402
+from qsession_provider.translate.cirq import (  # noqa: E402
+    circuit_to_ir,
+    pauli_sum_to_sum,
+    qubit_index_map,
+    resolver_values,
+)
 
 ATOL = 1e-10
 Q = cirq.LineQubit.range(5)

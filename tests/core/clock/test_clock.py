@@ -249,3 +249,18 @@ def test_real_clock_timers_and_waits() -> None:
     clock.close()
     with pytest.raises(QSessionError):
         clock.call_later(1, lambda: None)
+
+
+def test_the_real_clock_drops_cancelled_timers_and_fires_new_earlier_ones() -> None:
+    clock = RealClock()
+    try:
+        fired = threading.Event()
+        clock.call_later(3600, lambda: None)  # the thread now waits an hour
+        for _ in range(2000):  # a session re-arms its interactive timer after every job
+            clock.call_later(300, lambda: None).cancel()
+        assert len(clock._heap) < 600
+        start = time.monotonic()
+        clock.call_later(0.05, fired.set)  # earlier than anything: wakes the thread
+        assert fired.wait(5) and time.monotonic() - start < 5
+    finally:
+        clock.close()

@@ -7,9 +7,10 @@ from typing import Any
 from qsession_provider.core.clock import VirtualClock
 from qsession_provider.core.device import Device
 from qsession_provider.core.job import Job, JobRecord, JobStatus
+from qsession_provider.core.runtime.live_session import LiveSession
 from qsession_provider.core.runtime.policies import FairSharePolicy
 from qsession_provider.core.runtime.queues import DeviceQueue, QueuedJob
-from qsession_provider.core.session import Session, SessionMode, SessionRecord, SessionState
+from qsession_provider.core.session import SessionMode, SessionRecord, SessionState
 
 
 def entry(
@@ -28,8 +29,8 @@ def entry(
     return QueuedJob(Job(record, clock=VirtualClock()), seq, session, 1.0)
 
 
-def session(mode: SessionMode = SessionMode.DEDICATED) -> Session:
-    return Session(SessionRecord("s", "d", mode, SessionState.OPEN, 0.0))
+def session(mode: SessionMode = SessionMode.DEDICATED) -> LiveSession:
+    return LiveSession(SessionRecord("s", "d", mode, SessionState.OPEN, 0.0))
 
 
 def test_indexes_and_lazy_removal() -> None:

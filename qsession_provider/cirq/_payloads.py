@@ -1,0 +1,175 @@
+"""Cirq circuits, sweeps and observables → neutral ``sampler`` and ``estimator`` payloads.
+
+:func:`cirq_sampler_payload` turns one ``run_sweep`` call into a neutral ``sampler``
+payload: normally one pub whose parameter values have shape ``(len(resolvers), P)``, so the
+circuit is translated once and stays symbolic; when a gate cannot stay symbolic (the gate
+library has no symbolic form for it, or a ``CircuitOperation`` has symbolic repetitions) the
+circuit is resolved per resolver instead, one pub per resolver. Either way every pub has
+a leading axis of resolvers. :func:`cirq_estimator_payload` is the exact-expectation job
+of ``simulate_expectation_values_sweep``: one pub, one row of values per resolver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cirq
+import numpy as np
+
+from ..core.ir.circuit import Circuit
+from ..core.ir.payload import (
+    EstimatorPayload,
+    EstimatorPub,
+    SamplerPayload,
+    SamplerPub,
+    check_seed,
+)
+from ..errors import InputError, InvalidProgramError, UnboundParameterError
+from ..translate.cirq import circuit_to_ir, pauli_sum_to_sum, qubit_index_map, resolver_values
+
+__all__ = ["cirq_estimator_payload", "cirq_sampler_payload", "expectation_inputs"]
+
+
+def _symbolic_pub(
+    program: Circuit,
+    resolvers: Sequence[cirq.ParamResolverOrSimilarType],
+    repetitions: int,
+) -> SamplerPub:
+    """One pub with a row of parameter values per resolver."""
+    names = program.parameters
+    values = np.zeros((len(resolvers), len(names)), dtype=float)
+    for i, resolver in enumerate(resolvers):
+        try:
+            found = resolver_values(resolver, program)
+        except InvalidProgramError as exc:
+            raise type(exc)(f"resolver {i}: {exc}") from None
+        values[i] = [found[name] for name in names]
+    return SamplerPub(program, values, repetitions)
+
+
+def _resolved_pubs(
+    circuit: cirq.AbstractCircuit,
+    resolvers: Sequence[cirq.ParamResolverOrSimilarType],
+    repetitions: int,
+    qubits: list[cirq.Qid],
+) -> list[SamplerPub]:
+    """One pub per resolver, each a translation of the circuit with that resolver applied."""
+    pubs = []
+    for i, resolver in enumerate(resolvers):
+        resolved = cirq.resolve_parameters(circuit, cirq.ParamResolver(resolver))
+        if cirq.is_parameterized(resolved):
+            names = sorted(cirq.parameter_names(resolved))
+            raise UnboundParameterError(f"resolver {i} gives no value for parameter(s) {names}")
+        program, _ = circuit_to_ir(resolved, qubit_order=qubits)
+        pubs.append(SamplerPub(program, np.zeros((1, 0)), repetitions))
+    return pubs
+
+
+def cirq_sampler_payload(
+    circuit: cirq.AbstractCircuit,
+    resolvers: Sequence[cirq.ParamResolverOrSimilarType],
+    repetitions: int,
+    *,
+    seed: int | None,
+) -> tuple[SamplerPayload, list[cirq.Qid]]:
+    """The neutral ``sampler`` payload of ``run_sweep(circuit, resolvers, repetitions)``.
+
+    Args:
+        circuit: the circuit; it must measure something.
+        resolvers: one resolver (or dict) per parameter set, in sweep order; at least one
+            (a sampler answers an empty sweep with ``[]`` without submitting a job).
+        repetitions: shots per resolver.
+        seed: sampling seed (None: fresh entropy).
+
+    Returns:
+        The payload (one symbolic pub of shape ``(len(resolvers),)``, or, when a gate cannot
+        stay symbolic, one pub of shape ``(1,)`` per resolver) and the qubit order of the
+        translation (see ``circuit_to_ir``).
+
+    Raises:
+        InputError: no measurements, no resolvers, or bad repetitions/seed.
+        UnboundParameterError: a resolver gives no value for a parameter.
+        InvalidProgramError: the circuit cannot be translated.
+    """
+    if not isinstance(circuit, cirq.AbstractCircuit):
+        raise InputError(f"expected a cirq circuit, got {type(circuit).__name__}")
+    if not circuit.has_measurements():
+        raise InputError(
+            "the circuit has no measurements to sample; add cirq.measure(...) on the qubits "
+            "to read out"
+        )
+    if isinstance(repetitions, bool) or not isinstance(repetitions, (int, np.integer)):
+        raise InputError(f"repetitions must be a positive integer, got {repetitions!r}")
+    if repetitions <= 0:
+        raise InputError(f"repetitions must be a positive integer, got {repetitions}")
+    seed = check_seed(seed)
+    resolvers = list(resolvers)
+    if not resolvers:
+        raise InputError("no parameter resolvers given (an empty sweep has no results)")
+    try:
+        program, qubits = circuit_to_ir(circuit)
+    except InvalidProgramError:
+        if not cirq.is_parameterized(circuit):
+            raise
+        qubits = list(cirq.QubitOrder.DEFAULT.order_for(circuit.all_qubits()))
+        pubs = _resolved_pubs(circuit, resolvers, int(repetitions), qubits)
+    else:
+        pubs = [_symbolic_pub(program, resolvers, int(repetitions))]
+    return SamplerPayload(tuple(pubs), seed), qubits
+
+
+def expectation_inputs(
+    program: cirq.AbstractCircuit,
+    observables: cirq.PauliSumLike | list[cirq.PauliSumLike],
+    permit_terminal_measurements: bool,
+) -> tuple[cirq.AbstractCircuit, list[cirq.PauliSum]]:
+    """The circuit without its terminal measurements, and the observables as Pauli sums.
+
+    Raises:
+        InputError: no observables, or terminal measurements not permitted.
+    """
+    sums = [
+        cirq.PauliSum.wrap(o)
+        for o in (observables if isinstance(observables, list) else [observables])
+    ]
+    if not sums:
+        raise InputError("At least one observable must be provided.")
+    if program.has_measurements():
+        if not permit_terminal_measurements and program.are_any_measurements_terminal():
+            raise InputError(
+                "Provided circuit has terminal measurements, which may skew expectation "
+                "values. If this is intentional, set permit_terminal_measurements=True."
+            )
+        program = cirq.drop_terminal_measurements(program)
+    return program, sums
+
+
+def cirq_estimator_payload(
+    program: cirq.AbstractCircuit,
+    sums: Sequence[cirq.PauliSum],
+    resolvers: Sequence[cirq.ParamResolver],
+    qubit_order: cirq.QubitOrderOrList,
+) -> EstimatorPayload:
+    """The exact (precision 0) ``estimator`` payload of every observable under every resolver.
+
+    Args:
+        program: a circuit without measurements (see :func:`expectation_inputs`).
+        sums: the observables; they may act on qubits the circuit does not touch.
+        resolvers: one per row of results, at least one.
+        qubit_order: the qubit order, as for ``cirq.Simulator``.
+
+    Raises:
+        InvalidProgramError: mid-circuit measurements or a circuit that cannot be translated.
+        UnboundParameterError: a resolver gives no value for a parameter.
+    """
+    extra = {q for o in sums for q in o.qubits}
+    order = cirq.QubitOrder.as_qubit_order(qubit_order).order_for(program.all_qubits() | extra)
+    ir, qubits = circuit_to_ir(program, qubit_order=list(order))
+    index = qubit_index_map(qubits)
+    values = [[resolver_values(r, ir)[n] for n in ir.parameters] for r in resolvers]
+    neutral = np.empty(len(sums), dtype=object)
+    for i, observable in enumerate(sums):
+        neutral[i] = pauli_sum_to_sum(observable, index)
+    shape = (len(resolvers), 1, len(ir.parameters))  # resolvers x observables
+    pub = EstimatorPub(ir, np.asarray(values, dtype=float).reshape(shape), neutral)
+    return EstimatorPayload((pub,))
