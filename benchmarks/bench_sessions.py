@@ -395,16 +395,16 @@ def _store_update_label(store: Any, record: Any, **_: Any) -> str:
 
 def breakdown(kind: str, jobs: int, tmp: str) -> tuple[list[tuple[str, float]], float, float]:
     """Stages of our SQLite path (µs per job), the instrumented total and the engine alone."""
+    import qsession_provider.core.runtime.execution as execution_mod
     import qsession_provider.core.runtime.jobs as runtime_jobs
-    import qsession_provider.core.runtime.scheduler as scheduler_mod
-    import qsession_provider.qiskit._submit as submit_mod
-    import qsession_provider.qiskit.primitives as primitives
+    import qsession_provider.qiskit._requests as requests_mod
     from qsession_provider.core.device import Device
     from qsession_provider.core.runtime import checks as arguments
     from qsession_provider.core.runtime.scheduler import Scheduler
     from qsession_provider.core.store.sqlite import SQLiteStore
     from qsession_provider.qiskit import EstimatorV2, SamplerV2
-    from qsession_provider.qiskit._jobdata import PrimitiveDecoding
+    from qsession_provider.qiskit._circuit_cache import CircuitCache
+    from qsession_provider.qiskit._decoding import PrimitiveDecoding
     from qsession_provider.qiskit.session import Session
 
     ours = Ours("sqlite", tmp)
@@ -437,11 +437,10 @@ def breakdown(kind: str, jobs: int, tmp: str) -> tuple[list[tuple[str, float]], 
             return original_execute(program_id, payload)
 
     object.__setattr__(device, "execute", execute)
-    timer.wrap(primitives, "coerce_pubs", "coerce pubs (qiskit containers)")
-    timer.wrap(submit_mod, "coerce_pubs", "coerce pubs (qiskit containers)")
-    timer.wrap(submit_mod.PROGRAMS, "get", "translate (cache hit)")
+    timer.wrap(requests_mod, "_coerce_each", "coerce pubs (qiskit containers)")
+    timer.wrap(CircuitCache, "get", "translate (cache hit)")
     for name in ("estimator_payload", "sampler_payload"):
-        timer.wrap(submit_mod, name, "payload build")
+        timer.wrap(requests_mod, name, "payload build")
     timer.wrap(PrimitiveDecoding, "describe", "payload build")
     timer.wrap(arguments, "encode", "payload encode")
     timer.wrap(Device, "validate", "submit checks")
@@ -450,10 +449,10 @@ def breakdown(kind: str, jobs: int, tmp: str) -> tuple[list[tuple[str, float]], 
     timer.wrap(SQLiteStore, "update_session", "store: session updates")
     timer.wrap_context(SQLiteStore, "batch", "store: batch commits")
     timer.wrap(Scheduler, "enqueue", "schedule (queue, dispatch, session rules)")
-    timer.wrap(Scheduler, "_complete", "finish (session rules, next dispatch)")
-    timer.wrap(scheduler_mod, "dumps", "result encode")
+    timer.wrap(execution_mod.Execution, "_complete", "finish (session rules, next dispatch)")
+    timer.wrap(execution_mod, "dumps", "result encode")
     timer.wrap(PrimitiveDecoding, "decode", "result containers")
-    timer.wrap(Session, "_run", "other")
+    timer.wrap(Session, "_submit", "other")
     del runtime_jobs
     try:
         start = time.perf_counter()

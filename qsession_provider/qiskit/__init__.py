@@ -12,7 +12,7 @@ Existing qiskit-ibm-runtime code runs with only its import line changed::
 
 and sessions are real: max time, interactive and idle timeouts, close, cancel and the root
 job rule apply, on the runtime's clock. Use ``QiskitRuntimeService(clock=VirtualClock())``
-(with a store of its own) to test session-handling code against timeouts in milliseconds.
+(a timeline of its own) to test session-handling code against timeouts in milliseconds.
 """
 
 from __future__ import annotations

@@ -12,9 +12,10 @@ that do not change from job to job:
 ``ObservablesArray`` with an equal ``SparseObservable`` of its own, the same
 ``BindingsArray`` and precision) and raises the same errors, but
 
-1. keeps the coerced observable in a small content-keyed cache and hands each pub a copy
+1. keeps the coerced observable in a content-keyed cache (the caller's
+   :class:`~._translations.CoercedObservableCache`) and hands each pub a copy
    (``ObservablesArray.coerce_observable`` is a pure function of the observable's content:
-   its Pauli arrays, phases and coefficients), and
+   its Pauli arrays, phases and coefficients),
 2. runs ``EstimatorPub.validate``'s checks directly: the observable's ``num_qubits`` is
    exactly the length of the first key of the dict ``validate`` builds, and the index
    ``validate`` names for a 0-d array is ``()``; and
@@ -29,8 +30,6 @@ observable forms, arrays of observables, malformed input) goes to qiskit's own
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from numbers import Real
 from typing import Any
@@ -40,84 +39,20 @@ from qiskit.circuit import QuantumCircuit
 from qiskit.primitives.containers import BindingsArray, EstimatorPub, ObservablesArray
 from qiskit.quantum_info import SparseObservable, SparsePauliOp
 
-__all__ = ["CoercedObservableCache", "coerce_estimator_pub"]
+from ._translations import CoercedObservableCache
 
-
-class CoercedObservableCache:
-    """Thread-safe LRU cache of ``ObservablesArray.coerce_observable`` results by content.
-
-    Args:
-        maxsize: the most observables kept; ``0`` disables caching.
-    """
-
-    def __init__(self, maxsize: int = 64) -> None:
-        self.maxsize = maxsize
-        self._entries: OrderedDict[tuple[Any, ...], SparseObservable] = OrderedDict()
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def key(observable: SparsePauliOp | SparseObservable) -> tuple[Any, ...]:
-        """Everything ``coerce_observable``'s result depends on."""
-        if isinstance(observable, SparsePauliOp):
-            paulis = observable.paulis
-            coeffs = np.asarray(observable.coeffs)
-            z = np.asarray(paulis.z)
-            return (
-                "SparsePauliOp",
-                observable.num_qubits,
-                z.shape,
-                z.tobytes(),
-                np.asarray(paulis.x).tobytes(),
-                np.asarray(paulis.phase).tobytes(),
-                coeffs.dtype.str,
-                coeffs.tobytes(),
-            )
-        coeffs = np.asarray(observable.coeffs)
-        return (
-            "SparseObservable",
-            observable.num_qubits,
-            coeffs.dtype.str,
-            coeffs.tobytes(),
-            np.asarray(observable.bit_terms).tobytes(),
-            np.asarray(observable.indices).tobytes(),
-            np.asarray(observable.boundaries).tobytes(),
-        )
-
-    def coerce(self, observable: SparsePauliOp | SparseObservable) -> SparseObservable:
-        """``ObservablesArray.coerce_observable(observable)``: a new object on every call.
-
-        Raises:
-            ValueError, TypeError: as ``coerce_observable`` (failures are not cached).
-        """
-        if self.maxsize == 0:
-            return ObservablesArray.coerce_observable(observable)
-        key = self.key(observable)
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-        if found is None:
-            found = ObservablesArray.coerce_observable(observable)
-            with self._lock:
-                self._entries[key] = found
-                while len(self._entries) > self.maxsize:
-                    self._entries.popitem(last=False)
-        # Each pub owns its observable, as with qiskit's coercion (a user may edit it).
-        return found.copy()
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
-
-
-#: Shared by every estimator of the process.
-OBSERVABLES = CoercedObservableCache()
+__all__ = ["coerce_estimator_pub"]
 
 
 def coerce_estimator_pub(
     pub: Any, precision: float | None = None, *, cache: CoercedObservableCache | None = None
 ) -> EstimatorPub:
     """``EstimatorPub.coerce(pub, precision)``, faster for ``(circuit, observable, ...)``.
+
+    Args:
+        pub: an estimator pub-like.
+        precision: the precision of a pub that sets none.
+        cache: coerced observables to reuse (None: coerce every observable).
 
     Raises:
         ValueError, TypeError: exactly as ``EstimatorPub.coerce``.
@@ -131,7 +66,10 @@ def coerce_estimator_pub(
     ):
         return EstimatorPub.coerce(pub, precision)
     circuit = pub[0]
-    observable = (cache if cache is not None else OBSERVABLES).coerce(pub[1])
+    if cache is not None:
+        observable = cache.coerce(pub[1])
+    else:
+        observable = ObservablesArray.coerce_observable(pub[1])
     array = np.empty((), dtype=object)
     array[()] = observable
     observables = ObservablesArray(

@@ -7,18 +7,18 @@ parameter values (``CircuitItem``) or a samplomatic ``Samplex`` that draws rando
 parameter values (twirling, basis changes) and bookkeeping arrays (``SamplexItem``).
 
 Because our service reports ``is_local = False``, those primitives encode the program as the
-executor's JSON params and call ``session._run("executor", params, options)`` - the same
-entry as every other job, so session rules, job tags and ``max_execution_time`` apply. Here
-the params are decoded back into a ``QuantumProgram`` with qiskit-ibm-runtime's own
-converters; each item's samplex is sampled (with qiskit-ibm-runtime's
-``broadcast_sample``, seeded by ``options.simulator.seed_simulator``) and every item becomes
-one pub of a neutral ``sampler`` job (shots = the program's shots per element). The params
-schema drops simulator options, so the seed is read from the post-processor options that the
-client-side Sampler/Estimator put in the passthrough data (a bare ``Executor`` runs
-unseeded). The job's result becomes a ``QuantumProgramResult`` (bits per register as
-little-endian bool arrays, plus the samplex outputs), which ``RuntimeJob.result`` passes
-through qiskit-ibm-runtime's executor decoders: the client-side sampler and estimator then
-post-process it exactly as they do for the cloud.
+executor's JSON params and call ``session._run("executor", params, options)``, where they
+join the path of every other job (:mod:`._ibm_inputs`), so session rules, job tags and
+``max_execution_time`` apply. Here the params are decoded back into a ``QuantumProgram``
+with qiskit-ibm-runtime's own converters; each item's samplex is sampled (with
+qiskit-ibm-runtime's ``broadcast_sample``, seeded by ``options.simulator.seed_simulator``)
+and every item becomes one pub of a neutral ``sampler`` job (shots = the program's shots
+per element). The params schema drops simulator options, so the seed is read from the
+post-processor options that the client-side Sampler/Estimator put in the passthrough data
+(a bare ``Executor`` runs unseeded). The job's result becomes a ``QuantumProgramResult``
+(bits per register as little-endian bool arrays, plus the samplex outputs), which
+``RuntimeJob.result`` passes through qiskit-ibm-runtime's executor decoders: the
+client-side sampler and estimator then post-process it exactly as they do for the cloud.
 
 The samplex outputs, the program's passthrough data and the register layout are stored in
 the job's metadata, so a job fetched by id from another process decodes too. Private
@@ -34,23 +34,24 @@ from typing import Any
 import numpy as np
 from qiskit.primitives.containers import BindingsArray
 from qiskit_ibm_runtime.exceptions import IBMInputValueError
+from qiskit_ibm_runtime.fake_provider.executor.broadcast_sample import broadcast_sample
+from qiskit_ibm_runtime.quantum_program import QuantumProgram
+from qiskit_ibm_runtime.quantum_program.params_converters import (
+    QUANTUM_PROGRAM_PARAMS_CONVERTERS,
+)
+from samplomatic.quantum_program import CircuitItem, SamplexItem
 
 from ..core.ir.payload import SamplerPayload, SamplerPub
+from ._decoding import ExecutorDecoding, storable
 from ._errors import ibm_errors
-from ._jobdata import storable
-from ._programs import ProgramCache
-from ._pubs import parameter_values
+from ._payloads import parameter_values
+from ._translations import TranslationCache
 
-__all__ = ["ExecutorDecoding", "executor_submission"]
+__all__ = ["executor_payload"]
 
 
 def _decode_program(inputs: Any) -> tuple[Any, Any]:
     """``(QuantumProgram, ExecutorOptions | None)`` from executor params or a program."""
-    from qiskit_ibm_runtime.quantum_program import QuantumProgram
-    from qiskit_ibm_runtime.quantum_program.params_converters import (
-        QUANTUM_PROGRAM_PARAMS_CONVERTERS,
-    )
-
     if isinstance(inputs, QuantumProgram):
         return inputs, None
     if not isinstance(inputs, Mapping) or "schema_version" not in inputs:
@@ -81,15 +82,18 @@ def _seed(options: Any, passthrough: Any) -> int | None:
     return None if seed is None else int(seed)
 
 
-def executor_submission(inputs: Any, *, cache: ProgramCache) -> tuple[SamplerPayload, Any]:
+def executor_payload(
+    inputs: Any, *, cache: TranslationCache
+) -> tuple[SamplerPayload, ExecutorDecoding]:
     """The neutral ``sampler`` payload and the result decoding of an executor job.
+
+    Args:
+        inputs: the executor's params (a JSON-like dict) or a ``QuantumProgram``.
+        cache: the translations to reuse.
 
     Raises:
         IBMInputValueError: the params cannot be decoded, or an item cannot run here.
     """
-    from qiskit_ibm_runtime.fake_provider.executor.broadcast_sample import broadcast_sample
-    from samplomatic.quantum_program import CircuitItem, SamplexItem
-
     program, options = _decode_program(inputs)
     meas_level = getattr(program, "meas_level", "classified")
     if meas_level != "classified":
@@ -117,7 +121,7 @@ def executor_submission(inputs: Any, *, cache: ProgramCache) -> tuple[SamplerPay
         else:
             bindings = BindingsArray(shape=shape)
         with ibm_errors():
-            neutral = cache.get(circuit)
+            neutral = cache.circuits.get(circuit)
             pubs.append(
                 SamplerPub(
                     neutral, parameter_values(bindings, circuit, neutral), int(program.shots)
@@ -136,63 +140,3 @@ def executor_submission(inputs: Any, *, cache: ProgramCache) -> tuple[SamplerPay
         items, program.passthrough_data, program._semantic_role, int(program.shots)
     )
     return payload, decoding
-
-
-class ExecutorDecoding:
-    """Turns the neutral result of an executor job into a ``QuantumProgramResult``.
-
-    Args:
-        items: per item: ``cregs`` (name, size), ``extra`` (samplex outputs),
-            ``circuit_metadata``.
-        passthrough: the program's passthrough data (read by the post-processors).
-        semantic_role: ``"sampler_v2"``, ``"estimator_v2"``, ... or None.
-        shots: shots per element.
-    """
-
-    primitive = "executor"
-
-    def __init__(
-        self, items: list[dict[str, Any]], passthrough: Any, semantic_role: str | None, shots: int
-    ) -> None:
-        self.items = items
-        self.passthrough = passthrough
-        self.semantic_role = semantic_role
-        self.shots = shots
-
-    def describe(self) -> dict[str, Any]:
-        """The description stored in the job's metadata (unstorable passthrough → None)."""
-        return {
-            "primitive": "executor",
-            "items": self.items,
-            "passthrough": storable(self.passthrough),
-            "semantic_role": self.semantic_role,
-            "shots": self.shots,
-        }
-
-    @classmethod
-    def from_description(cls, data: Mapping[str, Any]) -> ExecutorDecoding:
-        """Inverse of :meth:`describe`."""
-        return cls(
-            list(data["items"]), data.get("passthrough"), data.get("semantic_role"), data["shots"]
-        )
-
-    def decode(self, raw: Mapping[str, Any]) -> Any:
-        """The ``QuantumProgramResult`` of the neutral result."""
-        from qiskit_ibm_runtime.results import QuantumProgramItemResult, QuantumProgramResult
-
-        results = []
-        for item, entry in zip(self.items, raw["pubs"]):
-            data = dict(item["extra"])
-            for name, _size in item["cregs"]:
-                data[name] = np.asarray(entry["registers"][name], dtype=bool)
-            metadata = {"shots": self.shots, "circuit_metadata": item["circuit_metadata"]}
-            results.append(QuantumProgramItemResult(result=data, metadata=metadata))
-        out = QuantumProgramResult(data=results, metadata=None, passthrough_data=self.passthrough)
-        out._semantic_role = self.semantic_role
-        return out
-
-    def default_decoders(self) -> list[Any]:
-        """qiskit-ibm-runtime's executor decoders (client-side post-processing)."""
-        from qiskit_ibm_runtime.decoders.defaults import DEFAULT_DECODERS
-
-        return list(DEFAULT_DECODERS["executor"])

@@ -28,12 +28,13 @@ runs surface from ``job.result()`` as ``qiskit.providers.JobError``.
 
 Azure-style sessions
 --------------------
-The backend is an Azure ``SessionHost``: ``with backend.open_session(name=...,
+As with azure-quantum's Qiskit backends, ``with backend.open_session(name=...,
 job_failure_policy=...) as session:`` opens a workspace-dialect session on its device, and
-every ``backend.run`` joins the latest session opened through the backend (as with
-azure-quantum's Qiskit backends, leaving the block closes the session but keeps it as the
-latest, so later runs are rejected until a new session is opened or ``latest_session`` is
-set to None).
+every ``backend.run`` joins the latest session opened through the backend (leaving the block
+closes the session but keeps it as the latest, so later runs are rejected until a new
+session is opened or ``latest_session`` is set to None). The session host lives in the
+Azure face (:mod:`qsession_provider.azure.qiskit_backend`), which is loaded only when a
+session is opened this way: the one deliberate edge between the faces.
 
 On emulated QPUs (``simulator=False``) circuits must match the target, as on IBM hardware:
 a gate outside the basis, or a two-qubit gate between uncoupled qubits, is refused with
@@ -45,40 +46,34 @@ translator supports.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
-from numbers import Integral
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-from qiskit.circuit import ControlFlowOp, QuantumCircuit
+from qiskit.circuit import QuantumCircuit
 from qiskit.providers import BackendV2, Options
-from qiskit.result import MeasLevel
 from qiskit.transpiler import Target
 from qiskit_ibm_runtime.exceptions import IBMBackendError, IBMBackendValueError
 from qiskit_ibm_runtime.models import BackendStatus
 
 from .. import __version__
-from ..azure.session import SessionHost
-from ..azure.workspace import Workspace
+from ..client.api import RuntimeAPI
 from ..core.device import Device
-from ..core.runtime.runtime import Runtime
 from ..errors import InputError, QSessionError
-from ._programs import ProgramCache
-from ._pubs import run_payload
+from ._payloads import run_payload
+from ._run_checks import as_circuits, check_fits, resolve_run_options
+from ._translations import TranslationCache
 from .backend_job import BackendJob
 from .target import device_target
 
+if TYPE_CHECKING:
+    from ..azure.qiskit_backend import BackendSessionHost
+    from ..azure.session import Session as AzureSession
+    from .service import QiskitRuntimeService
+
 __all__ = ["QSessionBackend"]
 
-#: Options accepted for compatibility: name -> (allowed values, what the error says).
-_COMPAT_OPTIONS: Mapping[str, tuple[tuple[Any, ...] | None, str]] = {
-    "meas_level": ((2, MeasLevel.CLASSIFIED), "only classified results (meas_level=2)"),
-    "meas_return": (None, ""),
-    "noise_model": ((None,), "noise models are not supported (the engine is noiseless)"),
-}
 
-
-class QSessionBackend(SessionHost, BackendV2):
+class QSessionBackend(BackendV2):
     """A Qiskit ``BackendV2`` whose jobs run on a device of the local runtime.
 
     ``target`` is a real ``Target`` (see :mod:`qsession_provider.qiskit.target`), so
@@ -92,6 +87,8 @@ class QSessionBackend(SessionHost, BackendV2):
         device: the device name (``"statevector"``, ``"emulated_falcon_27"``, ...).
         service: the service that made this backend, if any (``backend.service``).
         instance: the instance (user or group) jobs are charged to for fair share.
+        translations: the translations to reuse between jobs (the service's; default: a
+            cache of the backend's own).
 
     Raises:
         DeviceNotFoundError: the runtime has no such device.
@@ -117,11 +114,12 @@ class QSessionBackend(SessionHost, BackendV2):
 
     def __init__(
         self,
-        runtime: Runtime,
+        runtime: RuntimeAPI,
         device: str,
         *,
-        service: object | None = None,
+        service: QiskitRuntimeService | None = None,
         instance: str = "default",
+        translations: TranslationCache | None = None,
     ) -> None:
         dev = runtime.device(device)
         super().__init__(
@@ -139,12 +137,13 @@ class QSessionBackend(SessionHost, BackendV2):
         # ``_service``/``_instance`` are the attribute names IBMBackend uses too.
         self._service = service
         self._instance = instance
-        self._cache = ProgramCache()
+        #: Translations reused between jobs (shared with the service that made the backend).
+        self.translations = translations if translations is not None else TranslationCache()
         self._device_target: Target | None = None
-        self._workspace: Workspace | None = None
+        self._session_host: BackendSessionHost | None = None
 
     @property
-    def service(self) -> object | None:
+    def service(self) -> QiskitRuntimeService | None:
         """The service that made this backend, or None."""
         return self._service
 
@@ -153,16 +152,43 @@ class QSessionBackend(SessionHost, BackendV2):
         """The instance jobs are charged to (fair share is across instances)."""
         return self._instance
 
-    # -- Azure-style session host --------------------------------------------------------------
-    def _get_azure_workspace(self) -> Workspace:
-        """The workspace (on this backend's runtime) Azure-style sessions open in."""
-        if self._workspace is None:
-            self._workspace = Workspace(runtime=self.runtime)
-        return self._workspace
+    # -- Azure-style sessions (the Azure face, loaded on demand) ---------------------------------
+    def open_session(self, *args: Any, **kwargs: Any) -> AzureSession:
+        """Open an Azure-style session on the device; ``run`` then joins it.
 
-    def _get_azure_target_id(self) -> str:
-        """The device name: Azure-style sessions of this backend run on its device."""
-        return self.device.name
+        Takes the arguments of azure-quantum's ``open_session`` (``name``,
+        ``job_failure_policy``, ...) and closes the previous latest session first.
+
+        Returns:
+            The open session (a context manager whose exit closes it).
+        """
+        return self._azure_session_host().open_session(*args, **kwargs)
+
+    @property
+    def latest_session(self) -> AzureSession | None:
+        """The Azure-style session opened last through this backend (``run`` joins it), or None."""
+        host = self._session_host
+        return None if host is None else host.latest_session
+
+    @latest_session.setter
+    def latest_session(self, session: AzureSession | None) -> None:
+        if session is None and self._session_host is None:
+            return  # nothing to forget, and no reason to load the Azure face
+        self._azure_session_host().latest_session = session
+
+    def get_latest_session_id(self) -> str | None:
+        """Id of :attr:`latest_session`, or None (without loading the Azure face)."""
+        host = self._session_host
+        return None if host is None else host.get_latest_session_id()
+
+    def _azure_session_host(self) -> BackendSessionHost:
+        if self._session_host is None:
+            # The documented edge from this face to the Azure face, taken only when an
+            # Azure-style session is used, so that backend.run alone never loads it.
+            from ..azure.qiskit_backend import BackendSessionHost
+
+            self._session_host = BackendSessionHost(self)
+        return self._session_host
 
     # -- BackendV2 -------------------------------------------------------------------------
     @property
@@ -203,17 +229,17 @@ class QSessionBackend(SessionHost, BackendV2):
             IBMBackendError: the runtime refused the job for another reason (e.g. it has
                 been shut down).
         """
-        opts = self._resolve_options(options)
-        circuits = _as_circuits(run_input)
+        opts = resolve_run_options(self.name, self.options, options)
+        circuits = as_circuits(run_input)
         if not self.simulator:
-            self._check_fits(circuits)
+            check_fits(self.name, self.device, self.target, circuits)
         try:
             payload = run_payload(
                 circuits,
                 shots=opts["shots"],
                 memory=opts["memory"],
                 seed=opts["seed_simulator"],
-                cache=self._cache,
+                cache=self.translations,
             )
             job = self.runtime.submit(
                 "run",
@@ -266,100 +292,7 @@ class QSessionBackend(SessionHost, BackendV2):
         memo[id(self)] = clone
         clone._options = copy.deepcopy(self._options, memo)
         clone._device_target = copy.deepcopy(self._device_target, memo)
+        clone._session_host = None  # the copy's latest session is its own
+        if self._session_host is not None:
+            clone.latest_session = self._session_host.latest_session
         return clone
-
-    # -- helpers -----------------------------------------------------------------------------
-    def _resolve_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
-        """Backend defaults overridden by ``options``, checked (see the module docstring)."""
-        merged = dict(self.options.items())
-        unknown = []
-        for key, value in options.items():
-            if key in merged:
-                merged[key] = value
-            elif key in _COMPAT_OPTIONS:
-                allowed, why = _COMPAT_OPTIONS[key]
-                if allowed is not None and value not in allowed:
-                    raise IBMBackendValueError(
-                        f"{self.name}: {key}={value!r} is not supported: {why}"
-                    )
-            else:
-                unknown.append(key)
-        if unknown:
-            known = sorted([*merged, *_COMPAT_OPTIONS])
-            raise IBMBackendValueError(
-                f"{self.name}: unknown run option(s) {sorted(unknown)}; valid options: {known}"
-            )
-        shots = merged["shots"]
-        if isinstance(shots, (bool, np.bool_)) or not isinstance(shots, Integral) or shots < 1:
-            raise IBMBackendValueError(f"{self.name}: shots must be an integer >= 1, got {shots!r}")
-        merged["shots"] = int(shots)
-        if not isinstance(merged["memory"], (bool, np.bool_)):
-            raise IBMBackendValueError(
-                f"{self.name}: memory must be True or False, got {merged['memory']!r}"
-            )
-        merged["memory"] = bool(merged["memory"])
-        name = merged["job_name"]
-        if name is not None and not isinstance(name, str):
-            raise IBMBackendValueError(f"{self.name}: job_name must be a string, got {name!r}")
-        tags = merged["job_tags"]
-        if isinstance(tags, str) or not (tags is None or all(isinstance(t, str) for t in tags)):
-            raise IBMBackendValueError(
-                f"{self.name}: job_tags must be a list of strings, got {tags!r}"
-            )
-        merged["job_name"] = name or ""
-        merged["job_tags"] = tuple(tags or ())
-        return merged
-
-    def _check_fits(self, circuits: Sequence[QuantumCircuit]) -> None:
-        """Refuse circuits that are wider than the QPU or do not match its target."""
-        for index, circuit in enumerate(circuits):
-            label = f"circuit {index} ({circuit.name!r})"
-            if circuit.num_qubits > self.device.num_qubits:
-                raise IBMBackendValueError(
-                    f"{self.name}: {label} has {circuit.num_qubits} qubits, more than the "
-                    f"device's {self.device.num_qubits}"
-                )
-            problem = _non_isa(circuit, self.target, list(range(circuit.num_qubits)))
-            if problem:
-                raise IBMBackendValueError(
-                    f"{self.name}: {label}: {problem} Transpile it for this backend first, "
-                    "e.g. generate_preset_pass_manager(backend=backend).run(circuit)."
-                )
-
-
-def _as_circuits(run_input: Any) -> list[QuantumCircuit]:
-    """``run_input`` as a non-empty list of circuits (checked)."""
-    if isinstance(run_input, QuantumCircuit):
-        return [run_input]
-    if isinstance(run_input, (str, bytes)) or not isinstance(run_input, Sequence):
-        raise IBMBackendValueError(
-            "run_input must be a QuantumCircuit or a list of QuantumCircuits, "
-            f"got {type(run_input).__name__}"
-        )
-    circuits = list(run_input)
-    if not circuits:
-        raise IBMBackendValueError("run_input is an empty list; give at least one circuit")
-    for index, item in enumerate(circuits):
-        if not isinstance(item, QuantumCircuit):
-            raise IBMBackendValueError(
-                f"run_input item {index} is a {type(item).__name__}, not a QuantumCircuit"
-            )
-    return circuits
-
-
-def _non_isa(circuit: QuantumCircuit, target: Target, qubits: list[int]) -> str:
-    """Why ``circuit`` (its qubit ``i`` on target qubit ``qubits[i]``) is not ISA, or ``""``."""
-    for inst in circuit.data:
-        name = inst.operation.name
-        qargs = tuple(qubits[circuit.find_bit(q).index] for q in inst.qubits)
-        if name not in ("barrier", "store") and not target.instruction_supported(name, qargs):
-            return (
-                f"The instruction {name} on qubits {qargs} is not supported by the target system."
-            )
-        if isinstance(inst.operation, ControlFlowOp):
-            for block in inst.operation.blocks:
-                inner = [qubits[circuit.find_bit(q).index] for q in inst.qubits]
-                problem = _non_isa(block, target, inner)
-                if problem:
-                    return problem
-    return ""

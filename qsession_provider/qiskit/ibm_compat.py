@@ -42,9 +42,12 @@ from qiskit_ibm_runtime.exceptions import IBMRuntimeError
 from qiskit_ibm_runtime.ibm_backend import IBMBackend
 from qiskit_ibm_runtime.models import QasmBackendConfiguration
 
+from ..client.api import RuntimeAPI
 from ..errors import QSessionError, SessionNotFoundError
 from ._errors import ibm_errors
+from ._ibm_inputs import request_from_ibm
 from ._submit import submit
+from .backend import QSessionBackend
 from .service import QiskitRuntimeService
 from .session import session_details
 
@@ -101,7 +104,7 @@ class IBMCompatibleBackend(IBMBackend):
         service: the :class:`IBMCompatibleService` that made it.
     """
 
-    def __init__(self, backend: Any, service: IBMCompatibleService) -> None:
+    def __init__(self, backend: QSessionBackend, service: IBMCompatibleService) -> None:
         device = backend.device
         configuration = QasmBackendConfiguration(
             backend_name=device.name,
@@ -201,12 +204,14 @@ class IBMCompatibleService(qiskit_ibm_runtime.QiskitRuntimeService):
         calibration_id: str | None = None,
         dry_run: bool = False,
     ) -> Any:
+        del result_decoder, start_session, calibration_id
         options = dict(options or {})
         backend = options.pop("backend", None)
         if isinstance(backend, str):
             backend = self.backend(backend)
         if not isinstance(backend, IBMCompatibleBackend):
             raise IBMRuntimeError("Failed to run program: no backend of this service was given")
+        local = backend._local
         job_id = None
         if session_id is not None:
             try:
@@ -215,15 +220,10 @@ class IBMCompatibleService(qiskit_ibm_runtime.QiskitRuntimeService):
                 root = None
             job_id = session_id if root is None else None  # the root job shares the id
         try:
-            return submit(
-                backend._local,
-                program_id,
-                inputs,
-                options,
-                session_id=session_id,
-                job_id=job_id,
-                dry_run=dry_run,
+            request = request_from_ibm(
+                program_id, inputs, options, cache=local.translations, dry_run=dry_run
             )
+            return submit(local, request, session_id=session_id, job_id=job_id)
         except IBMRuntimeError as exc:
             raise IBMRuntimeError(f"Failed to run program: {exc.message}") from exc
 
@@ -234,7 +234,7 @@ class IBMCompatibleService(qiskit_ibm_runtime.QiskitRuntimeService):
         return self._local
 
     @property
-    def runtime(self) -> Any:
+    def runtime(self) -> RuntimeAPI:
         """The runtime behind the service."""
         return self._local.runtime
 

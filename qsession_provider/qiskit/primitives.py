@@ -7,13 +7,14 @@ defaults) - and implement qiskit's ``BaseSamplerV2``/``BaseEstimatorV2`` with fu
 semantics: broadcasting of parameter values against observables, several classical
 registers, per-pub shots and precision.
 
-``run()`` coerces the pubs (``SamplerPub.coerce(pub, shots)`` / ``EstimatorPub.coerce(pub,
-precision)``), checks them (ISA circuits on emulated QPUs, as the cloud does), and submits
-through the session's ``_run`` (or in job mode on the backend) with the same inputs
-qiskit-ibm-runtime's primitives send. Defaults follow the cloud: 4096 shots, precision
-0.015625. The estimator is exact at precision 0 (``run(pubs, precision=0)`` or per pub) and
-otherwise adds Gaussian noise of standard deviation ``precision`` to each expectation
-value, as qiskit's ``StatevectorEstimator`` does; ``stds`` report the precision. Seeds:
+``run()`` takes one straight path: coerce the pubs once (``SamplerPub.coerce(pub, shots)``
+/ ``EstimatorPub.coerce(pub, precision)``), check them (ISA circuits on emulated QPUs, as
+the cloud does), build the job request with the defaults resolved once
+(:mod:`._requests`), and submit it through the session (or in job mode on the backend).
+Defaults follow the cloud: 4096 shots, precision 0.015625. The estimator is exact at
+precision 0 (``run(pubs, precision=0)`` or per pub) and otherwise adds Gaussian noise of
+standard deviation ``precision`` to each expectation value, as qiskit's
+``StatevectorEstimator`` does; ``stds`` report the precision. Seeds:
 ``options.simulator.seed_simulator`` (sampler and estimator) and
 ``options.seed_estimator`` (estimator).
 """
@@ -25,14 +26,20 @@ from dataclasses import replace
 from typing import Any
 
 from qiskit.primitives import BaseEstimatorV2, BaseSamplerV2
-from qiskit.primitives.containers import SamplerPub
 from qiskit_ibm_runtime.options import EstimatorOptions, SamplerOptions
 from qiskit_ibm_runtime.options.utils import Unset, merge_options_v2
 from qiskit_ibm_runtime.utils import validate_classical_registers, validate_isa_circuits
 
-from ._coerce import coerce_estimator_pub
+from ._convert import check_job_tags
 from ._mode import resolve_mode
-from ._submit import DEFAULT_PRECISION, DEFAULT_SHOTS, coerce_pubs, submit
+from ._requests import (
+    coerce_estimator_pubs,
+    coerce_sampler_pubs,
+    default_precision,
+    default_shots,
+    primitive_request,
+)
+from ._submit import submit
 from .runtime_job import RuntimeJob
 
 __all__ = ["Estimator", "EstimatorV2", "Sampler", "SamplerV2"]
@@ -50,14 +57,15 @@ class _Primitive:
 
     def __init__(self, mode: Any = None, options: Any = None) -> None:
         self._session, self._backend = resolve_mode(mode)
-        if options is None:
-            self._options = self._options_class()
-        elif isinstance(options, dict):
+        # None: the defaults, built on first read (a loop of short-lived primitives never
+        # reads them, and building them costs as much as translating a small circuit).
+        self._options: Any = None
+        if isinstance(options, dict):
             defaults = self._options_class()
             self._options = self._options_class(**merge_options_v2(defaults, options))
         elif isinstance(options, self._options_class):
             self._options = replace(options)
-        else:
+        elif options is not None:
             raise TypeError(
                 f"Invalid 'options' type. It can only be a dictionary of {self._options_class}"
             )
@@ -70,6 +78,8 @@ class _Primitive:
     @property
     def options(self) -> Any:
         """The options (change them in place: ``sampler.options.default_shots = 100``)."""
+        if self._options is None:
+            self._options = self._options_class()
         return self._options
 
     def backend(self) -> Any:
@@ -77,9 +87,11 @@ class _Primitive:
         return self._backend
 
     def _primitive_options(self) -> dict[str, Any]:
-        """The program options qiskit-ibm-runtime would send (only what is set)."""
+        """The primitive options qiskit-ibm-runtime would send (only what is set)."""
         o = self._options
         out: dict[str, Any] = {}
+        if o is None:  # all defaults
+            return out
         for name in ("default_shots", "default_precision", "seed_estimator"):
             value = getattr(o, name, Unset)
             if _set(value):
@@ -89,30 +101,26 @@ class _Primitive:
             out["simulator"] = {"seed_simulator": seed}
         return out
 
-    def _runtime_options(self) -> dict[str, Any]:
+    def _submit(self, pubs: list[Any], options: dict[str, Any]) -> RuntimeJob:
+        """Check coerced ``pubs``, build their request and submit it (session or job mode)."""
+        backend, session = self._backend, self._session
+        if not backend.simulator:
+            validate_isa_circuits([pub.circuit for pub in pubs], backend.target)
+        if session is not None:
+            session._check_active()  # as qiskit-ibm-runtime: a closed session refuses first
         o = self._options
-        env = o.environment
-        max_time = o.max_execution_time
-        return {
-            "max_execution_time": max_time if _set(max_time) else None,
-            "job_tags": env.job_tags,
-            "log_level": env.log_level,
-            "private": env.private,
-        }
-
-    def _submit(self, pubs: list[Any]) -> RuntimeJob:
-        if not self._backend.simulator:
-            validate_isa_circuits([pub.circuit for pub in pubs], self._backend.target)
-        inputs = {
-            "pubs": pubs,
-            "options": self._primitive_options(),
-            "version": 2,
-            "support_qiskit": True,
-        }
-        options = self._runtime_options()
-        if self._session is not None:
-            return self._session._run(self._program_id, inputs, options)
-        return submit(self._backend, self._program_id, inputs, options)
+        tags, max_time = ([], None) if o is None else (o.environment.job_tags, o.max_execution_time)
+        request = primitive_request(
+            self._program_id,
+            pubs,
+            options,
+            cache=backend.translations,
+            tags=check_job_tags(tags),
+            max_execution_time=(max_time if _set(max_time) else None) or None,
+        )
+        if session is not None:
+            return session._submit(request)
+        return submit(backend, request)
 
     def __repr__(self) -> str:
         where = self._session if self._session is not None else self._backend.name
@@ -165,11 +173,10 @@ class SamplerV2(_Primitive, BaseSamplerV2):
                 is empty), as in qiskit-ibm-runtime and qiskit's samplers.
             IBMRuntimeError: ``"The session is closed."``
         """
-        default = self._options.default_shots
-        default = shots if shots is not None else default if _set(default) else DEFAULT_SHOTS
-        coerced = coerce_pubs(SamplerPub.coerce, pubs, default)
+        options = self._primitive_options()
+        coerced = coerce_sampler_pubs(pubs, default_shots(options, shots))
         validate_classical_registers(coerced)  # IBM's checks (and its no-register warning)
-        return self._submit(coerced)
+        return self._submit(coerced, options)
 
 
 class EstimatorV2(_Primitive, BaseEstimatorV2):
@@ -201,14 +208,6 @@ class EstimatorV2(_Primitive, BaseEstimatorV2):
     def __init__(self, mode: Any = None, options: EstimatorOptions | dict | None = None) -> None:
         _Primitive.__init__(self, mode, options)
 
-    def _default_precision(self) -> float:
-        o = self._options
-        if _set(o.default_shots) and o.default_shots:  # overrides default_precision, as on IBM
-            return 1.0 / float(o.default_shots) ** 0.5
-        if _set(o.default_precision):
-            return float(o.default_precision)
-        return DEFAULT_PRECISION
-
     def run(self, pubs: Iterable[Any], *, precision: float | None = None) -> RuntimeJob:
         """Submit estimator pubs; each uses its own precision, else ``precision``, else the default.
 
@@ -223,8 +222,10 @@ class EstimatorV2(_Primitive, BaseEstimatorV2):
                 QPU.
             IBMRuntimeError: ``"The session is closed."``
         """
-        default = precision if precision is not None else self._default_precision()
-        return self._submit(coerce_pubs(coerce_estimator_pub, pubs, default))
+        options = self._primitive_options()
+        default = default_precision(options, precision)
+        coerced = coerce_estimator_pubs(pubs, default, self._backend.translations)
+        return self._submit(coerced, options)
 
 
 #: Aliases, as in qiskit-ibm-runtime.

@@ -29,12 +29,15 @@ from qiskit_ibm_runtime.exceptions import (
     RuntimeJobTimeoutError,
 )
 
+from ..client.api import RuntimeAPI
 from ..core.job import FINAL_STATES, Job, JobErrorCode
 from ..core.job import JobStatus as CoreStatus
 from ._convert import check_job_tags, iso_utc, local_datetime
+from ._decoding import Decoding
 from ._errors import ibm_errors, job_failure
 
 if TYPE_CHECKING:
+    from .backend import QSessionBackend
     from .service import QiskitRuntimeService
 
 __all__ = ["RuntimeJob", "RuntimeJobStatus", "RuntimeJobV2"]
@@ -117,8 +120,8 @@ class RuntimeJob(BasePrimitiveJob[PrimitiveResult, RuntimeJobStatus]):
         job: Job,
         *,
         service: QiskitRuntimeService | None,
-        decoding: Any = None,
-        backend: Any = None,
+        decoding: Decoding | None = None,
+        backend: QSessionBackend | None = None,
         inputs: dict[str, Any] | None = None,
         primitive_id: str | None = None,
     ) -> None:
@@ -374,9 +377,10 @@ class RuntimeJob(BasePrimitiveJob[PrimitiveResult, RuntimeJobStatus]):
             lines.append(f"error ({r.error_code}): {r.error_message}")
         return "\n".join(lines) + "\n"
 
-    def _runtime(self) -> Any:
+    def _runtime(self) -> RuntimeAPI:
         if self._service is not None:
             return self._service.runtime
+        assert self._backend is not None  # a job has a service or a backend
         return self._backend.runtime
 
     def __repr__(self) -> str:

@@ -5,15 +5,16 @@ store: ``$QSESSION_STORE`` if set, else a file in the user data directory. Jobs 
 sessions persist there, so ``service.job(id)`` finds a job after the process that ran it
 has exited, and several processes can share it.
 
-How a clock and a store combine: there is one runtime per store per process, shared by every
-face (Qiskit, Azure-style, Cirq). It is created with the clock of the first opener (wall time
-if none was given). A later service on the same store may omit ``clock`` or pass the same
-object; a different clock is refused (``IBMInputValueError``), because one store's sessions
-cannot live on two timelines. For an independent timeline - a test, say - pass a store of its
-own::
+How a clock and a store combine (:func:`qsession_provider.client.open_runtime` decides):
+there is one runtime per store file per process, shared by every face (Qiskit, Azure-style,
+Cirq), created with the clock of the first opener (wall time if none was given); asking for
+the same store file with a different clock is refused (``IBMInputValueError``), because one
+store's sessions cannot live on two timelines. ``store=":memory:"`` is private to the
+service that opened it, and a ``clock`` without a ``store`` gets a timeline of its own (an
+in-memory runtime per clock object), so a test can simply write::
 
     clock = VirtualClock()                       # from qsession_provider.qiskit
-    service = QiskitRuntimeService(store=tmp_path / "runtime.sqlite3", clock=clock)
+    service = QiskitRuntimeService(clock=clock)
     ...
     clock.advance("30m")                         # session timers fire, in milliseconds
 
@@ -35,12 +36,14 @@ from typing import Any
 from qiskit.providers.exceptions import QiskitBackendNotFoundError
 from qiskit_ibm_runtime.exceptions import IBMInputValueError, IBMRuntimeError, RuntimeJobNotFound
 
-from ..client import open_runtime
+from ..client import RuntimeAPI, open_runtime
 from ..core.clock import Clock
+from ..core.job import Job
 from ..errors import InvalidJobStateError, JobNotFoundError, QSessionError
 from ._convert import check_job_tags, to_timestamp
+from ._decoding import decoding_from_metadata, primitive_of
 from ._errors import ibm_errors
-from ._jobdata import METADATA_KEY, decoding_from_metadata
+from ._translations import TranslationCache
 from .backend import QSessionBackend
 from .runtime_job import RuntimeJob
 
@@ -56,7 +59,7 @@ class QiskitRuntimeService:
         instance: the instance (user or group) jobs are charged to; fair share is across
             instances. Default ``"default"``.
         store: the store file (``str`` or path); None: ``$QSESSION_STORE`` or the user data
-            directory; ``":memory:"``: an in-memory store shared within this process.
+            directory; ``":memory:"``: an in-memory store of this service's own.
         clock: the runtime's clock, e.g. a :class:`~qsession_provider.core.VirtualClock`
             (see the module docstring for how it combines with ``store``).
 
@@ -105,23 +108,31 @@ class QiskitRuntimeService:
             raise IBMInputValueError(str(exc)) from exc
         self._setup(runtime, instance or "default")
 
-    def _setup(self, runtime: Any, instance: str) -> None:
+    def _setup(
+        self, runtime: RuntimeAPI, instance: str, translations: TranslationCache | None = None
+    ) -> None:
         self._runtime = runtime
         self._instance = instance
+        self._translations = translations if translations is not None else TranslationCache()
         self._backends: dict[tuple[str, str], QSessionBackend] = {}
 
     @classmethod
-    def _for_backend(cls, backend: Any) -> QiskitRuntimeService:
+    def _for_backend(cls, backend: QSessionBackend) -> QiskitRuntimeService:
         """A service over the runtime of a backend built without one (internal)."""
         service = cls.__new__(cls)
-        service._setup(backend.runtime, getattr(backend, "instance", None) or "default")
+        service._setup(backend.runtime, backend.instance or "default", backend.translations)
         return service
 
     # -- runtime, clock, account ---------------------------------------------------------------
     @property
-    def runtime(self) -> Any:
-        """The shared :class:`~qsession_provider.core.Runtime` behind this service."""
+    def runtime(self) -> RuntimeAPI:
+        """The runtime behind this service (a :class:`~qsession_provider.core.Runtime`)."""
         return self._runtime
+
+    @property
+    def translations(self) -> TranslationCache:
+        """Circuit and observable translations its backends reuse between jobs."""
+        return self._translations
 
     @property
     def clock(self) -> Clock:
@@ -148,7 +159,8 @@ class QiskitRuntimeService:
     @property
     def store_location(self) -> str:
         """Where the runtime's store lives."""
-        return self._runtime.store.location
+        # Not part of RuntimeAPI yet: the embedded runtime's store says where it lives.
+        return self._runtime.location
 
     def usage(self) -> dict[str, Any]:
         """Usage of the active instance: seconds its finished jobs occupied devices."""
@@ -183,7 +195,13 @@ class QiskitRuntimeService:
         if backend is None:
             if not isinstance(name, str) or name not in {d.name for d in self._runtime.devices()}:
                 raise QiskitBackendNotFoundError("No backend matches the criteria.")
-            backend = QSessionBackend(self._runtime, name, service=self, instance=instance)
+            backend = QSessionBackend(
+                self._runtime,
+                name,
+                service=self,
+                instance=instance,
+                translations=self._translations,
+            )
             backend = self._backends.setdefault(key, backend)
         return backend
 
@@ -264,13 +282,13 @@ class QiskitRuntimeService:
         return min(candidates, key=lambda b: self._runtime.pending_jobs(b.name))
 
     # -- jobs ------------------------------------------------------------------------------------
-    def _job(self, core_job: Any) -> RuntimeJob:
-        data = core_job.metadata.get(METADATA_KEY) or {}
+    def _job(self, core_job: Job) -> RuntimeJob:
+        metadata = core_job.metadata
         return RuntimeJob(
             core_job,
             service=self,
-            decoding=decoding_from_metadata(core_job.metadata),
-            primitive_id=data.get("primitive") if isinstance(data, dict) else None,
+            decoding=decoding_from_metadata(metadata),
+            primitive_id=primitive_of(metadata, core_job.program_id),
         )
 
     def job(self, job_id: str) -> RuntimeJob:
@@ -339,7 +357,9 @@ class QiskitRuntimeService:
                 found = self._runtime.jobs(limit=limit, skip=skip, **query)
                 return [self._job(j) for j in found]
             found = [
-                j for j in self._runtime.jobs(limit=None, **query) if _primitive(j) == program_id
+                j
+                for j in self._runtime.jobs(limit=None, **query)
+                if primitive_of(j.metadata, j.program_id) == program_id
             ]
         found = found[skip:] if limit is None else found[skip : skip + limit]
         return [self._job(j) for j in found]
@@ -370,13 +390,6 @@ class QiskitRuntimeService:
 
     def __repr__(self) -> str:
         return f"<QiskitRuntimeService store={self.store_location!r} instance={self._instance!r}>"
-
-
-def _primitive(job: Any) -> str:
-    data = job.metadata.get(METADATA_KEY)
-    if isinstance(data, dict) and "primitive" in data:
-        return str(data["primitive"])
-    return job.program_id
 
 
 def _attribute(backend: Any, key: str) -> Any:

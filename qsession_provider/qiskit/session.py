@@ -4,7 +4,9 @@ Both subclass qiskit-ibm-runtime's ``Session``/``Batch``, so every primitive tha
 those - our :class:`~.primitives.SamplerV2`/:class:`~.primitives.EstimatorV2`,
 qiskit-ibm-runtime's own ``SamplerV2``/``EstimatorV2``, and its executor-based ``Sampler``,
 ``Estimator`` and ``Executor`` - runs inside them, by ``mode=session`` or inside
-``with Session(...)``. All of them submit through :meth:`Session._run`.
+``with Session(...)``. qiskit-ibm-runtime's primitives submit through
+:meth:`Session._run`, whose inputs are decoded into the request ours build; both reach the
+runtime through :meth:`Session._submit`.
 
 Unlike qiskit-ibm-runtime's local mode (where a session is a no-op), the session is opened
 in the runtime when the object is created (``create_new=True``): ``session_id`` is its id;
@@ -35,12 +37,17 @@ from qiskit_ibm_runtime.batch import Batch as IBMBatch
 from qiskit_ibm_runtime.exceptions import IBMInputValueError, IBMRuntimeError
 from qiskit_ibm_runtime.session import Session as IBMSession
 
+from ..client.api import RuntimeAPI
 from ..core.session import SessionMode, SessionRecord, SessionState
+from ..errors import SessionClosedError
 from ._convert import iso_utc
 from ._errors import SESSION_CLOSED, ibm_errors
+from ._ibm_inputs import request_from_ibm
+from ._requests import JobRequest
 from ._submit import submit
 from .backend import QSessionBackend
 from .runtime_job import RuntimeJob
+from .service import QiskitRuntimeService
 
 __all__ = ["Batch", "Session", "session_details"]
 
@@ -124,13 +131,11 @@ class Session(IBMSession):
                 )
             raise ValueError(f"Invalid backend type {type(backend)}")
         super().__init__(backend, max_time, create_new=create_new)  # parses max_time as IBM
-        service = getattr(backend, "service", None)
+        service = backend.service
         if service is None:
-            from .service import QiskitRuntimeService
-
             service = QiskitRuntimeService._for_backend(backend)
         self._service = service
-        self._instance = getattr(backend, "instance", None) or service.active_instance()
+        self._instance = backend.instance or service.active_instance()
         self._root_taken = False
         self._session_id = self._create_session(create_new=create_new)
 
@@ -148,12 +153,21 @@ class Session(IBMSession):
         return record.id
 
     @property
-    def _runtime(self) -> Any:
+    def _runtime(self) -> RuntimeAPI:
         return self._backend.runtime
 
     def _record(self) -> SessionRecord:
         with ibm_errors():
             return self._runtime.session(self._session_id)
+
+    def _check_active(self) -> None:
+        """qiskit-ibm-runtime's client-side guard: no job once the session is known closed.
+
+        Raises:
+            IBMRuntimeError: ``"The session is closed."``
+        """
+        if not self._active:
+            raise IBMRuntimeError(SESSION_CLOSED)
 
     def _run(
         self,
@@ -164,7 +178,7 @@ class Session(IBMSession):
         calibration_id: str | None = None,
         dry_run: bool = False,
     ) -> RuntimeJob:
-        """Submit a job to the session (what every primitive calls).
+        """Submit a job as qiskit-ibm-runtime's primitives do (its inputs are decoded first).
 
         Args:
             program_id: ``"sampler"``, ``"estimator"`` or ``"executor"``.
@@ -181,28 +195,33 @@ class Session(IBMSession):
             IBMInputValueError: invalid pubs or options; nothing is submitted.
         """
         del result_decoder, calibration_id
-        if not self._active:
-            raise IBMRuntimeError(SESSION_CLOSED)
-        options = dict(options or {})
-        if not options.get("instance"):
-            options["instance"] = self._instance
-        if self._session_id is not None and not self._record().accepting_jobs:
-            self._active = False
-            raise IBMRuntimeError(SESSION_CLOSED)
-        # The first job shares the session's id (the "root job", as on IBM).
-        job_id = None if self._root_taken or self._session_id is None else self._session_id
+        self._check_active()  # qiskit-ibm-runtime's guard comes before any decoding
+        cache = self._backend.translations
+        request = request_from_ibm(program_id, inputs, options, cache=cache, dry_run=dry_run)
+        return self._submit(request)
+
+    def _submit(self, request: JobRequest) -> RuntimeJob:
+        """Submit a request to the session (what every primitive's job comes down to).
+
+        The first job shares the session's id (the "root job", as on IBM).
+
+        Raises:
+            IBMRuntimeError: ``"The session is closed."``; the session then refuses further
+                jobs without asking the runtime.
+        """
+        self._check_active()
+        session_id = self._session_id
+        job_id = None if self._root_taken or session_id is None else session_id
         try:
             job = submit(
                 self._backend,
-                program_id,
-                inputs,
-                options,
-                session_id=self._session_id,
+                request,
+                session_id=session_id,
                 job_id=job_id,
-                dry_run=dry_run,
+                instance=self._instance,
             )
         except IBMRuntimeError as exc:
-            if exc.message == SESSION_CLOSED:
+            if isinstance(exc.__cause__, SessionClosedError):
                 self._active = False
             raise
         self._root_taken = True

@@ -2,7 +2,7 @@
 
 A VQE loop submits the same circuit object with new parameter values job after job.
 Translating it costs ~7-12 µs per instruction, most of a ~2 ms estimator job, so
-:class:`ProgramCache` keeps the translation and hands back the *same* ``Circuit`` object
+:class:`CircuitCache` keeps the translation and hands back the *same* ``Circuit`` object
 (which also keeps the simulator's compile cache warm).
 
 The cache rule
@@ -51,12 +51,12 @@ from ..core.ir.circuit import Circuit
 from ..errors import InputError
 from ..translate.qiskit.circuits import circuit_to_ir
 
-__all__ = ["CacheStats", "ProgramCache"]
+__all__ = ["CacheStats", "CircuitCache"]
 
 
 @dataclass(frozen=True)
 class CacheStats:
-    """Counters of a :class:`ProgramCache`."""
+    """Counters of a :class:`CircuitCache`."""
 
     hits: int
     misses: int
@@ -67,7 +67,7 @@ class CacheStats:
 class _Entry:
     """One cached translation and the snapshot that validates it."""
 
-    __slots__ = ("ref", "cheap", "cregs", "metadata", "snapshot", "program")
+    __slots__ = ("ref", "cheap", "cregs", "metadata", "snapshot", "circuit")
 
     def __init__(
         self,
@@ -76,14 +76,14 @@ class _Entry:
         cregs: list[Any],
         metadata: Any,
         snapshot: Any,
-        program: Circuit,
+        circuit: Circuit,
     ) -> None:
         self.ref = ref
         self.cheap = cheap
         self.cregs = cregs
         self.metadata = metadata
         self.snapshot = snapshot
-        self.program = program
+        self.circuit = circuit
 
 
 def _cheap_fields(circuit: QuantumCircuit, data: Any) -> tuple[Any, ...]:
@@ -106,7 +106,7 @@ def _same(a: Any, b: Any) -> bool:
         return False
 
 
-class ProgramCache:
+class CircuitCache:
     """Translate Qiskit circuits once and reuse the :class:`Circuit` while they are unchanged.
 
     Thread-safe: dictionary reads and updates hold one lock; validation and translation run
@@ -119,7 +119,7 @@ class ProgramCache:
 
     Example:
         >>> from qiskit import QuantumCircuit
-        >>> cache = ProgramCache()
+        >>> cache = CircuitCache()
         >>> qc = QuantumCircuit(1, 1)
         >>> _ = qc.h(0), qc.measure(0, 0)
         >>> cache.get(qc) is cache.get(qc)
@@ -170,7 +170,7 @@ class ProgramCache:
                 if self._entries.get(key) is entry:
                     self._entries.move_to_end(key)
                 self._hits += 1
-            return entry.program
+            return entry.circuit
         with self._lock:
             self._misses += 1
         # Snapshot before translating: a concurrent mutation then makes the entry stale
@@ -178,14 +178,14 @@ class ProgramCache:
         snapshot = data.copy(copy_instructions=True, deepcopy=True)
         cregs = list(circuit.cregs)
         metadata = dict(circuit.metadata) if isinstance(circuit.metadata, dict) else None
-        program = circuit_to_ir(circuit)
+        translated = circuit_to_ir(circuit)
         ref = weakref.ref(circuit, self._make_callback(key))
         with self._lock:
-            self._entries[key] = _Entry(ref, cheap, cregs, metadata, snapshot, program)
+            self._entries[key] = _Entry(ref, cheap, cregs, metadata, snapshot, translated)
             self._entries.move_to_end(key)
             while len(self._entries) > self.maxsize:
                 self._entries.popitem(last=False)
-        return program
+        return translated
 
     @staticmethod
     def _valid(entry: _Entry, circuit: QuantumCircuit, cheap: tuple[Any, ...]) -> bool:
@@ -232,4 +232,4 @@ class ProgramCache:
 
     def __repr__(self) -> str:
         s = self.stats()
-        return f"ProgramCache(size={s.size}, maxsize={s.maxsize}, hits={s.hits}, misses={s.misses})"
+        return f"CircuitCache(size={s.size}, maxsize={s.maxsize}, hits={s.hits}, misses={s.misses})"

@@ -1,5 +1,9 @@
 """What a Qiskit job stores so its result can be rebuilt anywhere, and the rebuilding itself.
 
+Two decodings, one per kind of job: :class:`PrimitiveDecoding` (``sampler``/``estimator``
+jobs → ``PrimitiveResult``) and :class:`ExecutorDecoding` (``executor`` jobs →
+``QuantumProgramResult``, see :mod:`._executor`).
+
 The core keeps a job's neutral payload and neutral result; turning the result back into
 ``PrimitiveResult`` needs a little of the Qiskit pubs: for each pub its broadcast shape, its
 classical registers (names and sizes, in ``circuit.cregs`` order), its circuit metadata and,
@@ -14,7 +18,8 @@ for the estimator, its precision. At submission that description goes into the j
 so a job fetched by id - in this process or another one sharing the store - decodes into the
 same containers. Circuit metadata that the store cannot encode (arbitrary Python objects) is
 replaced by ``{}`` in the stored description; the submitting process still uses the real
-circuits. Executor jobs store their own description (see :mod:`._executor`).
+circuits. Executor jobs store the register layout, samplex outputs and passthrough data of
+their items (:meth:`ExecutorDecoding.describe`).
 """
 
 from __future__ import annotations
@@ -23,13 +28,24 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from qiskit.circuit import ClassicalRegister, QuantumCircuit
+from qiskit_ibm_runtime.decoders.defaults import DEFAULT_DECODERS
+from qiskit_ibm_runtime.results import QuantumProgramItemResult, QuantumProgramResult
 
 from ..core.ir.encoding import to_jsonable
 from ..errors import StoreError
 from ._results import estimator_result, sampler_result
 
-__all__ = ["METADATA_KEY", "PrimitiveDecoding", "decoding_from_metadata", "storable"]
+__all__ = [
+    "METADATA_KEY",
+    "Decoding",
+    "ExecutorDecoding",
+    "PrimitiveDecoding",
+    "decoding_from_metadata",
+    "primitive_of",
+    "storable",
+]
 
 #: Key of the Qiskit description in a core job's ``metadata``.
 METADATA_KEY = "qiskit"
@@ -37,6 +53,8 @@ METADATA_KEY = "qiskit"
 
 def storable(value: Any, default: Any = None) -> Any:
     """``value`` if the store's encoding can hold it, else ``default``."""
+    if type(value) is dict and not value:
+        return value  # the usual circuit metadata: nothing to encode
     try:
         to_jsonable(value)
     except StoreError:
@@ -111,15 +129,82 @@ class PrimitiveDecoding:
         return []
 
 
-def decoding_from_metadata(metadata: Mapping[str, Any]) -> Any:
+class ExecutorDecoding:
+    """Turns the neutral result of an executor job into a ``QuantumProgramResult``.
+
+    Args:
+        items: per item: ``cregs`` (name, size), ``extra`` (samplex outputs),
+            ``circuit_metadata``.
+        passthrough: the program's passthrough data (read by the post-processors).
+        semantic_role: ``"sampler_v2"``, ``"estimator_v2"``, ... or None.
+        shots: shots per element.
+    """
+
+    primitive = "executor"
+
+    def __init__(
+        self, items: list[dict[str, Any]], passthrough: Any, semantic_role: str | None, shots: int
+    ) -> None:
+        self.items = items
+        self.passthrough = passthrough
+        self.semantic_role = semantic_role
+        self.shots = shots
+
+    def describe(self) -> dict[str, Any]:
+        """The description stored in the job's metadata (unstorable passthrough → None)."""
+        return {
+            "primitive": "executor",
+            "items": self.items,
+            "passthrough": storable(self.passthrough),
+            "semantic_role": self.semantic_role,
+            "shots": self.shots,
+        }
+
+    @classmethod
+    def from_description(cls, data: Mapping[str, Any]) -> ExecutorDecoding:
+        """Inverse of :meth:`describe`."""
+        return cls(
+            list(data["items"]), data.get("passthrough"), data.get("semantic_role"), data["shots"]
+        )
+
+    def decode(self, raw: Mapping[str, Any]) -> Any:
+        """The ``QuantumProgramResult`` of the neutral result."""
+        results = []
+        for item, entry in zip(self.items, raw["pubs"]):
+            data = dict(item["extra"])
+            for name, _size in item["cregs"]:
+                data[name] = np.asarray(entry["registers"][name], dtype=bool)
+            metadata = {"shots": self.shots, "circuit_metadata": item["circuit_metadata"]}
+            results.append(QuantumProgramItemResult(result=data, metadata=metadata))
+        out = QuantumProgramResult(data=results, metadata=None, passthrough_data=self.passthrough)
+        out._semantic_role = self.semantic_role
+        return out
+
+    def default_decoders(self) -> list[Any]:
+        """qiskit-ibm-runtime's executor decoders (client-side post-processing)."""
+        return list(DEFAULT_DECODERS["executor"])
+
+
+#: Either decoding (what ``RuntimeJob`` holds).
+Decoding = PrimitiveDecoding | ExecutorDecoding
+
+
+def decoding_from_metadata(metadata: Mapping[str, Any]) -> Decoding | None:
     """The decoding for a stored job, or None if the job was not submitted by the Qiskit face."""
     data = metadata.get(METADATA_KEY)
     if not isinstance(data, Mapping) or "primitive" not in data:
         return None
     if data["primitive"] == "executor":
-        from ._executor import ExecutorDecoding
-
         return ExecutorDecoding.from_description(data)
     if data["primitive"] in ("sampler", "estimator"):
         return PrimitiveDecoding.from_description(data)
     return None
+
+
+def primitive_of(metadata: Mapping[str, Any], program_id: str) -> str:
+    """The primitive a stored job was submitted by (``"executor"`` jobs run the ``sampler``
+    program), from its metadata; ``program_id`` for jobs of other faces."""
+    data = metadata.get(METADATA_KEY)
+    if isinstance(data, Mapping) and "primitive" in data:
+        return str(data["primitive"])
+    return program_id

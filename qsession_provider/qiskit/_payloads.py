@@ -2,9 +2,10 @@
 
 Pure conversion: no scheduling, no execution. The caller has already coerced each pub and
 resolved its shots (``SamplerPub.coerce(pub, shots)``) or precision
-(``EstimatorPub.coerce(pub, precision)``). Circuits go through a :class:`ProgramCache`,
-observables through a small content-keyed :class:`ObservableCache`, so a VQE loop that
-submits the same circuit and Hamiltonian job after job translates them only once.
+(``EstimatorPub.coerce(pub, precision)``). Circuits, observables and the pubs of
+parameter-free circuits go through the caller's :class:`~._translations.TranslationCache`,
+so a VQE loop that submits the same circuit and Hamiltonian job after job translates them
+only once.
 
 Errors are the neutral ones (:class:`~qsession_provider.errors.InputError` and its
 subclasses), with the pub or circuit index prefixed to the message; the face translates
@@ -13,8 +14,6 @@ them into what its users catch.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,10 +22,8 @@ from qiskit.circuit import QuantumCircuit
 from qiskit.primitives.containers import BindingsArray
 from qiskit.primitives.containers import EstimatorPub as QiskitEstimatorPub
 from qiskit.primitives.containers import SamplerPub as QiskitSamplerPub
-from qiskit.quantum_info import SparseObservable
 
 from ..core.ir.circuit import Circuit
-from ..core.ir.observables import PauliSum
 from ..core.ir.payload import (
     EstimatorPayload,
     EstimatorPub,
@@ -36,83 +33,14 @@ from ..core.ir.payload import (
     check_seed,
 )
 from ..errors import InputError, UnboundParameterError
-from ..translate.qiskit.observables import sparse_pauli_to_sum
-from ._programs import ProgramCache
+from ._translations import TranslationCache
 
 __all__ = [
-    "ObservableCache",
     "estimator_payload",
     "parameter_values",
     "run_payload",
     "sampler_payload",
 ]
-
-
-class ObservableCache:
-    """Thread-safe LRU cache of ``SparseObservable`` → :class:`PauliSum` conversions.
-
-    Keyed by content (qubit count and the raw coefficient, term, index and boundary
-    arrays), because ``ObservablesArray`` builds fresh ``SparseObservable`` objects on
-    every coercion, so identity would never hit. Other observable forms are converted
-    without caching.
-
-    Args:
-        maxsize: the most observables kept; ``0`` disables caching.
-    """
-
-    def __init__(self, maxsize: int = 1024) -> None:
-        self.maxsize = maxsize
-        self._entries: OrderedDict[tuple[Any, ...], PauliSum] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, observable: Any) -> PauliSum:
-        """The :class:`PauliSum` of ``observable`` (see ``sparse_pauli_to_sum``)."""
-        if not isinstance(observable, SparseObservable) or self.maxsize == 0:
-            return sparse_pauli_to_sum(observable)
-        key = (
-            observable.num_qubits,
-            np.asarray(observable.coeffs).tobytes(),
-            np.asarray(observable.bit_terms).tobytes(),
-            np.asarray(observable.indices).tobytes(),
-            np.asarray(observable.boundaries).tobytes(),
-        )
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-                return found
-        converted = sparse_pauli_to_sum(observable)
-        with self._lock:
-            self._entries[key] = converted
-            while len(self._entries) > self.maxsize:
-                self._entries.popitem(last=False)
-        return converted
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
-
-
-#: Shared by every estimator job that does not bring its own cache.
-_OBSERVABLES = ObservableCache()
-
-#: Neutral pubs of parameter-free circuits, by ``(id(program), shots, shape)``: a loop that
-#: samples the same circuit job after job builds (and encodes) its pub once. An entry holds
-#: its program, so the id cannot be reused while the entry exists; it is checked anyway.
-_FIXED_PUBS: dict[tuple[int, int, tuple[int, ...]], SamplerPub] = {}
-_FIXED_PUBS_MAX = 256
-
-
-def _fixed_sampler_pub(program: Circuit, shots: int, shape: tuple[int, ...]) -> SamplerPub:
-    """The neutral pub of a parameter-free ``program`` (shared between jobs: it is immutable)."""
-    key = (id(program), shots, shape)
-    pub = _FIXED_PUBS.get(key)
-    if pub is None or pub.program is not program:
-        pub = SamplerPub(program, np.zeros((*shape, 0), dtype=float), shots)
-        if len(_FIXED_PUBS) >= _FIXED_PUBS_MAX:
-            _FIXED_PUBS.clear()
-        _FIXED_PUBS[key] = pub
-    return pub
 
 
 class _where:  # noqa: N801 - used as a function: ``with _where("pub 2"): ...``
@@ -140,13 +68,13 @@ def _circuit_label(circuit: QuantumCircuit) -> str:
 
 
 def parameter_values(
-    bindings: BindingsArray, circuit: QuantumCircuit, program: Circuit
+    bindings: BindingsArray, circuit: QuantumCircuit, translated: Circuit
 ) -> np.ndarray:
-    """The values of ``bindings`` as a float array ``(*bindings.shape, len(program.parameters))``.
+    """The values of ``bindings`` as a float array ``(*bindings.shape, len(parameters))``.
 
-    Columns follow ``program.parameters`` (names such as ``θ[0]``, as ``circuit_to_ir``
-    writes them). Parameters that the translation dropped (e.g. one used only in a ``delay``)
-    may be bound and are ignored.
+    Columns follow the parameters of ``translated``, the IR circuit of ``circuit`` (names
+    such as ``θ[0]``, as ``circuit_to_ir`` writes them). Parameters that the translation
+    dropped (e.g. one used only in a ``delay``) may be bound and are ignored.
 
     Raises:
         InputError: the bindings do not bind exactly the circuit's parameters.
@@ -161,30 +89,30 @@ def parameter_values(
             f"has parameters {expected}"
         )
     position = {name: i for i, name in enumerate(names)}
-    missing = [name for name in program.parameters if name not in position]
+    missing = [name for name in translated.parameters if name not in position]
     if missing:
         raise InputError(
             f"parameter values give no value for {missing} of circuit {_circuit_label(circuit)} "
             f"(bound: {sorted(names)})"
         )
-    if not program.parameters:
+    if not translated.parameters:
         return np.zeros((*bindings.shape, 0), dtype=float)
     full = bindings.as_array()
-    return np.ascontiguousarray(full[..., [position[name] for name in program.parameters]])
+    return np.ascontiguousarray(full[..., [position[name] for name in translated.parameters]])
 
 
 def sampler_payload(
     pubs: Sequence[QiskitSamplerPub],
     *,
     seed: int | None,
-    cache: ProgramCache,
+    cache: TranslationCache,
 ) -> SamplerPayload:
     """The neutral ``sampler`` payload for coerced Qiskit sampler pubs.
 
     Args:
         pubs: ``SamplerPub`` objects whose ``shots`` are set.
         seed: seed for the sampling RNG (None: fresh entropy).
-        cache: the translation cache.
+        cache: the translations to reuse.
 
     Returns:
         A :class:`SamplerPayload` with one neutral pub per Qiskit pub, in order.
@@ -195,6 +123,7 @@ def sampler_payload(
         InvalidProgramError: a circuit cannot be translated.
     """
     seed = check_seed(seed)
+    circuits, fixed = cache.circuits, cache.sampler_pubs
     out = []
     for index, pub in enumerate(pubs):
         with _where(f"pub {index}"):
@@ -202,13 +131,13 @@ def sampler_payload(
                 raise InputError(f"expected a coerced SamplerPub, got {type(pub).__name__}")
             if pub.shots is None:
                 raise InputError("shots are not set; coerce it with SamplerPub.coerce(pub, shots)")
-            program = cache.get(pub.circuit)
+            circuit = circuits.get(pub.circuit)
             bindings = pub.parameter_values
-            if not program.parameters and not bindings.data and not pub.circuit.num_parameters:
-                out.append(_fixed_sampler_pub(program, pub.shots, bindings.shape))
+            if not circuit.parameters and not bindings.data and not pub.circuit.num_parameters:
+                out.append(fixed.get(circuit, pub.shots, bindings.shape))
                 continue
-            values = parameter_values(bindings, pub.circuit, program)
-            out.append(SamplerPub(program, values, pub.shots))
+            values = parameter_values(bindings, pub.circuit, circuit)
+            out.append(SamplerPub(circuit, values, pub.shots))
     return SamplerPayload(tuple(out), seed)
 
 
@@ -216,16 +145,14 @@ def estimator_payload(
     pubs: Sequence[QiskitEstimatorPub],
     *,
     seed: int | None,
-    cache: ProgramCache,
-    observable_cache: ObservableCache | None = None,
+    cache: TranslationCache,
 ) -> EstimatorPayload:
     """The neutral ``estimator`` payload for coerced Qiskit estimator pubs.
 
     Args:
         pubs: ``EstimatorPub`` objects whose ``precision`` is set.
         seed: seed for the shot-noise RNG used when ``precision > 0``.
-        cache: the translation cache.
-        observable_cache: observable conversions; default: one cache shared by all jobs.
+        cache: the translations to reuse.
 
     Returns:
         An :class:`EstimatorPayload`; each pub's observables are an object array of
@@ -237,7 +164,7 @@ def estimator_payload(
         InvalidProgramError: a circuit or observable cannot be translated.
     """
     seed = check_seed(seed)
-    observables = observable_cache if observable_cache is not None else _OBSERVABLES
+    circuits, observables = cache.circuits, cache.observables
     out = []
     for index, pub in enumerate(pubs):
         with _where(f"pub {index}"):
@@ -247,15 +174,15 @@ def estimator_payload(
                 raise InputError(
                     "precision is not set; coerce it with EstimatorPub.coerce(pub, precision)"
                 )
-            program = cache.get(pub.circuit)
-            values = parameter_values(pub.parameter_values, pub.circuit, program)
+            circuit = circuits.get(pub.circuit)
+            values = parameter_values(pub.parameter_values, pub.circuit, circuit)
             sparse = pub.observables.sparse_observables_array()
             flat = sparse.ravel()
             sums = np.empty(flat.shape, dtype=object)
             for k in range(flat.size):
                 # Item assignment: PauliSum has __len__, so slice assignment could unpack it.
                 sums[k] = observables.get(flat[k])
-            out.append(EstimatorPub(program, values, sums.reshape(sparse.shape), pub.precision))
+            out.append(EstimatorPub(circuit, values, sums.reshape(sparse.shape), pub.precision))
     return EstimatorPayload(tuple(out), seed)
 
 
@@ -265,7 +192,7 @@ def run_payload(
     shots: int,
     memory: bool,
     seed: int | None,
-    cache: ProgramCache,
+    cache: TranslationCache,
     options: Mapping[str, Any] | None = None,
 ) -> RunPayload:
     """The neutral ``run`` payload for ``backend.run(circuits, ...)``.
@@ -275,11 +202,11 @@ def run_payload(
         shots: shots per circuit.
         memory: whether the result keeps per-shot memory.
         seed: ``seed_simulator``.
-        cache: the translation cache.
+        cache: the translations to reuse.
         options: other run options, carried as they are.
 
     Returns:
-        A :class:`RunPayload` with one program per circuit, in order.
+        A :class:`RunPayload` with one IR circuit per circuit, in order.
 
     Raises:
         UnboundParameterError: a circuit still has parameters (the message names it).
@@ -289,7 +216,7 @@ def run_payload(
     seed = check_seed(seed)
     if isinstance(circuits, QuantumCircuit):
         circuits = [circuits]
-    programs = []
+    translated = []
     for index, circuit in enumerate(circuits):
         with _where(f"circuit {index}"):
             if not isinstance(circuit, QuantumCircuit):
@@ -300,5 +227,5 @@ def run_payload(
                     f"circuit {_circuit_label(circuit)} has unbound parameters {names}; bind "
                     "them with circuit.assign_parameters(...) before backend.run"
                 )
-            programs.append(cache.get(circuit))
-    return RunPayload(tuple(programs), shots, bool(memory), seed, dict(options or {}))
+            translated.append(cache.circuits.get(circuit))
+    return RunPayload(tuple(translated), shots, bool(memory), seed, dict(options or {}))

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -14,7 +12,7 @@ pytest.importorskip("qiskit")
 pytest.importorskip("qiskit_ibm_runtime")
 
 from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister  # noqa: E402
-from qiskit.circuit import CircuitInstruction, Clbit, Gate, Parameter, ParameterVector  # noqa: E402
+from qiskit.circuit import CircuitInstruction, Clbit, Parameter, ParameterVector  # noqa: E402
 from qiskit.circuit.library import RXGate, efficient_su2  # noqa: E402
 from qiskit.primitives import (  # noqa: E402
     BackendEstimatorV2,
@@ -35,10 +33,7 @@ from qiskit.result import Result  # noqa: E402
 from qiskit.transpiler import Target  # noqa: E402
 
 from qsession_provider.errors import InputError, UnboundParameterError  # noqa: E402
-from qsession_provider.qiskit import circuit_to_ir  # noqa: E402
-from qsession_provider.qiskit._programs import ProgramCache  # noqa: E402
-from qsession_provider.qiskit._pubs import (  # noqa: E402
-    ObservableCache,
+from qsession_provider.qiskit._payloads import (  # noqa: E402
     estimator_payload,
     run_payload,
     sampler_payload,
@@ -49,6 +44,7 @@ from qsession_provider.qiskit._results import (  # noqa: E402
     run_result,
     sampler_result,
 )
+from qsession_provider.qiskit._translations import TranslationCache  # noqa: E402
 from qsession_provider.sim import StatevectorSimulator  # noqa: E402
 from qsession_provider.sim.execute import execute  # noqa: E402
 
@@ -56,24 +52,24 @@ SIM = StatevectorSimulator()
 
 
 @pytest.fixture
-def cache() -> ProgramCache:
-    return ProgramCache()
+def cache() -> TranslationCache:
+    return TranslationCache()
 
 
-def run_sampler(pubs: list[Any], shots: int, cache: ProgramCache, seed: int = 7) -> Any:
+def run_sampler(pubs: list[Any], shots: int, cache: TranslationCache, seed: int = 7) -> Any:
     coerced = [SamplerPub.coerce(p, shots) for p in pubs]
     payload = sampler_payload(coerced, seed=seed, cache=cache)
     return sampler_result(execute("sampler", payload, SIM), coerced, metadata={"job": "x"})
 
 
-def run_estimator(pubs: list[Any], precision: float, cache: ProgramCache, seed: int = 7) -> Any:
+def run_estimator(pubs: list[Any], precision: float, cache: TranslationCache, seed: int = 7) -> Any:
     coerced = [EstimatorPub.coerce(p, precision) for p in pubs]
     payload = estimator_payload(coerced, seed=seed, cache=cache)
     return estimator_result(execute("estimator", payload, SIM), coerced, metadata={})
 
 
 def run_circuits(
-    circuits: list[QuantumCircuit], shots: int, memory: bool, cache: ProgramCache, seed: int = 7
+    circuits: list[QuantumCircuit], shots: int, memory: bool, cache: TranslationCache, seed: int = 7
 ) -> Result:
     payload = run_payload(circuits, shots=shots, memory=memory, seed=seed, cache=cache)
     return run_result(
@@ -124,7 +120,7 @@ def test_pack_bits_matches_bitarray_from_bool_array() -> None:
         np.testing.assert_array_equal(pack_bits(bits), expected.array)
 
 
-def test_sampler_deterministic_registers_equal_statevector_sampler(cache: ProgramCache) -> None:
+def test_sampler_deterministic_registers_equal_statevector_sampler(cache: TranslationCache) -> None:
     qc = deterministic_registers()
     ours = run_sampler([qc], 64, cache)
     ref = StatevectorSampler(seed=1).run([qc], shots=64).result()
@@ -141,7 +137,7 @@ def test_sampler_deterministic_registers_equal_statevector_sampler(cache: Progra
     assert ours.metadata == {"version": 2, "job": "x"}
 
 
-def test_sampler_broadcast_matches_statevector_sampler(cache: ProgramCache) -> None:
+def test_sampler_broadcast_matches_statevector_sampler(cache: TranslationCache) -> None:
     theta = ParameterVector("θ", 2)
     qc = QuantumCircuit(2)
     qc.ry(theta[0], 0)
@@ -159,7 +155,7 @@ def test_sampler_broadcast_matches_statevector_sampler(cache: ProgramCache) -> N
         assert tvd(meas.get_counts(index), ref[0].data.meas.get_counts(index)) < 0.03
 
 
-def test_sampler_several_pubs_and_parameter_order(cache: ProgramCache) -> None:
+def test_sampler_several_pubs_and_parameter_order(cache: TranslationCache) -> None:
     # 12 parameters: program.parameters sorts 'θ[10]' before 'θ[2]', Qiskit does not.
     theta = ParameterVector("θ", 12)
     qc = QuantumCircuit(3)
@@ -180,20 +176,20 @@ def test_sampler_several_pubs_and_parameter_order(cache: ProgramCache) -> None:
     assert set(ours[1].data.c.get_counts()) == {"00", "11"}
 
 
-def test_sampler_metadata_and_same_program_reused(cache: ProgramCache) -> None:
+def test_sampler_metadata_and_same_circuit_reused(cache: TranslationCache) -> None:
     qc = QuantumCircuit(1, 1, metadata={"iteration": 1})
     qc.h(0)
     qc.measure(0, 0)
     first = sampler_payload([SamplerPub.coerce(qc, 10)], seed=1, cache=cache)
     second = sampler_payload([SamplerPub.coerce(qc, 10)], seed=1, cache=cache)
     assert first.pubs[0].program is second.pubs[0].program
-    assert cache.stats().hits == 1 and cache.stats().misses == 1
+    assert cache.circuits.stats().hits == 1 and cache.circuits.stats().misses == 1
 
 
 # -- estimator -------------------------------------------------------------------------------
 
 
-def test_estimator_broadcast_matches_statevector_estimator(cache: ProgramCache) -> None:
+def test_estimator_broadcast_matches_statevector_estimator(cache: TranslationCache) -> None:
     qc = efficient_su2(3, reps=2)  # 18 parameters, named θ[0]..θ[17]
     values = np.random.default_rng(1).uniform(-np.pi, np.pi, (3, 1, qc.num_parameters))
     observables = [
@@ -213,7 +209,7 @@ def test_estimator_broadcast_matches_statevector_estimator(cache: ProgramCache) 
     assert ours.metadata == {"version": 2}
 
 
-def test_estimator_scalar_pub_and_precision(cache: ProgramCache) -> None:
+def test_estimator_scalar_pub_and_precision(cache: TranslationCache) -> None:
     qc = QuantumCircuit(2)
     qc.h(0)
     qc.cx(0, 1)
@@ -225,18 +221,15 @@ def test_estimator_scalar_pub_and_precision(cache: ProgramCache) -> None:
     assert noisy[0].metadata["target_precision"] == 0.01
 
 
-def test_estimator_observables_converted_once(cache: ProgramCache) -> None:
+def test_estimator_observables_converted_once(cache: TranslationCache) -> None:
     qc = efficient_su2(2, reps=1)
     hamiltonian = SparsePauliOp.from_list([("ZZ", 1.0), ("XI", 0.5), ("IY", 0.25)])
-    observables = ObservableCache()
     payloads = []
     for seed in range(3):
         values = np.random.default_rng(seed).uniform(0, 1, qc.num_parameters)
         pub = EstimatorPub.coerce((qc, hamiltonian, values), 0.0)
-        payloads.append(
-            estimator_payload([pub], seed=None, cache=cache, observable_cache=observables)
-        )
-    assert len(observables) == 1
+        payloads.append(estimator_payload([pub], seed=None, cache=cache))
+    assert len(cache.observables) == 1
     first = payloads[0].pubs[0]
     assert all(p.pubs[0].observables[()] is first.observables[()] for p in payloads)
     assert all(p.pubs[0].program is first.program for p in payloads)
@@ -278,7 +271,7 @@ def run_cases() -> list[QuantumCircuit]:
     return cases
 
 
-def test_run_counts_and_memory_equal_basic_simulator(cache: ProgramCache) -> None:
+def test_run_counts_and_memory_equal_basic_simulator(cache: TranslationCache) -> None:
     circuits = run_cases()
     ours = run_circuits(circuits, 16, True, cache)
     ref = BasicSimulator().run(circuits, shots=16, memory=True, seed_simulator=7).result()
@@ -291,7 +284,7 @@ def test_run_counts_and_memory_equal_basic_simulator(cache: ProgramCache) -> Non
         assert ours.results[i].shots == 16 and ours.results[i].meas_level == 2
 
 
-def test_run_random_circuit_statistics_and_no_memory(cache: ProgramCache) -> None:
+def test_run_random_circuit_statistics_and_no_memory(cache: TranslationCache) -> None:
     qc = QuantumCircuit(3, 3)
     qc.h(0)
     qc.ry(0.7, 1)
@@ -311,7 +304,7 @@ class PipelineBackend(BackendV2):
         self._target = Target.from_configuration(
             ["x", "h", "s", "sdg", "rx", "ry", "rz", "cx", "measure"], num_qubits=4
         )
-        self.cache = ProgramCache()
+        self.cache = TranslationCache()
 
     @property
     def target(self) -> Target:
@@ -369,66 +362,7 @@ def test_backend_estimator_v2_reads_run_results() -> None:
     np.testing.assert_allclose(ours[0].data.evs, ref[0].data.evs, atol=0.03)
 
 
-# -- translation cache -----------------------------------------------------------------------
-
-
-class Custom(Gate):
-    """A Python-side gate whose params can be edited in place."""
-
-    def __init__(self, angle: float) -> None:
-        super().__init__("custom", 1, [angle])
-
-    def _define(self) -> None:
-        qc = QuantumCircuit(1)
-        qc.rx(self.params[0], 0)
-        self.definition = qc
-
-
-def base_circuit() -> QuantumCircuit:
-    t = Parameter("t")
-    qc = QuantumCircuit(2, 2, name="base", metadata={"k": 1})
-    qc.rx(t, 0)
-    qc.cx(0, 1)
-    qc.append(Custom(0.3), [1])
-    qc.measure([0, 1], [0, 1])
-    return qc
-
-
-MUTATIONS = {
-    "append": lambda qc: qc.x(1),
-    "replace": lambda qc: qc.data.__setitem__(1, CircuitInstruction(RXGate(0.2), [qc.qubits[1]])),
-    "pop": lambda qc: qc.data.pop(),
-    "assign_inplace": lambda qc: qc.assign_parameters({"t": 0.5}, inplace=True),
-    "global_phase": lambda qc: setattr(qc, "global_phase", 0.25),
-    "name": lambda qc: setattr(qc, "name", "renamed"),
-    "metadata": lambda qc: qc.metadata.update({"k": 2}),
-    "overlapping_register": lambda qc: qc.add_register(
-        ClassicalRegister(name="extra", bits=qc.clbits[:1])
-    ),
-    "new_qubit": lambda qc: qc.add_register(QuantumRegister(1, "more")),
-    "custom_param_in_place": lambda qc: qc.data[2].operation.params.__setitem__(0, 1.2),
-}
-
-
-@pytest.mark.parametrize("mutation", sorted(MUTATIONS))
-def test_cache_mutation_invalidates(cache: ProgramCache, mutation: str) -> None:
-    qc = base_circuit()
-    before = cache.get(qc)
-    assert cache.get(qc) is before
-    MUTATIONS[mutation](qc)
-    after = cache.get(qc)
-    assert after is not before
-    fresh = circuit_to_ir(qc)
-    assert after.structure_key() == fresh.structure_key()
-    assert (after.name, after.metadata, after.parameters) == (
-        fresh.name,
-        fresh.metadata,
-        fresh.parameters,
-    )
-    assert cache.get(qc) is after  # and the new translation is cached again
-
-
-def test_cache_mutation_between_jobs_changes_results(cache: ProgramCache) -> None:
+def test_cache_mutation_between_jobs_changes_results(cache: TranslationCache) -> None:
     qc = QuantumCircuit(1, 1)
     qc.measure(0, 0)
     first = run_sampler([qc], 50, cache)
@@ -438,43 +372,10 @@ def test_cache_mutation_between_jobs_changes_results(cache: ProgramCache) -> Non
     assert second[0].data.c.get_counts() == {"1": 50}
 
 
-def test_cache_bounded_collected_and_disabled() -> None:
-    cache = ProgramCache(maxsize=2)
-    circuits = [QuantumCircuit(1) for _ in range(3)]
-    programs = [cache.get(c) for c in circuits]
-    assert len(cache) == 2
-    assert cache.get(circuits[2]) is programs[2]
-    assert cache.get(circuits[0]) is not programs[0]  # evicted, translated again
-    del circuits, programs
-    gc.collect()
-    assert len(cache) == 0
-    off = ProgramCache(maxsize=0)
-    qc = QuantumCircuit(1)
-    assert off.get(qc) is not off.get(qc) and len(off) == 0
-    with pytest.raises(InputError, match="QuantumCircuit"):
-        cache.get("not a circuit")  # type: ignore[arg-type]
-    with pytest.raises(InputError, match="maxsize"):
-        ProgramCache(maxsize=-1)
-
-
-def test_cache_thread_safe() -> None:
-    cache = ProgramCache(maxsize=4)
-    circuits = [efficient_su2(3, reps=r) for r in range(1, 7)]
-    expected = [circuit_to_ir(c).structure_key() for c in circuits]
-
-    def work(i: int) -> bool:
-        k = i % len(circuits)
-        return cache.get(circuits[k]).structure_key() == expected[k]
-
-    with ThreadPoolExecutor(8) as pool:
-        assert all(pool.map(work, range(400)))
-    assert len(cache) <= 4
-
-
 # -- bad input -------------------------------------------------------------------------------
 
 
-def test_run_unbound_parameters_named(cache: ProgramCache) -> None:
+def test_run_unbound_parameters_named(cache: TranslationCache) -> None:
     qc = QuantumCircuit(1, 1, name="ansatz")
     qc.rx(Parameter("phi"), 0)
     qc.measure(0, 0)
@@ -487,7 +388,7 @@ def test_run_unbound_parameters_named(cache: ProgramCache) -> None:
         run_payload(ok, shots=0, memory=False, seed=None, cache=cache)
 
 
-def test_wrong_bindings_array(cache: ProgramCache) -> None:
+def test_wrong_bindings_array(cache: TranslationCache) -> None:
     qc = QuantumCircuit(1, 1)
     qc.rx(Parameter("a"), 0)
     qc.measure(0, 0)
@@ -499,7 +400,7 @@ def test_wrong_bindings_array(cache: ProgramCache) -> None:
         sampler_payload([extra], seed=None, cache=cache)
 
 
-def test_missing_shots_precision_measurements(cache: ProgramCache) -> None:
+def test_missing_shots_precision_measurements(cache: TranslationCache) -> None:
     qc = QuantumCircuit(1)
     qc.h(0)
     with pytest.raises(InputError, match="shots are not set"):
@@ -513,7 +414,7 @@ def test_missing_shots_precision_measurements(cache: ProgramCache) -> None:
         sampler_payload([SamplerPub(qc, shots=5)], seed=-1, cache=cache)
 
 
-def test_result_mismatch_is_refused(cache: ProgramCache) -> None:
+def test_result_mismatch_is_refused(cache: TranslationCache) -> None:
     qc = QuantumCircuit(1, 1)
     qc.measure(0, 0)
     pub = SamplerPub.coerce(qc, 4)
