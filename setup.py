@@ -42,13 +42,30 @@ setup(
     ext_modules=[
         Extension(
             "qsession_provider.sim._kernel",
-            sources=[f"{CSRC}/module.c", f"{CSRC}/kernels.c"],
+            sources=[
+                f"{CSRC}/{name}.c"
+                for name in (
+                    "module",
+                    "dispatch",
+                    "simd_generic",
+                    "simd_avx2",
+                    "simd_avx512",
+                    "threads",
+                    "expectation",
+                    "fusion",
+                    "permute",
+                )
+            ],
             depends=[
-                f"{CSRC}/kernels.h",
-                f"{CSRC}/kernels_impl.h",
-                f"{CSRC}/kernels_matk.h",
-                f"{CSRC}/kernels_vec.h",
-                f"{CSRC}/kernels_vecg.h",
+                f"{CSRC}/{name}"
+                for name in (
+                    "kernels.h",
+                    "internal.h",
+                    "vector.inc",
+                    "vector_streams.inc",
+                    "readout.inc",
+                    "ops.inc",
+                )
             ],
             include_dirs=[numpy.get_include()],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],

@@ -1,7 +1,16 @@
-"""The simulation engine: neutral programs in, states, samples and expectation values out.
+"""The simulation engine: neutral circuits in, states, samples and expectation values out.
 
-Imports only ``core`` and numpy (never qiskit or cirq); the math runs in the C extension
-``qsession_provider.sim._kernel`` (numpy reference: ``qsession_provider.sim._reference``).
+Imports only ``core.ir``, ``errors`` and numpy (never qiskit or cirq); the math runs in the
+C extension ``qsession_provider.sim._kernel`` (sources in ``csrc/``; numpy reference:
+``qsession_provider.sim._reference``). Modules, from the job inward:
+
+- ``execute``: neutral payloads (sampler, estimator, run) -> neutral result dicts;
+  ``rng``: the generators jobs draw from;
+- ``simulator``: :class:`StatevectorSimulator` (compile cache, states, public API);
+  ``sampling``, ``expectation``, ``branches`` (mid-circuit measurement), ``memory``;
+- ``compiler``: a circuit -> :class:`CompiledProgram` of ``steps`` and ``plan`` objects;
+  ``fusion`` and ``fusion_policy`` decide blocks and tiles, ``binding`` binds values;
+- ``kernels``: which kernel module runs (C or the numpy reference).
 """
 
 from __future__ import annotations
@@ -9,7 +18,8 @@ from __future__ import annotations
 from .compiler import CompiledProgram, compile_program
 from .execute import execute
 from .kernels import load_kernel
-from .statevector import StatevectorSimulator, available_memory
+from .memory import available_memory
+from .simulator import StatevectorSimulator
 
 __all__ = [
     "CompiledProgram",

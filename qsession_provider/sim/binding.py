@@ -1,15 +1,19 @@
 """Binding parameters fast: every expression of a plan at once, every gate of a kind at once.
 
 Compile once, bind many: a compiled plan knows which gates take parameters. At bind time it
-evaluates all their parameter expressions in one step (affine expressions of the parameters,
-the common case, as one matrix-vector product; anything else one expression at a time) and
-builds the matrices of all gates with the same name in one vectorised numpy call.
+evaluates all their parameter expressions in one step (:class:`ExpressionTable`: affine
+expressions of the parameters, the common case, as one matrix-vector product; anything else
+one expression at a time), builds the matrices of all gates with the same name in one
+vectorised call (the gate library's :meth:`~qsession_provider.core.ir.gates.GateSpec.batch`),
+and multiplies them into fused blocks with the kernel's ``fuse_blocks``
+(:class:`PlanBinder`).
 """
 
 from __future__ import annotations
 
-import math
+import threading
 from collections.abc import Callable, Mapping, Sequence
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -17,10 +21,14 @@ import numpy as np
 from ..core.ir.gates import gate_spec
 from ..core.ir.params import ParamExpr
 from ..errors import InvalidProgramError
+from .steps import GateStep, KernelGate, data_size
 
-__all__ = ["ExpressionTable", "batch_data", "BATCH_BUILDERS"]
+__all__ = ["ExpressionTable", "PlanBinder"]
 
 _Linear = dict[str | None, float]
+# Gates of one name in a plan: (batch builder, component slots, first expression, gates,
+# parameters each).
+_Group = tuple[Callable[[np.ndarray], np.ndarray], np.ndarray, int, int, int]
 
 
 def _linear(expr: Any) -> _Linear | None:
@@ -118,97 +126,98 @@ class ExpressionTable:
         return out
 
 
-# -- gate matrices for many parameter values at once ---------------------------------------
-# Each builder takes the parameters as arrays of shape (G,) and returns (G, 4**k) for dense
-# gates or (G, 2**k) for diagonal ones, row-major, exactly as core.gates defines them.
+class PlanBinder:
+    """Turns parameter values into the data of a plan's kernel gates.
 
-_X = np.array([[0, 1], [1, 0]], dtype=complex)
-_Y = np.array([[0, -1j], [1j, 0]], dtype=complex)
-_Z = np.array([[1, 0], [0, -1]], dtype=complex)
+    Built once per plan: every original gate's constant data is laid out in a component
+    template, parameterised gates are grouped by name (one vectorised
+    :meth:`~qsession_provider.core.ir.gates.GateSpec.batch` call per group), and the code for
+    the kernel's ``fuse_blocks`` multiplies components into fused blocks (constant blocks
+    once, at the first bind).
+    """
 
+    def __init__(
+        self, steps: Sequence[GateStep], blocks: Sequence[KernelGate], parameters: Sequence[str]
+    ) -> None:
+        # Component data: every original gate's matrix or diagonal, constant ones filled in.
+        sizes = [data_size(s.kind, len(s.targets)) for s in steps]
+        self.comp_offsets = np.zeros(len(steps) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=self.comp_offsets[1:])
+        self.comp_template = np.zeros(int(self.comp_offsets[-1]), dtype=np.complex128)
+        groups: dict[tuple[str, int], list[int]] = {}
+        for i, s in enumerate(steps):
+            if s.data is not None:
+                self.comp_template[self.comp_offsets[i] : self.comp_offsets[i + 1]] = s.data
+            else:
+                groups.setdefault((s.name, s.kind), []).append(i)
+        exprs: list[Any] = []
+        self.groups: list[_Group] = []
+        for (name, _), members in groups.items():
+            nparams = len(steps[members[0]].params)
+            first = len(exprs)
+            for i in members:
+                exprs.extend(steps[i].params)
+            size = sizes[members[0]]
+            slots = (self.comp_offsets[members][:, None] + np.arange(size)).ravel()
+            self.groups.append((gate_spec(name).batch, slots, first, len(members), nparams))
+        self.exprs = ExpressionTable(exprs, parameters)
+        # Kernel gate data: blocks whose data is a component's own data are copied; fused
+        # blocks are products computed by fuse_blocks (constant ones once, at first bind).
+        offsets = [0]
+        for blk in blocks:
+            offsets.append(offsets[-1] + blk.data_size)
+        self.matrix_offsets = np.array(offsets, dtype=np.int64)
+        self.template = np.zeros(offsets[-1], dtype=np.complex128)
+        param = [not all(steps[i].data is not None for i in blk.ops) for blk in blocks]
+        src: list[np.ndarray] = []
+        dst: list[np.ndarray] = []
+        fixed_code: list[int] = [0]
+        param_code: list[int] = [0]
+        for b, blk in enumerate(blocks):
+            start = offsets[b]
+            if blk.direct:
+                i = blk.ops[0]
+                lo, hi = int(self.comp_offsets[i]), int(self.comp_offsets[i + 1])
+                if param[b]:
+                    src.append(np.arange(lo, hi))
+                    dst.append(np.arange(start, start + hi - lo))
+                else:
+                    self.template[start : start + hi - lo] = self.comp_template[lo:hi]
+                continue
+            code = param_code if param[b] else fixed_code
+            code[0] += 1
+            code.extend([start, blk.kind, len(blk.targets), len(blk.ops)])
+            position = {q: j for j, q in enumerate(blk.global_targets)}
+            for i in blk.ops:
+                s = steps[i]
+                code.extend([s.kind, len(s.targets), len(s.controls)])
+                code.extend(position[q] for q in s.targets)
+                code.extend(position[q] for q in s.controls)
+                code.extend([s.ctrl_state, int(self.comp_offsets[i])])
+        self.copy_src = np.concatenate(src) if src else np.zeros(0, dtype=np.int64)
+        self.copy_dst = np.concatenate(dst) if dst else np.zeros(0, dtype=np.int64)
+        self.fixed_code = np.array(fixed_code, dtype=np.int64)
+        self.param_code = np.array(param_code, dtype=np.int64) if param_code[0] else None
+        self.ready = fixed_code[0] == 0
+        self._lock = threading.Lock()
 
-def _exp_pauli(pauli: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-    eye = np.eye(len(pauli)).ravel()
-    p = pauli.ravel()
-
-    def build(theta: np.ndarray) -> np.ndarray:
-        c, s = np.cos(theta / 2), np.sin(theta / 2)
-        return c[:, None] * eye - 1j * s[:, None] * p
-
-    return build
-
-
-def _u(theta: np.ndarray, phi: np.ndarray, lam: np.ndarray) -> np.ndarray:
-    c, s = np.cos(theta / 2), np.sin(theta / 2)
-    out = np.empty((len(theta), 4), dtype=complex)
-    out[:, 0] = c
-    out[:, 1] = -np.exp(1j * lam) * s
-    out[:, 2] = np.exp(1j * phi) * s
-    out[:, 3] = np.exp(1j * (phi + lam)) * c
-    return out
-
-
-def _r(theta: np.ndarray, phi: np.ndarray) -> np.ndarray:
-    c, s = np.cos(theta / 2), np.sin(theta / 2)
-    out = np.empty((len(theta), 4), dtype=complex)
-    out[:, 0] = c
-    out[:, 1] = -1j * np.exp(-1j * phi) * s
-    out[:, 2] = -1j * np.exp(1j * phi) * s
-    out[:, 3] = c
-    return out
-
-
-def _columns(*columns: np.ndarray | complex) -> np.ndarray:
-    """``np.stack(columns, axis=1)`` as complex128, without ``np.stack``'s overhead."""
-    first = next(c for c in columns if isinstance(c, np.ndarray))
-    out = np.empty((len(first), len(columns)), dtype=np.complex128)
-    for j, column in enumerate(columns):
-        out[:, j] = column
-    return out
-
-
-def _rz(theta: np.ndarray) -> np.ndarray:
-    return _columns(np.exp(-0.5j * theta), np.exp(0.5j * theta))
-
-
-def _p(lam: np.ndarray) -> np.ndarray:
-    return _columns(1.0, np.exp(1j * lam))
-
-
-def _rzz(theta: np.ndarray) -> np.ndarray:
-    a, b = np.exp(-0.5j * theta), np.exp(0.5j * theta)
-    return _columns(a, b, b, a)
-
-
-def _zpow(t: np.ndarray, s: np.ndarray) -> np.ndarray:
-    g = np.exp(1j * math.pi * t * s)
-    return _columns(g, g * np.exp(1j * math.pi * t))
-
-
-BATCH_BUILDERS: dict[str, Callable[..., np.ndarray]] = {
-    "rx": _exp_pauli(_X),
-    "ry": _exp_pauli(_Y),
-    "rz": _rz,
-    "p": _p,
-    "u1": _p,
-    "u": _u,
-    "u3": _u,
-    "u2": lambda phi, lam: _u(np.full_like(phi, math.pi / 2), phi, lam),
-    "r": _r,
-    "rzz": _rzz,
-    "rxx": _exp_pauli(np.kron(_X, _X)),
-    "ryy": _exp_pauli(np.kron(_Y, _Y)),
-    "rzx": _exp_pauli(np.kron(_X, _Z)),
-    "zpow": _zpow,
-}
-
-
-def batch_data(name: str, diagonal: bool, params: np.ndarray) -> np.ndarray:
-    """Flattened matrices (or diagonals) of gate ``name`` for each row of ``params`` (G, p)."""
-    builder = BATCH_BUILDERS.get(name)
-    if builder is not None:
-        return np.asarray(builder(*params.T), dtype=np.complex128)
-    spec = gate_spec(name)
-    make = spec.diagonal if diagonal else spec.matrix
-    assert make is not None
-    return np.array([np.asarray(make(*row), dtype=np.complex128).ravel() for row in params])
+    def bind(self, values: Mapping[str, float] | np.ndarray, kernel: ModuleType) -> np.ndarray:
+        """The data of every kernel gate at ``values`` (see :meth:`Plan.bind`)."""
+        if not self.ready:
+            with self._lock:  # constant blocks are multiplied once, by the first caller
+                if not self.ready:
+                    kernel.fuse_blocks(self.fixed_code, self.comp_template, self.template)
+                    self.ready = True
+        if not self.groups:
+            return self.template
+        comp = self.comp_template.copy()
+        numbers = self.exprs(values)
+        for batch, slots, first, count, nparams in self.groups:
+            params = numbers[first : first + count * nparams].reshape(count, nparams)
+            comp[slots] = batch(params).ravel()
+        matrices = self.template.copy()
+        if len(self.copy_src):
+            matrices[self.copy_dst] = comp[self.copy_src]
+        if self.param_code is not None:
+            kernel.fuse_blocks(self.param_code, comp, matrices)
+        return matrices

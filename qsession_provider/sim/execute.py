@@ -11,8 +11,6 @@ into its own containers (``PrimitiveResult``, ``Result``, ``cirq.Result``):
 from __future__ import annotations
 
 import math
-import os
-import threading
 from typing import Any
 
 import numpy as np
@@ -26,7 +24,7 @@ from ..core.ir.payload import (
     SamplerPub,
 )
 from ..errors import InputError
-from .statevector import StatevectorSimulator
+from .simulator import StatevectorSimulator
 
 __all__ = ["execute"]
 
@@ -35,105 +33,28 @@ def execute(program_id: str, payload: Payload, simulator: StatevectorSimulator) 
     """Run ``payload`` for ``program_id`` and return the neutral result dict.
 
     A job with a seed draws from ``np.random.default_rng(seed)`` (the same seed gives the
-    same bits); a job without one draws from this process's shared generator.
+    same bits); a job without one draws from this process's shared generator
+    (:mod:`.rng`).
 
     Raises:
         InputError: the program id does not match the payload.
         InvalidProgramError, ResourceTooLargeError: from the simulator.
     """
     if program_id == "sampler" and isinstance(payload, SamplerPayload):
-        rng = job_rng(payload.seed)
+        rng = simulator.job_random.generator(payload.seed)
         return {"pubs": [_sample_pub(simulator, pub, rng) for pub in payload.pubs]}
     if program_id == "estimator" and isinstance(payload, EstimatorPayload):
         noisy = any(pub.precision > 0 for pub in payload.pubs)
-        rng = job_rng(payload.seed) if noisy else None
+        rng = simulator.job_random.generator(payload.seed) if noisy else None
         return {"pubs": [_estimate_pub(simulator, pub, rng) for pub in payload.pubs]}
     if program_id == "run" and isinstance(payload, RunPayload):
-        rng = job_rng(payload.seed)
+        rng = simulator.job_random.generator(payload.seed)
         results = []
         for program in payload.circuits:
             registers = simulator.sample(program, payload.shots, None, rng)
             results.append({"registers": registers, "shots": payload.shots, "name": program.name})
         return {"results": results}
     raise InputError(f"program {program_id!r} cannot run a {type(payload).__name__}")
-
-
-# -- random generators ---------------------------------------------------------------------
-# Building a Generator costs ~10 us (seed mixing), more than a whole tiny job, so unseeded
-# jobs share one generator per process (successive jobs draw disjoint parts of its stream;
-# a forked child makes its own), and a seeded job loads the cached initial state of
-# ``default_rng(seed)`` into a generator kept per thread.
-
-_SEED_STATES_KEPT = 256
-_BUFFERED = 4096  # uniforms the shared generator draws at a time
-
-
-class _SharedGenerator(np.random.Generator):
-    """The process's generator for unseeded jobs (fresh OS entropy).
-
-    ``random(n)`` for small ``n`` hands out uniforms from a buffer filled in bulk: every
-    array draw of a numpy generator releases the GIL, and taking it back costs a thread
-    switch (~10 us) whenever another thread of the runtime is busy. Each uniform is used
-    once, so jobs still draw disjoint parts of one stream.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(np.random.PCG64())
-        self._buffer = np.empty(0)
-        self._next = 0
-        self._buffer_lock = threading.Lock()
-
-    def random(self, size: Any = None, dtype: Any = np.float64, out: Any = None) -> Any:
-        """:meth:`numpy.random.Generator.random`."""
-        if out is None and dtype is np.float64 and type(size) is int and 0 < size <= 256:
-            with self._buffer_lock:
-                start = self._next
-                if start + size > len(self._buffer):
-                    self._buffer = super().random(_BUFFERED)
-                    start = 0
-                self._next = start + size
-                return self._buffer[start : start + size].copy()
-        return super().random(size, dtype, out)
-
-
-_shared: list[np.random.Generator] = []  # the process's generator for unseeded jobs
-_seed_states: dict[int, dict[str, Any]] = {}
-_local = threading.local()
-
-
-def _forget_shared() -> None:
-    _shared.clear()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_shared)
-
-
-def job_rng(seed: Any) -> np.random.Generator:
-    """The generator a job draws from: ``default_rng(seed)`` (a per-thread generator reset
-    to that state) for a seed, the process's shared generator for None.
-
-    The result is only valid until the next call on the same thread.
-    """
-    if seed is None:
-        if not _shared:
-            _shared.append(_SharedGenerator())
-        return _shared[0]
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        return np.random.default_rng(seed)
-    key = int(seed)
-    state = _seed_states.get(key)
-    if state is None:
-        fresh = np.random.default_rng(key)
-        _seed_states[key] = fresh.bit_generator.state
-        while len(_seed_states) > _SEED_STATES_KEPT:
-            _seed_states.pop(next(iter(_seed_states)), None)
-        return fresh
-    rng: np.random.Generator | None = getattr(_local, "rng", None)
-    if rng is None:
-        rng = _local.rng = np.random.Generator(np.random.PCG64())
-    rng.bit_generator.state = state
-    return rng
 
 
 # -- pubs ----------------------------------------------------------------------------------

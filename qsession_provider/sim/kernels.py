@@ -24,6 +24,8 @@ def load_kernel(name: str | None = None) -> ModuleType:
         ValueError: an unknown kernel name.
     """
     choice = (name or os.environ.get(KERNEL_ENV) or "c").lower()
+    # Imported on demand: the C extension may be missing (source checkout without a build),
+    # and the reference is only for debugging and tests.
     if choice == "reference":
         from . import _reference
 

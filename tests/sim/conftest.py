@@ -1,4 +1,5 @@
-"""Fixtures for engine tests: a dense-matrix oracle and random IR circuits."""
+"""Fixtures and helpers for engine tests: a dense-matrix oracle, random IR circuits, the
+simulator on each kernel, small sample programs and forced fusion options."""
 
 from __future__ import annotations
 
@@ -7,8 +8,15 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from qsession_provider.core import GATES, Circuit, Gate
+from qsession_provider.core import GATES, Circuit, Gate, Measure, Parameter
 from qsession_provider.core.ir.gates import gate_matrix
+from qsession_provider.sim import StatevectorSimulator
+from qsession_provider.sim.fusion_policy import FusionOptions
+from qsession_provider.sim.sampling import SCRATCH_QUBITS
+
+#: the kernels every simulator-level test runs on
+KERNELS = ["c", "reference"]
+a, b = Parameter("a"), Parameter("b")  # the parameters of the sample programs
 
 
 def _embed(matrix: np.ndarray, qubits: tuple[int, ...], n: int) -> np.ndarray:
@@ -94,3 +102,113 @@ def dense_oracle() -> Callable[..., np.ndarray]:
 def make_random_program() -> Callable[..., Circuit]:
     """``random_program(n, depth, seed)``."""
     return random_program
+
+
+@pytest.fixture(params=KERNELS)
+def sim(request: pytest.FixtureRequest) -> StatevectorSimulator:
+    """A simulator on each kernel of :data:`KERNELS`."""
+    return StatevectorSimulator(kernel=request.param)
+
+
+def fusion_options(
+    max_dense: int, tile: int = 0, *, force: bool = True, low: int = 2
+) -> FusionOptions:
+    """Fusion up to ``max_dense`` qubits; tiles of ``tile`` local qubits (forced)."""
+    return FusionOptions(
+        max_dense=max_dense,
+        max_dense_memory=max_dense,
+        max_diag=6,
+        tile_qubits=tile,
+        low_qubits=low,
+        force_tiles=force,
+    )
+
+
+def parameterised(program: Circuit, seed: int) -> tuple[Circuit, dict[str, float]]:
+    """``program`` with every other gate parameter replaced by an expression of 3 symbols."""
+    rng = np.random.default_rng(seed)
+    a, b, c = Parameter("a"), Parameter("b"), Parameter("c")
+    exprs = [2 * a - b, a, b * 0.5 + 1, c.apply("cos"), a * b, -c + 0.25]
+    ops = []
+    for i, op in enumerate(program.operations):
+        if isinstance(op, Gate) and op.params and i % 2 == 0:
+            params = tuple(exprs[int(rng.integers(len(exprs)))] for _ in op.params)
+            op = Gate(op.name, op.qubits, params, op.controls, op.ctrl_state, op.matrix)
+        ops.append(op)
+    values = {"a": float(rng.uniform(-2, 2)), "b": float(rng.uniform(-2, 2)), "c": 0.7}
+    return Circuit(program.num_qubits, ops, global_phase=a - c), values
+
+
+def bell() -> Circuit:
+    """A Bell pair measured into register ``meas``."""
+    ops = [Gate("h", (0,)), Gate("x", (1,), controls=(0,))]
+    return Circuit(2, [*ops, Measure(0, "meas", 0), Measure(1, "meas", 1)], {"meas": 2})
+
+
+def programs() -> dict[str, Circuit]:
+    """Non-branching programs covering the lookup-table cases."""
+    wide = SCRATCH_QUBITS + 1
+    return {
+        "bell": bell(),
+        # two registers, bits out of order, an unmeasured bit
+        "two registers": Circuit(
+            3,
+            [
+                Gate("ry", (0,), (a,)),
+                Gate("rx", (2,), (b,)),
+                Gate("x", (1,), controls=(0,)),
+                Measure(0, "c", 1),
+                Measure(2, "c", 0),
+                Measure(1, "d", 0),
+            ],
+            {"c": 2, "d": 3},
+        ),
+        # a qubit no gate touches (reads 0) and a bit written twice (the last read wins)
+        "untouched and repeated": Circuit(
+            4,
+            [
+                Gate("h", (1,)),
+                Gate("ry", (2,), (0.8,)),
+                Measure(3, "c", 0),
+                Measure(1, "c", 1),
+                Measure(2, "c", 1),
+            ],
+            {"c": 3},
+        ),
+        "fixed, uneven": Circuit(
+            3,
+            [
+                Gate("ry", (0,), (0.3,)),
+                Gate("ry", (2,), (2.1,)),
+                Gate("x", (1,), controls=(2,)),
+                *[Measure(q, "c", q) for q in range(3)],
+            ],
+            {"c": 3},
+        ),
+        "at the width limit": Circuit(
+            SCRATCH_QUBITS,
+            [Gate("ry", (q,), (a * (q + 1),)) for q in range(SCRATCH_QUBITS)]
+            + [Measure(q, "c", q) for q in range(SCRATCH_QUBITS)],
+            {"c": SCRATCH_QUBITS},
+        ),
+        "fixed at the width limit": Circuit(
+            SCRATCH_QUBITS,
+            [Gate("ry", (q,), (0.2 * (q + 1),)) for q in range(SCRATCH_QUBITS)]
+            + [Measure(q, "c", q) for q in range(SCRATCH_QUBITS)],
+            {"c": SCRATCH_QUBITS},
+        ),
+        "too wide for tables": Circuit(
+            wide,
+            [Gate("h", (q,)) for q in range(wide)] + [Measure(q, "c", q) for q in range(wide)],
+            {"c": wide},
+        ),
+    }
+
+
+def assert_same_registers(got: dict[str, np.ndarray], want: dict[str, np.ndarray]) -> None:
+    assert list(got) == list(want)
+    for name in want:
+        assert got[name].shape == want[name].shape
+        assert got[name].dtype == np.uint8
+        assert got[name].flags.c_contiguous and got[name].flags.writeable
+        np.testing.assert_array_equal(got[name], want[name])

@@ -1,4 +1,5 @@
-"""Running neutral payloads: broadcasting shapes, seeds and result layout."""
+"""Running neutral payloads: broadcasting shapes, seeds and result layout; a pub of one
+parameter set and a sweep give what one job per set gives."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from qsession_provider.core.ir.payload import (
 )
 from qsession_provider.errors import InputError
 from qsession_provider.sim import StatevectorSimulator, execute
+from tests.sim.conftest import programs
 
-a = Parameter("a")
+a, b = Parameter("a"), Parameter("b")
 
 
 def ry_program(measure: bool) -> Circuit:
@@ -126,3 +128,93 @@ def test_payload_too_wide_for_device() -> None:
     with pytest.raises(InputError, match="more than the device's 1"):
         payload.validate(1)
     assert payload.num_qubits == 2 and payload.total_shots == 10
+
+
+def test_sampler_pub_of_one_set_matches_a_pub_of_shape_one() -> None:
+    sim = StatevectorSimulator()
+    for program in programs().values():
+        values = np.linspace(0.1, 1.3, len(program.parameters))
+        for shots in (16, 300):
+            outs = [
+                execute("sampler", SamplerPayload((SamplerPub(program, v, shots),), seed=9), sim)
+                for v in (values, values[None], values[None, None])
+            ]
+            regs = [out["pubs"][0]["registers"] for out in outs]
+            for name in program.registers:
+                assert regs[0][name].shape == (shots, program.registers[name])
+                np.testing.assert_array_equal(regs[1][name][0], regs[0][name])
+                np.testing.assert_array_equal(regs[2][name][0, 0], regs[0][name])
+                assert regs[0][name].dtype == regs[1][name].dtype == np.uint8
+
+
+def test_sampler_parameter_sweep_matches_one_job_per_set() -> None:
+    sim = StatevectorSimulator()
+    program = programs()["two registers"]
+    values = np.random.default_rng(3).uniform(0, np.pi, (2, 3, 2))
+    swept = execute("sampler", SamplerPayload((SamplerPub(program, values, 50),), seed=4), sim)
+    regs = swept["pubs"][0]["registers"]
+    assert regs["c"].shape == (2, 3, 50, 2) and regs["d"].shape == (2, 3, 50, 3)
+    # The sweep draws the sets one after the other from one generator.
+    rng = np.random.default_rng(4)
+    compiled = sim.compile(program)
+    for index in np.ndindex(2, 3):
+        bits = StatevectorSimulator().sample_compiled(compiled, 50, values[index], rng)
+        for name in ("c", "d"):
+            np.testing.assert_array_equal(regs[name][index], bits[name])
+
+
+def test_estimator_single_set_matches_the_broadcast_path() -> None:
+    sim = StatevectorSimulator()
+    program = Circuit(
+        2, [Gate("ry", (0,), (a,)), Gate("rx", (1,), (b,)), Gate("x", (1,), controls=(0,))]
+    )
+    z0 = PauliSum([PauliTerm("Z", (0,))])
+    xy = PauliSum([PauliTerm("XY", (0, 1), 0.5), PauliTerm("ZZ", (0, 1), -0.25)])
+    obs = np.empty((2, 1), dtype=object)
+    obs[0, 0], obs[1, 0] = z0, xy
+    values = np.array([0.4, 1.1])
+    for observables in (z0, obs):
+        for precision, seed in ((0.0, None), (0.05, 11)):
+            one, broad = (
+                execute(
+                    "estimator",
+                    EstimatorPayload((EstimatorPub(program, v, observables, precision),), seed),
+                    sim,
+                )["pubs"][0]
+                for v in (values, values[None])
+            )
+            shape = np.shape(observables) if isinstance(observables, np.ndarray) else ()
+            assert one["evs"].shape == one["stds"].shape == shape
+            assert one["evs"].dtype == np.float64 and isinstance(one["evs"], np.ndarray)
+            exact = sim.expectation_values(
+                program, list(np.ravel(observables)), {"a": 0.4, "b": 1.1}
+            ).reshape(shape)
+            if seed is None:
+                np.testing.assert_allclose(one["evs"], exact, atol=1e-12)
+            else:  # the noise of default_rng(seed), as before
+                want = np.random.default_rng(seed).normal(exact, precision)
+                np.testing.assert_allclose(one["evs"], want, atol=1e-12)
+            # values (1, 2) against observables () or (2, 1): shapes (1,) or (2, 1)
+            np.testing.assert_array_equal(broad["evs"].reshape(shape), one["evs"])
+            np.testing.assert_array_equal(broad["stds"].reshape(shape), one["stds"])
+
+
+def test_estimator_and_sampler_payloads_bind_arrays() -> None:
+    a, b = Parameter("a"), Parameter("b")
+    ops = [Gate("ry", (0,), (a,)), Gate("rx", (1,), (b - a,)), Gate("x", (1,), controls=(0,))]
+    program = Circuit(2, ops)
+    values = np.random.default_rng(0).uniform(-3, 3, (7, 2))
+    zz = PauliSum([PauliTerm("ZZ", (0, 1)), PauliTerm("X", (1,), 0.5)])
+    out = execute(
+        "estimator", EstimatorPayload((EstimatorPub(program, values, zz),)), StatevectorSimulator()
+    )
+    plain = StatevectorSimulator(fusion=False)
+    expected = [
+        plain.expectation_values(program, [zz], dict(zip(program.parameters, row)))[0]
+        for row in values
+    ]
+    np.testing.assert_allclose(out["pubs"][0]["evs"], expected, atol=1e-12)
+    measured = Circuit(2, [*ops, Measure(0, "c", 0), Measure(1, "c", 1)], {"c": 2})
+    pub = SamplerPub(measured, values[:2], 50)
+    bits = execute("sampler", SamplerPayload((pub,), seed=1), StatevectorSimulator())
+    assert bits["pubs"][0]["registers"]["c"].shape == (2, 50, 2)

@@ -7,6 +7,11 @@ carries its control qubits separately, so ``cx`` is ``x`` with one control.
 
 The Cirq-style ``*pow`` gates take ``(exponent, global_shift)`` as Cirq's ``EigenGate``
 does, so symbolic exponents survive translation unchanged.
+
+Every gate is written once, in :data:`GATES`. The gates that parameter sweeps bind most
+(rotations, phases, U) are written for arrays of parameter values, so the simulator builds
+the matrices of many gates in one numpy pass (:meth:`GateSpec.batch`); their one-value
+matrix is the first row of that. The others are written for one set of values.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from __future__ import annotations
 import cmath
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -40,6 +45,9 @@ class GateSpec:
         num_params: number of real parameters.
         matrix: ``matrix(*params)`` returns the ``2**k x 2**k`` unitary (complex128).
         diagonal: ``diagonal(*params)`` returns the diagonal for diagonal gates, else None.
+        vectorised: for the gates that parameter sweeps bind most, ``vectorised(*arrays)``
+            takes one array of G values per parameter and returns the G flattened matrices
+            (diagonals for diagonal gates) in one numpy pass; None for the others.
     """
 
     name: str
@@ -47,6 +55,19 @@ class GateSpec:
     num_params: int
     matrix: Callable[..., np.ndarray]
     diagonal: Callable[..., np.ndarray] | None = None
+    vectorised: Callable[..., np.ndarray] | None = field(default=None, repr=False)
+
+    def batch(self, params: np.ndarray) -> np.ndarray:
+        """The gate's data for each row of ``params`` (shape ``(G, num_params)``).
+
+        Returns:
+            complex128 of shape ``(G, 4**k)`` (row-major matrices) or, for a diagonal gate,
+            ``(G, 2**k)`` (diagonals).
+        """
+        if self.vectorised is not None:
+            return self.vectorised(*params.T)
+        make = self.diagonal if self.diagonal is not None else self.matrix
+        return np.array([np.asarray(make(*row), dtype=np.complex128).ravel() for row in params])
 
 
 def _kron(*ms: np.ndarray) -> np.ndarray:
@@ -57,32 +78,87 @@ def _kron(*ms: np.ndarray) -> np.ndarray:
     return out
 
 
-def _exp_pauli(theta: float, pauli: np.ndarray) -> np.ndarray:
+# -- gates written for arrays of parameter values -------------------------------------------
+# Each takes one array of shape (G,) per parameter and returns (G, 4**k) for dense gates or
+# (G, 2**k) for diagonal ones, complex128, row-major. Their single-value form is row 0.
+
+
+def _exp_pauli(pauli: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     """exp(-i theta/2 P) for a Pauli product P (P @ P = I)."""
-    return math.cos(theta / 2) * np.eye(len(pauli)) - 1j * math.sin(theta / 2) * pauli
+    eye = np.eye(len(pauli)).ravel()
+    p = pauli.ravel()
+
+    def build(theta: np.ndarray) -> np.ndarray:
+        c, s = np.cos(theta / 2), np.sin(theta / 2)
+        return c[:, None] * eye - 1j * s[:, None] * p
+
+    return build
 
 
-def _rz_diag(theta: float) -> np.ndarray:
-    return np.array([cmath.exp(-0.5j * theta), cmath.exp(0.5j * theta)])
+def _u(theta: np.ndarray, phi: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    c, s = np.cos(theta / 2), np.sin(theta / 2)
+    out = np.empty((len(theta), 4), dtype=complex)
+    out[:, 0] = c
+    out[:, 1] = -np.exp(1j * lam) * s
+    out[:, 2] = np.exp(1j * phi) * s
+    out[:, 3] = np.exp(1j * (phi + lam)) * c
+    return out
 
 
-def _p_diag(lam: float) -> np.ndarray:
-    return np.array([1.0, cmath.exp(1j * lam)])
+def _u2(phi: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    return _u(np.full_like(phi, math.pi / 2), phi, lam)
 
 
-def _u(theta: float, phi: float, lam: float) -> np.ndarray:
-    c, s = math.cos(theta / 2), math.sin(theta / 2)
-    return np.array(
-        [
-            [c, -cmath.exp(1j * lam) * s],
-            [cmath.exp(1j * phi) * s, cmath.exp(1j * (phi + lam)) * c],
-        ]
-    )
+def _r(theta: np.ndarray, phi: np.ndarray) -> np.ndarray:
+    c, s = np.cos(theta / 2), np.sin(theta / 2)
+    out = np.empty((len(theta), 4), dtype=complex)
+    out[:, 0] = c
+    out[:, 1] = -1j * np.exp(-1j * phi) * s
+    out[:, 2] = -1j * np.exp(1j * phi) * s
+    out[:, 3] = c
+    return out
 
 
-def _r(theta: float, phi: float) -> np.ndarray:
-    c, s = math.cos(theta / 2), math.sin(theta / 2)
-    return np.array([[c, -1j * cmath.exp(-1j * phi) * s], [-1j * cmath.exp(1j * phi) * s, c]])
+def _columns(*columns: np.ndarray | complex) -> np.ndarray:
+    """``np.stack(columns, axis=1)`` as complex128, without ``np.stack``'s overhead."""
+    first = next(c for c in columns if isinstance(c, np.ndarray))
+    out = np.empty((len(first), len(columns)), dtype=np.complex128)
+    for j, column in enumerate(columns):
+        out[:, j] = column
+    return out
+
+
+def _rz(theta: np.ndarray) -> np.ndarray:
+    return _columns(np.exp(-0.5j * theta), np.exp(0.5j * theta))
+
+
+def _p(lam: np.ndarray) -> np.ndarray:
+    return _columns(1.0, np.exp(1j * lam))
+
+
+def _rzz(theta: np.ndarray) -> np.ndarray:
+    a, b = np.exp(-0.5j * theta), np.exp(0.5j * theta)
+    return _columns(a, b, b, a)
+
+
+def _zpow(t: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """Cirq's ZPowGate: diag(1, e^(i pi t)) with global shift s."""
+    g = np.exp(1j * math.pi * t * s)
+    return _columns(g, g * np.exp(1j * math.pi * t))
+
+
+def _row(
+    vectorised: Callable[..., np.ndarray], shape: tuple[int, ...]
+) -> Callable[..., np.ndarray]:
+    """The single-value form of a vectorised gate: row 0 for one value per parameter."""
+
+    def build(*params: float) -> np.ndarray:
+        return vectorised(*(np.array([p], dtype=float) for p in params))[0].reshape(shape)
+
+    return build
+
+
+# -- gates written for one set of parameter values -------------------------------------------
 
 
 def _involution_pow(g: np.ndarray) -> Callable[[float, float], np.ndarray]:
@@ -96,9 +172,9 @@ def _involution_pow(g: np.ndarray) -> Callable[[float, float], np.ndarray]:
     return matrix
 
 
-def _zpow_diag(t: float, s: float) -> np.ndarray:
-    g = cmath.exp(1j * math.pi * t * s)
-    return np.array([g, g * cmath.exp(1j * math.pi * t)])
+def _z_phase(t: float) -> np.ndarray:
+    """ZPowGate(exponent=t) without global shift, as a matrix."""
+    return np.diag([1.0, cmath.exp(1j * math.pi * t)])
 
 
 def _iswappow(t: float, s: float) -> np.ndarray:
@@ -108,14 +184,13 @@ def _iswappow(t: float, s: float) -> np.ndarray:
 
 
 def _phased_xpow(p: float, t: float, s: float) -> np.ndarray:
-    z = np.diag(_zpow_diag(p, 0.0))
+    z = _z_phase(p)
     return z @ _involution_pow(_X)(t, s) @ z.conj()
 
 
 def _phased_xz(x: float, z: float, a: float) -> np.ndarray:
-    za = np.diag(_zpow_diag(a, 0.0))
-    zz = np.diag(_zpow_diag(z, 0.0))
-    return zz @ za @ _involution_pow(_X)(x, 0.0) @ za.conj()
+    za = _z_phase(a)
+    return _z_phase(z) @ za @ _involution_pow(_X)(x, 0.0) @ za.conj()
 
 
 def _fsim(theta: float, phi: float) -> np.ndarray:
@@ -170,44 +245,42 @@ def _specs() -> list[GateSpec]:
     dcx = np.array([[1, 0, 0, 0], [0, 0, 0, 1], [0, 1, 0, 0], [0, 0, 1, 0]])
     iswap = np.array([[1, 0, 0, 0], [0, 0, 1j, 0], [0, 1j, 0, 0], [0, 0, 0, 1]])
 
-    diagonal = {
+    # Written for arrays of values: (qubits, parameters, builder).
+    vectorised_diagonal: dict[str, tuple[int, int, Callable[..., np.ndarray]]] = {
+        "rz": (1, 1, _rz),
+        "p": (1, 1, _p),
+        "u1": (1, 1, _p),
+        "zpow": (1, 2, _zpow),
+        "rzz": (2, 1, _rzz),
+    }
+    vectorised_dense: dict[str, tuple[int, int, Callable[..., np.ndarray]]] = {
+        "rx": (1, 1, _exp_pauli(_X)),
+        "ry": (1, 1, _exp_pauli(_Y)),
+        "u": (1, 3, _u),
+        "u3": (1, 3, _u),
+        "u2": (1, 2, _u2),
+        "r": (1, 2, _r),
+        # Qiskit's R_{PQ}(theta) on qargs (q0, q1) is exp(-i theta/2 Q(q1) P(q0)) = kron(Q, P).
+        "rxx": (2, 1, _exp_pauli(_kron(_X, _X))),
+        "ryy": (2, 1, _exp_pauli(_kron(_Y, _Y))),
+        "rzx": (2, 1, _exp_pauli(_kron(_X, _Z))),
+    }
+    # Written for one set of values: (qubits, parameters, diagonal or matrix).
+    diagonal: dict[str, tuple[int, int, Callable[..., np.ndarray]]] = {
         "id": (1, 0, _fixed_diag([1, 1])),
         "z": (1, 0, _fixed_diag([1, -1])),
         "s": (1, 0, _fixed_diag([1, 1j])),
         "sdg": (1, 0, _fixed_diag([1, -1j])),
         "t": (1, 0, _fixed_diag([1, s8])),
         "tdg": (1, 0, _fixed_diag([1, s8.conjugate()])),
-        "rz": (1, 1, _rz_diag),
-        "p": (1, 1, _p_diag),
-        "u1": (1, 1, _p_diag),
-        "zpow": (1, 2, _zpow_diag),
-        "rzz": (
-            2,
-            1,
-            lambda th: np.array(
-                [
-                    cmath.exp(-0.5j * th),
-                    cmath.exp(0.5j * th),
-                    cmath.exp(0.5j * th),
-                    cmath.exp(-0.5j * th),
-                ]
-            ),
-        ),
         "zzpow": (2, 2, lambda t, s: np.diag(_involution_pow(np.kron(_Z, _Z))(t, s)).copy()),
     }
-    specs = [GateSpec(n, k, p, _from_diag(d), d) for n, (k, p, d) in diagonal.items()]
     dense: dict[str, tuple[int, int, Callable[..., np.ndarray]]] = {
         "x": (1, 0, _fixed(_X)),
         "y": (1, 0, _fixed(_Y)),
         "h": (1, 0, _fixed(_H)),
         "sx": (1, 0, _fixed(sx)),
         "sxdg": (1, 0, _fixed(sx.conj().T)),
-        "rx": (1, 1, lambda th: _exp_pauli(th, _X)),
-        "ry": (1, 1, lambda th: _exp_pauli(th, _Y)),
-        "u": (1, 3, _u),
-        "u3": (1, 3, _u),
-        "u2": (1, 2, lambda phi, lam: _u(math.pi / 2, phi, lam)),
-        "r": (1, 2, _r),
         "xpow": (1, 2, _involution_pow(_X)),
         "ypow": (1, 2, _involution_pow(_Y)),
         "hpow": (1, 2, _involution_pow(_H)),
@@ -217,10 +290,6 @@ def _specs() -> list[GateSpec]:
         "iswap": (2, 0, _fixed(iswap)),
         "ecr": (2, 0, _fixed(ecr)),
         "dcx": (2, 0, _fixed(dcx)),
-        # Qiskit's R_{PQ}(theta) on qargs (q0, q1) is exp(-i theta/2 Q(q1) P(q0)) = kron(Q, P).
-        "rxx": (2, 1, lambda th: _exp_pauli(th, _kron(_X, _X))),
-        "ryy": (2, 1, lambda th: _exp_pauli(th, _kron(_Y, _Y))),
-        "rzx": (2, 1, lambda th: _exp_pauli(th, _kron(_X, _Z))),
         "xx_minus_yy": (2, 2, _xx_minus_yy),
         "xx_plus_yy": (2, 2, _xx_plus_yy),
         "swappow": (2, 2, _involution_pow(_SWAP)),
@@ -229,6 +298,13 @@ def _specs() -> list[GateSpec]:
         "yypow": (2, 2, _involution_pow(_kron(_Y, _Y))),
         "fsim": (2, 2, _fsim),
     }
+    specs = []
+    for n, (k, p, v) in vectorised_diagonal.items():
+        d = _row(v, (2**k,))
+        specs.append(GateSpec(n, k, p, _from_diag(d), d, v))
+    for n, (k, p, v) in vectorised_dense.items():
+        specs.append(GateSpec(n, k, p, _row(v, (2**k, 2**k)), None, v))
+    specs += [GateSpec(n, k, p, _from_diag(d), d) for n, (k, p, d) in diagonal.items()]
     specs += [GateSpec(n, k, p, m) for n, (k, p, m) in dense.items()]
     return specs
 

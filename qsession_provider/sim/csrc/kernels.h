@@ -1,5 +1,6 @@
 /*
- * Statevector kernels: plain C99, no Python.
+ * Statevector kernels: C (GNU C99 with vector extensions), no Python.  This header is their
+ * interface to module.c; internal.h says which file holds what.
  *
  * A state is an interleaved array of 2**n complex amplitudes (re, im, re, im, ...), either
  * double (complex128) or float (complex64).  Qubit q is bit q of the amplitude index.  For a
@@ -87,7 +88,7 @@ typedef struct qs_ops {
                      int64_t ntiles);
 } qs_ops;
 
-/* Fused gate matrices, complex128.  code describes the blocks (see kernels.c: qs_fuse_blocks);
+/* Fused gate matrices, complex128.  code describes the blocks (see fusion.c);
  * comp holds the component gates' data, out receives each block's matrix or diagonal.
  * qs_fuse_check validates code against the array lengths first: NULL if fine, otherwise a
  * message (static storage) naming the problem. */

@@ -2,7 +2,7 @@
  * module.c -- CPython/NumPy glue for qsession_provider.sim._kernel.
  *
  * Every entry point: parse arguments, check arrays (dtype -> TypeError; shape, contiguity,
- * qubit indices -> ValueError), then call the kernel from kernels.c with the GIL released.
+ * qubit indices -> ValueError), then call the kernel (kernels.h) with the GIL released.
  * Arguments are borrowed; the only new references are results and temporaries released on the
  * single `error:` path of each function.
  */

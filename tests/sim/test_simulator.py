@@ -1,4 +1,5 @@
-"""The simulator against an independent dense oracle, plus sampling, branching and limits."""
+"""The simulator against an independent dense oracle: final states, parameters, sampling,
+idle qubits, bad input and its caches."""
 
 from __future__ import annotations
 
@@ -10,13 +11,11 @@ import pytest
 
 from qsession_provider.core import (
     Circuit,
-    Condition,
     Gate,
     Measure,
     Parameter,
     PauliSum,
     PauliTerm,
-    Reset,
 )
 from qsession_provider.errors import (
     InputError,
@@ -25,13 +24,7 @@ from qsession_provider.errors import (
     UnboundParameterError,
 )
 from qsession_provider.sim import StatevectorSimulator
-
-KERNELS = ["c", "reference"]
-
-
-@pytest.fixture(params=KERNELS)
-def sim(request: pytest.FixtureRequest) -> StatevectorSimulator:
-    return StatevectorSimulator(kernel=request.param)
+from tests.sim.conftest import bell
 
 
 @pytest.mark.parametrize("n", range(1, 8))
@@ -153,95 +146,6 @@ def test_idle_qubits_cost_nothing_and_bits_map_back(sim: StatevectorSimulator) -
         sim.final_state(unitary)
 
 
-def test_mid_circuit_measurement_branches(sim: StatevectorSimulator) -> None:
-    # H, measure, H, measure: the two bits are independent fair coins.
-    program = Circuit(
-        1, [Gate("h", (0,)), Measure(0, "c", 0), Gate("h", (0,)), Measure(0, "c", 1)], {"c": 2}
-    )
-    bits = sim.sample(program, 8000, seed=9)["c"]
-    counts = np.bincount(bits[:, 0] + 2 * bits[:, 1], minlength=4) / 8000
-    np.testing.assert_allclose(counts, 0.25, atol=0.03)
-
-
-def test_reset_and_classical_condition(sim: StatevectorSimulator) -> None:
-    program = Circuit(
-        3,
-        [
-            Gate("h", (0,)),
-            Measure(0, "c", 0),
-            Gate("x", (1,), condition=Condition("c", 1, 0)),
-            Reset(0),
-            Gate("h", (2,)),
-            Reset(2),
-            Measure(0, "c", 1),
-            Measure(1, "c", 2),
-            Measure(2, "d", 0),
-        ],
-        {"c": 3, "d": 1},
-    )
-    out = sim.sample(program, 4000, seed=2)
-    c, d = out["c"], out["d"]
-    np.testing.assert_array_equal(c[:, 0], c[:, 2])  # x applied exactly when c[0] == 1
-    assert np.all(c[:, 1] == 0) and np.all(d == 0)  # reset qubits read 0
-    assert 1700 < c[:, 0].sum() < 2300
-
-
-def test_register_condition_and_overwritten_bit(sim: StatevectorSimulator) -> None:
-    program = Circuit(
-        2,
-        [
-            Gate("x", (0,)),
-            Measure(0, "c", 0),
-            Measure(1, "c", 1),
-            Gate("x", (1,), condition=Condition("c", 1)),
-            Measure(1, "c", 0),
-        ],
-        {"c": 2},
-    )
-    bits = sim.sample(program, 10, seed=0)["c"]
-    # c was 0b01 -> condition true -> q1 flipped; last write of c[0] is q1's value 1
-    np.testing.assert_array_equal(bits, [[1, 0]] * 10)
-
-
-def test_expectation_values_match_dense(
-    sim: StatevectorSimulator, dense_oracle: Callable, make_random_program: Callable
-) -> None:
-    rng = np.random.default_rng(4)
-    program = make_random_program(5, 40, 8)
-    state = dense_oracle(program)
-    mats = {
-        "I": np.eye(2),
-        "X": np.array([[0, 1], [1, 0]]),
-        "Y": np.array([[0, -1j], [1j, 0]]),
-        "Z": np.diag([1, -1]),
-    }
-    observables, expected = [], []
-    for _ in range(6):
-        labels = ["".join(rng.choice(list("IXYZ"), 5)) for _ in range(4)]
-        coeffs = rng.normal(size=4)
-        observables.append(PauliSum.from_labels(dict(zip(labels, coeffs))))
-        total = 0.0
-        for label, coeff in zip(labels, coeffs):
-            op = np.array([[1.0]])
-            for ch in label:  # leftmost letter acts on the highest qubit
-                op = np.kron(op, mats[ch])
-            total += coeff * np.vdot(state, op @ state).real
-        expected.append(total)
-    np.testing.assert_allclose(sim.expectation_values(program, observables), expected, atol=1e-10)
-
-
-def test_memory_is_checked_before_allocating() -> None:
-    small = StatevectorSimulator(max_memory=2**20)
-    program = Circuit(20, [Gate("h", (q,)) for q in range(20)])
-    with pytest.raises(ResourceTooLargeError, match="16.0 MiB|0.0 GiB|20-qubit"):
-        small.final_state(program)
-    huge = Circuit(45, [Gate("h", (q,)) for q in range(45)])
-    with pytest.raises(ResourceTooLargeError, match="45-qubit complex128"):
-        StatevectorSimulator().final_state(huge)
-    # the simulator still works afterwards
-    assert small.final_state(Circuit(2, [Gate("h", (0,))])).shape == (4,)
-
-
 def test_bad_inputs(sim: StatevectorSimulator) -> None:
     with pytest.raises(InputError, match="shots"):
         sim.sample(_bell(), 0)
@@ -272,3 +176,28 @@ def test_compile_cache_reuses_structure(sim: StatevectorSimulator) -> None:
     p1 = Circuit(1, [Gate("rx", (0,), (a,))])
     p2 = Circuit(1, [Gate("rx", (0,), (a,))])
     assert sim.compile(p1) is sim.compile(p2)
+
+
+@pytest.mark.parametrize("active", [(1, 4), (0, 1, 5), (2,), (0, 3, 4, 6)])
+def test_final_state_with_idle_qubits_matches_oracle(
+    active: tuple[int, ...], dense_oracle: Callable
+) -> None:
+    rng = np.random.default_rng(len(active))
+    ops = [Gate("u", (q,), tuple(rng.uniform(0, 3, 3))) for q in active]
+    ops += [Gate("x", (b,), controls=(a,)) for a, b in zip(active, active[1:])]
+    program = Circuit(7, ops, global_phase=0.3)
+    np.testing.assert_allclose(
+        StatevectorSimulator().final_state(program), dense_oracle(program), atol=1e-12
+    )
+
+
+def test_compiled_for_remembers_programs_by_identity() -> None:
+    sim = StatevectorSimulator()
+    program = bell()
+    compiled = sim.compiled_for(program)
+    assert sim.compiled_for(program) is compiled
+    assert sim.compile(program) is compiled
+    assert sim.compiled_for(bell()) is compiled  # same structure: the compile cache
+    for k in range(100):  # the identity cache stays bounded
+        sim.compiled_for(Circuit(1, [Gate("rx", (0,), (0.01 * k,))]))
+    assert len(sim._by_program) <= 64

@@ -1,6 +1,6 @@
-"""SWAP gates relabelled away: the kernels' qubit permutation, and every result of a plan that
-drops its swaps (final states, sampling, expectations, mid-circuit measurement) against the
-dense oracle and the numpy reference kernel, with the qubit order restored."""
+"""Plans: gates wider than a tile, and SWAP gates relabelled away -- every result of a plan
+that drops its swaps (final states, sampling, expectations, mid-circuit measurement) against
+the dense oracle and the numpy reference kernel, with the qubit order restored."""
 
 from __future__ import annotations
 
@@ -9,13 +9,10 @@ import pytest
 
 from qsession_provider.core import Circuit, Gate, Measure, PauliSum, PauliTerm
 from qsession_provider.sim import StatevectorSimulator
-from qsession_provider.sim import _kernel as ck
-from qsession_provider.sim import _reference as ref
-from qsession_provider.sim.compiler import FusionOptions, Plan, compile_program
-from qsession_provider.sim.statevector import aligned_zeros
-from tests.sim.conftest import dense_final_state
-
-KERNELS = ["c", "reference"]
+from qsession_provider.sim.compiler import compile_program
+from qsession_provider.sim.fusion_policy import FusionOptions
+from qsession_provider.sim.plan import Plan
+from tests.sim.conftest import KERNELS, dense_final_state, fusion_options
 
 
 def relabelling(minimum: int = 1, **kwargs: object) -> FusionOptions:
@@ -48,43 +45,20 @@ def swap_heavy(n: int, depth: int, seed: int) -> Circuit:
     return Circuit(n, ops)
 
 
-# ---------------------------------------------------------------------------------------------
-# The kernel
-# ---------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("dtype", [np.complex128, np.complex64])
-@pytest.mark.parametrize("n", [1, 2, 5, 6, 7, 9, 13, 15])
-def test_permute_qubits_matches_reference(n: int, dtype: type) -> None:
-    rng = np.random.default_rng(n)
-    perms = [rng.permutation(n) for _ in range(4)]
-    perms.append(np.r_[np.arange(1, n), 0])  # one long cycle
-    perms.append(np.arange(n)[::-1])  # disjoint pairs, low with high
-    for source in perms:
-        state = aligned_zeros(2**n, dtype)
-        state[:] = rng.standard_normal(2**n) + 1j * rng.standard_normal(2**n)
-        want = state.copy()
-        ref.permute_qubits(want, source.tolist())
-        ck.permute_qubits(state, source.astype(np.int32))
-        assert np.array_equal(state, want)
-
-
-def test_permute_qubits_moves_bits() -> None:
-    """Bit source[q] of each index becomes bit q."""
-    state = np.zeros(8, dtype=np.complex128)
-    state[0b001] = 1  # qubit 0 set
-    ck.permute_qubits(state, [1, 2, 0])  # bit 0 moves to bit 2
-    assert state[0b100] == 1
-    for module in (ck, ref):
-        with pytest.raises(ValueError):
-            module.permute_qubits(state, [0, 0, 1])
-        with pytest.raises(ValueError):
-            module.permute_qubits(state, [0, 1])
-
-
-# ---------------------------------------------------------------------------------------------
-# Plans that relabel
-# ---------------------------------------------------------------------------------------------
+def test_gates_wider_than_a_tile_run_on_the_whole_state() -> None:
+    n = 14
+    ops = [Gate("h", (q,)) for q in range(n)]
+    ops.append(Gate("x", (13,), controls=tuple(range(10)), ctrl_state=0b1010101010))
+    ops.append(Gate("rzz", (2, 11), (0.4,)))
+    ops.append(Gate("z", (12,), controls=tuple(range(3, 12))))
+    ops += [Gate("ry", (q,), (0.1 * q,)) for q in range(n)]
+    program = Circuit(n, ops)
+    plain = StatevectorSimulator(fusion=False).final_state(program)
+    sim = StatevectorSimulator(fusion=fusion_options(3, 8, low=2))
+    (plan,) = sim.compile(program).segments
+    assert isinstance(plan, Plan) and plan.tile_qubit_offsets is not None
+    assert any(a == b for a, b in zip(plan.tile_qubit_offsets, plan.tile_qubit_offsets[1:]))
+    np.testing.assert_allclose(sim.final_state(program), plain, atol=1e-12)
 
 
 def test_swaps_leave_the_plan_and_restore_is_recorded() -> None:

@@ -1,0 +1,74 @@
+"""Pauli sums as the kernel reads them: X and Z bit masks over the simulated positions.
+
+Every distinct Pauli string of a list of observables becomes one (x, z) mask pair, evaluated
+once by the kernel's ``expectation_paulis``; a coefficient matrix sums them back into each
+observable's expectation value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+from ..core.ir.observables import PauliSum
+from ..errors import InputError
+from .compiler import CompiledProgram
+
+__all__ = ["PauliTable", "pauli_table"]
+
+
+class PauliTable(NamedTuple):
+    """Masks of the distinct Pauli strings and the coefficients that sum them per observable.
+
+    ``x[t]``, ``z[t]``: uint64 masks of string t; ``coeffs[i, t]``: the real part of the
+    coefficient of string t in observable i (``<P>`` is real, so only ``Re(c)`` counts).
+    """
+
+    x: np.ndarray
+    z: np.ndarray
+    coeffs: np.ndarray
+
+
+def pauli_table(compiled: CompiledProgram, observables: Sequence[PauliSum]) -> PauliTable:
+    """The :class:`PauliTable` of ``observables`` on the positions of ``compiled``.
+
+    Terms on qubits the program never touches are folded in by :meth:`PauliTerm.masks`
+    (they act on |0>); a term that vanishes there is dropped.
+
+    Raises:
+        InputError: an observable is not a :class:`PauliSum`, or acts on a qubit outside the
+            circuit.
+    """
+    x_masks: list[int] = []
+    z_masks: list[int] = []
+    index: dict[tuple[int, int], int] = {}
+    terms: list[list[tuple[int, complex]]] = []
+    for obs in observables:
+        if not isinstance(obs, PauliSum):
+            raise InputError(f"observable {obs!r} is not a PauliSum")
+        if obs.max_qubit >= compiled.num_qubits:
+            raise InputError(
+                f"observable acts on qubit {obs.max_qubit}, but the circuit has "
+                f"{compiled.num_qubits} qubits"
+            )
+        row = []
+        for term in obs.terms:
+            masks = term.masks(compiled.positions)
+            if masks is None:
+                continue
+            slot = index.get(masks)
+            if slot is None:
+                slot = index[masks] = len(x_masks)
+                x_masks.append(masks[0])
+                z_masks.append(masks[1])
+            row.append((slot, term.coeff))
+        terms.append(row)
+    coeffs = np.zeros((len(terms), len(x_masks)))
+    for i, row in enumerate(terms):
+        for slot, c in row:
+            coeffs[i, slot] += c.real  # <P> is real, so only Re(c) contributes
+    return PauliTable(
+        np.array(x_masks, dtype=np.uint64), np.array(z_masks, dtype=np.uint64), coeffs
+    )

@@ -1,0 +1,364 @@
+"""The statevector simulator: runs neutral circuits on the C kernels.
+
+The simulator compiles each circuit structure once (an LRU cache keyed by
+:meth:`Circuit.structure_key`; fusion and tiling are decided there: :mod:`.compiler`),
+allocates a state over the qubits the circuit actually touches (:mod:`.memory`), runs each
+run of gates in one kernel call with the GIL released (:class:`~.plan.Plan`), and then
+samples all shots in one pass (:mod:`.sampling`), evaluates Pauli sums from X/Z masks built
+once per observable list (:mod:`.expectation`), or returns the state. Mid-circuit
+measurements, resets and classically conditioned gates run on per-shot branches
+(:mod:`.branches`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..core.ir.circuit import Circuit
+from ..core.ir.observables import PauliSum
+from ..core.ir.params import ParamExpr
+from ..errors import InputError, InvalidProgramError
+from .branches import run_branches
+from .compiler import CompiledProgram, compile_program
+from .expectation import PauliTable, pauli_table
+from .fusion_policy import FusionOptions
+from .kernels import load_kernel
+from .memory import StateMemory, aligned_zeros, scatter_into
+from .plan import Plan
+from .rng import JobRandom
+from .sampling import (
+    FEW_SHOTS,
+    SCRATCH_QUBITS,
+    TerminalLookup,
+    draw,
+    draw_few,
+    lookup_fits,
+    write_terminal,
+)
+
+__all__ = ["StatevectorSimulator"]
+
+_DTYPES = {"double": np.complex128, "single": np.complex64}
+_PROGRAMS_KEPT = 64  # circuits whose compiled form is found by identity
+_OBSERVABLE_LISTS_KEPT = 32  # observable lists whose Pauli tables are kept
+
+
+class StatevectorSimulator:
+    """Exact statevector simulation of :class:`Circuit` objects.
+
+    Args:
+        precision: ``"double"`` (complex128, default) or ``"single"`` (complex64).
+        kernel: ``"c"`` (default) or ``"reference"`` (pure numpy); default from
+            the ``QSESSION_KERNEL`` environment variable.
+        max_memory: refuse states larger than this many bytes; default: the memory
+            the OS reports as available when the state is allocated.
+        cache_size: number of compiled program structures kept.
+        fusion: fuse gates into blocks (default True); False runs every gate on its own
+            (for comparison), an integer sets the largest dense block in qubits, and a
+            :class:`~qsession_provider.sim.fusion_policy.FusionOptions` sets everything.
+        tiling: group gates into cache-sized tiles on states larger than the cache.
+
+    Example:
+        >>> from qsession_provider.core import Circuit, Gate, Measure
+        >>> bell = Circuit(2, [Gate("h", (0,)), Gate("x", (1,), controls=(0,)),
+        ...                    Measure(0, "c", 0), Measure(1, "c", 1)], {"c": 2})
+        >>> bits = StatevectorSimulator().sample(bell, shots=4, seed=1)["c"]
+        >>> bits.shape
+        (4, 2)
+    """
+
+    def __init__(
+        self,
+        *,
+        precision: str = "double",
+        kernel: str | None = None,
+        max_memory: int | None = None,
+        cache_size: int = 256,
+        fusion: bool | int | FusionOptions = True,
+        tiling: bool = True,
+    ) -> None:
+        if precision not in _DTYPES:
+            raise InputError(f"precision must be 'double' or 'single', got {precision!r}")
+        self.precision = precision
+        self.dtype = np.dtype(_DTYPES[precision])
+        self.kernel = load_kernel(kernel)
+        self.memory = StateMemory(self.dtype, max_memory)
+        self.job_random = JobRandom()  # the generators of this simulator's jobs (execute)
+        if isinstance(fusion, FusionOptions):
+            self.options = fusion
+        else:
+            self.options = FusionOptions.for_state(
+                self.dtype.itemsize,
+                fusion,
+                tiling,
+                threads=int(self.kernel.get_num_threads()),
+                simd=str(self.kernel.simd_level()),
+            )
+        self._cache: OrderedDict[Any, CompiledProgram] = OrderedDict()
+        self._cache_size = cache_size
+        self._obs_cache: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        # Sampling: terminal lookup tables by id(compiled), small per-thread state buffers.
+        self._tables: dict[int, tuple[CompiledProgram, TerminalLookup | None]] = {}
+        self._scratch = threading.local()
+        self._by_program: dict[int, tuple[Circuit, tuple[Any, ...], CompiledProgram]] = {}
+
+    @property
+    def max_memory(self) -> int | None:
+        """The largest state allowed, in bytes (None: what the OS reports as available)."""
+        return self.memory.max_memory
+
+    @max_memory.setter
+    def max_memory(self, value: int | None) -> None:
+        self.memory.max_memory = value
+
+    # -- compilation -------------------------------------------------------------------
+    def compile(self, program: Circuit) -> CompiledProgram:
+        """The compiled form of ``program`` (cached by structure)."""
+        if not isinstance(program, Circuit):
+            raise InputError(f"expected a Circuit, got {type(program).__name__}")
+        key = program.structure_key()
+        with self._lock:
+            compiled = self._cache.get(key)
+            if compiled is not None:
+                self._cache.move_to_end(key)
+                return compiled
+        compiled = compile_program(program, options=self.options)
+        with self._lock:
+            self._cache[key] = compiled
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return compiled
+
+    # -- public API --------------------------------------------------------------------
+    def final_state(
+        self, program: Circuit, values: Mapping[str, float] | None = None
+    ) -> np.ndarray:
+        """The final state over all ``program.num_qubits`` qubits (Qiskit bit order).
+
+        Raises:
+            InvalidProgramError: the program measures, resets or is conditioned, or a
+                parameter is unbound / not finite.
+            ResourceTooLargeError: the full-width state would not fit in memory.
+        """
+        if not program.is_unitary() or program.has_measurements():
+            raise InvalidProgramError(
+                "final_state needs a unitary program (no measurements, resets or conditions)"
+            )
+        compiled = self.compile(program)
+        vals = self._values(program, values)
+        state = self._evolve(compiled, vals)
+        phase = compiled.global_phase
+        if isinstance(phase, ParamExpr):
+            phase = float(phase.evaluate(vals))
+        if phase:
+            state *= np.exp(1j * phase).astype(self.dtype)
+        if compiled.width == compiled.num_qubits:
+            return state
+        self.memory.check(compiled.num_qubits, "the full-width final state")
+        full = aligned_zeros(2**compiled.num_qubits, self.dtype)
+        scatter_into(full, state, compiled.active, compiled.num_qubits)
+        return full
+
+    def probabilities(
+        self, program: Circuit, values: Mapping[str, float] | None = None
+    ) -> np.ndarray:
+        """Probabilities over the touched qubits, in the order of ``compile(program).active``."""
+        compiled = self.compile(program)
+        if compiled.branching:
+            raise InvalidProgramError("probabilities need a program without mid-circuit operations")
+        state = self._evolve(compiled, self._values(program, values))
+        return self.kernel.probabilities(state)
+
+    def sample(
+        self,
+        program: Circuit,
+        shots: int,
+        values: Mapping[str, float] | None = None,
+        seed: int | np.random.Generator | None = None,
+    ) -> dict[str, np.ndarray]:
+        """Sample ``shots`` shots; returns register name -> ``(shots, size)`` uint8 bits.
+
+        Column ``j`` of a register's array is bit ``j`` of that register. The same seed
+        gives the same shots.
+        """
+        if isinstance(shots, bool) or not isinstance(shots, (int, np.integer)) or shots <= 0:
+            raise InputError(f"shots must be a positive integer, got {shots!r}")
+        compiled = self.compiled_for(program)
+        vals = self._values(program, values)
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        return self.sample_compiled(compiled, int(shots), vals, rng)
+
+    def sample_compiled(
+        self,
+        compiled: CompiledProgram,
+        shots: int,
+        values: Mapping[str, float] | np.ndarray,
+        rng: np.random.Generator,
+    ) -> dict[str, np.ndarray]:
+        """:meth:`sample` for a compiled program and checked ``values`` (a mapping, or an
+        array in ``compiled.parameters`` order)."""
+        vals = values
+        if not compiled.branching and compiled.terminal:
+            lookup = self._terminal_lookup(compiled)
+            if lookup is not None:  # small width: read every register from a lookup table
+                if lookup.thresholds is not None:  # fixed state: no kernel call at all
+                    return lookup.read_fixed(rng.random(int(shots)))
+                state = self._evolve_scratch(compiled, vals)
+                if shots <= FEW_SHOTS:
+                    return lookup.read_list(draw_few(self.kernel, state, int(shots), rng))
+                return lookup.read(draw(self.kernel, state, int(shots), rng))
+        out = {
+            name: np.zeros((int(shots), size), dtype=np.uint8)
+            for name, size in compiled.registers.items()
+        }
+        if not compiled.branching:
+            state = self._evolve(compiled, vals)
+            write_terminal(self.kernel, compiled, state, out, slice(0, shots), rng)
+            return out
+        start = 0
+        branches = run_branches(compiled, vals, int(shots), rng, self.kernel, self.memory)
+        for branch in branches:
+            rows = slice(start, start + branch.shots)
+            for (reg, bit), value in branch.bits.items():
+                out[reg][rows, bit] = value
+            write_terminal(self.kernel, compiled, branch.state, out, rows, rng)
+            start += branch.shots
+        order = rng.permutation(int(shots))
+        return {name: arr[order] for name, arr in out.items()}
+
+    def expectation_values(
+        self,
+        program: Circuit,
+        observables: Sequence[PauliSum],
+        values: Mapping[str, float] | None = None,
+    ) -> np.ndarray:
+        """Exact ``Re <psi|O|psi>`` for each observable, as a float64 array."""
+        if not program.is_unitary():
+            raise InvalidProgramError(
+                "expectation values need a unitary program (no measurements, resets or conditions)"
+            )
+        compiled = self.compile(program)
+        state = self._evolve(compiled, self._values(program, values))
+        return self.expectations_of_state(compiled, state, observables)
+
+    # -- shared with the program executors ---------------------------------------------
+    def compiled_for(self, program: Circuit) -> CompiledProgram:
+        """:meth:`compile`, remembered by program identity.
+
+        Jobs of a loop usually carry the same :class:`Circuit` object; this skips hashing
+        its structure key (tens of microseconds for a circuit with many parameters).
+        """
+        hit = self._by_program.get(id(program))
+        if hit is not None and hit[0] is program and hit[1] is program.operations:
+            return hit[2]
+        compiled = self.compile(program)
+        with self._lock:
+            self._by_program[id(program)] = (program, program.operations, compiled)
+            while len(self._by_program) > _PROGRAMS_KEPT:
+                self._by_program.pop(next(iter(self._by_program)))
+        return compiled
+
+    def evolve(
+        self, compiled: CompiledProgram, values: Mapping[str, float] | np.ndarray
+    ) -> np.ndarray:
+        """The state over ``compiled.active`` after all gates (no global phase applied).
+
+        ``values`` maps parameter names to numbers, or is a float array ordered like
+        ``compiled.parameters`` (the fast path of parameter sweeps); it is not checked here.
+        """
+        return self._evolve(compiled, values)
+
+    def expectations_of_state(
+        self, compiled: CompiledProgram, state: np.ndarray, observables: Sequence[PauliSum]
+    ) -> np.ndarray:
+        """Expectation values of ``observables`` in ``state`` (a state over ``compiled.active``).
+
+        The Pauli masks of a list of observables are built once and cached (by identity),
+        so a loop over parameter sets only pays for one kernel call.
+        """
+        x, z, coeffs = self._observable_table(compiled, observables)
+        if not len(x):
+            return np.zeros(len(coeffs), dtype=float)
+        vals = self.kernel.expectation_paulis(state, x, z)
+        return np.asarray(coeffs @ vals, dtype=float)
+
+    def _observable_table(
+        self, compiled: CompiledProgram, observables: Sequence[PauliSum]
+    ) -> PauliTable:
+        key = (id(compiled), tuple(id(o) for o in observables))
+        with self._lock:
+            hit = self._obs_cache.get(key)
+            if (
+                hit is not None
+                and hit[0] is compiled
+                and all(a is b for a, b in zip(hit[1], observables))
+            ):
+                self._obs_cache.move_to_end(key)
+                return hit[2]
+        table = pauli_table(compiled, observables)
+        with self._lock:
+            self._obs_cache[key] = (compiled, tuple(observables), table)
+            while len(self._obs_cache) > _OBSERVABLE_LISTS_KEPT:
+                self._obs_cache.popitem(last=False)
+        return table
+
+    # -- internals ---------------------------------------------------------------------
+    def _values(self, program: Circuit, values: Mapping[str, float] | None) -> Mapping[str, float]:
+        vals = values or {}
+        program.check_bindings(vals)
+        return vals
+
+    def _evolve(
+        self, compiled: CompiledProgram, values: Mapping[str, float] | np.ndarray
+    ) -> np.ndarray:
+        state = self.memory.zero_state(compiled.width)
+        for segment in compiled.segments:
+            if isinstance(segment, Plan):
+                segment.run(self.kernel, state, values)
+        return state
+
+    def _terminal_lookup(self, compiled: CompiledProgram) -> TerminalLookup | None:
+        """How to read the registers of a non-branching program from basis-state indices,
+        if its tables are small; None otherwise. Cached per compiled program."""
+        hit = self._tables.get(id(compiled))
+        if hit is not None and hit[0] is compiled:
+            return hit[1]
+        lookup: TerminalLookup | None = None
+        if lookup_fits(compiled):
+            fixed = None if compiled.parameters else self._evolve(compiled, np.zeros(0))
+            lookup = TerminalLookup.build(compiled, self.kernel, fixed)
+        with self._lock:
+            self._tables[id(compiled)] = (compiled, lookup)
+            while len(self._tables) > self._cache_size:
+                self._tables.pop(next(iter(self._tables)))
+        return lookup
+
+    def _evolve_scratch(
+        self, compiled: CompiledProgram, values: Mapping[str, float] | np.ndarray
+    ) -> np.ndarray:
+        """:meth:`_evolve` into this thread's reused state buffer when the width is small.
+
+        The result is only valid until the next call on this thread (sampling reads it once).
+        """
+        width = compiled.width
+        if width > SCRATCH_QUBITS:
+            return self._evolve(compiled, values)
+        buffers: dict[int, np.ndarray] | None = getattr(self._scratch, "states", None)
+        if buffers is None:
+            buffers = self._scratch.states = {}
+        state = buffers.get(width)
+        if state is None:
+            state = buffers[width] = aligned_zeros(2**width, self.dtype)
+        else:
+            state.fill(0)
+        state[0] = 1.0
+        for segment in compiled.segments:  # as in _evolve
+            if isinstance(segment, Plan):
+                segment.run(self.kernel, state, values)
+        return state
