@@ -31,20 +31,20 @@ __all__ = ["cirq_estimator_payload", "cirq_sampler_payload", "expectation_inputs
 
 
 def _symbolic_pub(
-    program: Circuit,
+    ir_circuit: Circuit,
     resolvers: Sequence[cirq.ParamResolverOrSimilarType],
     repetitions: int,
 ) -> SamplerPub:
     """One pub with a row of parameter values per resolver."""
-    names = program.parameters
+    names = ir_circuit.parameters
     values = np.zeros((len(resolvers), len(names)), dtype=float)
     for i, resolver in enumerate(resolvers):
         try:
-            found = resolver_values(resolver, program)
+            found = resolver_values(resolver, ir_circuit)
         except InvalidProgramError as exc:
             raise type(exc)(f"resolver {i}: {exc}") from None
         values[i] = [found[name] for name in names]
-    return SamplerPub(program, values, repetitions)
+    return SamplerPub(ir_circuit, values, repetitions)
 
 
 def _resolved_pubs(
@@ -60,8 +60,8 @@ def _resolved_pubs(
         if cirq.is_parameterized(resolved):
             names = sorted(cirq.parameter_names(resolved))
             raise UnboundParameterError(f"resolver {i} gives no value for parameter(s) {names}")
-        program, _ = circuit_to_ir(resolved, qubit_order=qubits)
-        pubs.append(SamplerPub(program, np.zeros((1, 0)), repetitions))
+        ir_circuit, _ = circuit_to_ir(resolved, qubit_order=qubits)
+        pubs.append(SamplerPub(ir_circuit, np.zeros((1, 0)), repetitions))
     return pubs
 
 
@@ -107,14 +107,14 @@ def cirq_sampler_payload(
     if not resolvers:
         raise InputError("no parameter resolvers given (an empty sweep has no results)")
     try:
-        program, qubits = circuit_to_ir(circuit)
+        ir_circuit, qubits = circuit_to_ir(circuit)
     except InvalidProgramError:
         if not cirq.is_parameterized(circuit):
             raise
         qubits = list(cirq.QubitOrder.DEFAULT.order_for(circuit.all_qubits()))
         pubs = _resolved_pubs(circuit, resolvers, int(repetitions), qubits)
     else:
-        pubs = [_symbolic_pub(program, resolvers, int(repetitions))]
+        pubs = [_symbolic_pub(ir_circuit, resolvers, int(repetitions))]
     return SamplerPayload(tuple(pubs), seed), qubits
 
 

@@ -147,7 +147,7 @@ class Job:
         meta = self._meta()
         if meta is not None:
             return int(meta["num_qubits"])
-        return max((p.num_qubits for p in self._job.payload.programs), default=0)
+        return max((p.num_qubits for p in self._job.payload.circuits), default=0)
 
     def repetitions(self) -> int:
         """Repetitions (shots) per parameter set."""
@@ -267,7 +267,7 @@ def submit_sweep(
             "repetitions": int(repetitions),
             "num_qubits": len(qubits),
             "qubits": [str(q) for q in qubits],
-            "measurement_dict": _measurement_dict(payload.pubs[0].program),
+            "measurement_dict": _measurement_dict(payload.pubs[0].circuit),
         },
     }
     job = runtime.submit(
@@ -282,11 +282,11 @@ def submit_sweep(
     return Job(runtime, job, resolvers=resolvers)
 
 
-def _measurement_dict(program: Circuit) -> dict[str, list[int]]:
+def _measurement_dict(circuit: Circuit) -> dict[str, list[int]]:
     """Which qubit-order positions each register (measurement key) reads, bit by bit."""
-    out: dict[str, list[int]] = {name: [-1] * size for name, size in program.registers.items()}
-    last = program.num_qubits - 1
-    for op in program.operations:
+    out: dict[str, list[int]] = {name: [-1] * size for name, size in circuit.registers.items()}
+    last = circuit.num_qubits - 1
+    for op in circuit.operations:
         if isinstance(op, Measure):
             out[op.register][op.bit] = last - op.qubit  # IR qubit n-1-i is the i-th qubit
     return out

@@ -179,7 +179,7 @@ class SamplerPubCache:
         """The neutral pub running ``circuit`` (no parameters) ``shots`` times per element."""
         key = (id(circuit), shots, shape)
         pub = self._entries.get(key)
-        if pub is None or pub.program is not circuit:
+        if pub is None or pub.circuit is not circuit:
             pub = SamplerPub(circuit, np.zeros((*shape, 0), dtype=float), shots)
             if len(self._entries) >= self.maxsize:
                 self._entries.clear()

@@ -8,24 +8,24 @@ C extension ``qsession_provider.sim._kernel`` (sources in ``csrc/``; numpy refer
   ``rng``: the generators jobs draw from;
 - ``simulator``: :class:`StatevectorSimulator` (compile cache, states, public API);
   ``sampling``, ``expectation``, ``branches`` (mid-circuit measurement), ``memory``;
-- ``compiler``: a circuit -> :class:`CompiledProgram` of ``steps`` and ``plan`` objects;
+- ``compiler``: a circuit -> :class:`CompiledCircuit` of ``steps`` and ``plan`` objects;
   ``fusion`` and ``fusion_policy`` decide blocks and tiles, ``binding`` binds values;
 - ``kernels``: which kernel module runs (C or the numpy reference).
 """
 
 from __future__ import annotations
 
-from .compiler import CompiledProgram, compile_program
+from .compiler import CompiledCircuit, compile_circuit
 from .execute import execute
 from .kernels import load_kernel
 from .memory import available_memory
 from .simulator import StatevectorSimulator
 
 __all__ = [
-    "CompiledProgram",
+    "CompiledCircuit",
     "StatevectorSimulator",
     "available_memory",
-    "compile_program",
+    "compile_circuit",
     "execute",
     "load_kernel",
 ]

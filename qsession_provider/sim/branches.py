@@ -16,7 +16,7 @@ from types import ModuleType
 import numpy as np
 
 from ..core.ir.circuit import Condition
-from .compiler import CompiledProgram
+from .compiler import CompiledCircuit
 from .memory import StateMemory
 from .plan import Plan
 from .steps import GateStep, MeasureStep, ResetStep
@@ -36,7 +36,7 @@ class Branch:
 
 
 def run_branches(
-    compiled: CompiledProgram,
+    compiled: CompiledCircuit,
     values: Mapping[str, float] | np.ndarray,
     shots: int,
     rng: np.random.Generator,
@@ -74,7 +74,7 @@ def run_branches(
 
 
 def _split(
-    compiled: CompiledProgram,
+    compiled: CompiledCircuit,
     branch: Branch,
     step: MeasureStep | ResetStep,
     rng: np.random.Generator,

@@ -23,23 +23,23 @@ from .fusion_policy import FusionOptions
 from .plan import Plan, build_plan
 from .steps import KIND_DENSE, KIND_DIAGONAL, GateStep, MeasureStep, ResetStep, Step
 
-__all__ = ["CompiledProgram", "compile_program"]
+__all__ = ["CompiledCircuit", "compile_circuit"]
 
 
 @dataclass
-class CompiledProgram:
-    """A program ready to simulate.
+class CompiledCircuit:
+    """A circuit ready to simulate.
 
     Attributes:
-        num_qubits: width of the original program.
+        num_qubits: width of the original circuit.
         active: original qubit index of each simulated position.
         positions: original qubit index -> simulated position.
-        steps: gate, measure and reset steps in program order (terminal measures excluded).
+        steps: gate, measure and reset steps in circuit order (terminal measures excluded).
         segments: ``steps`` grouped: a :class:`Plan` for each run of unconditioned gates,
             or a single non-gate / conditioned step.
         terminal: (position or None, register, bit) read from one final sample per shot;
             position None means a qubit no gate touches, which always reads 0.
-        registers: classical registers of the program.
+        registers: classical registers of the circuit.
         branching: True if some step needs per-shot branches (mid-circuit measure/reset/condition).
         parameters: parameter names, in the order of value arrays.
         global_phase: float or expression.
@@ -63,17 +63,17 @@ class CompiledProgram:
         return len(self.active)
 
 
-def _active_qubits(program: Circuit) -> tuple[int, ...]:
+def _active_qubits(circuit: Circuit) -> tuple[int, ...]:
     used: set[int] = set()
-    for op in program.operations:
+    for op in circuit.operations:
         if isinstance(op, (Gate, Reset)):
             used.update(op.all_qubits)
     return tuple(sorted(used))
 
 
-def _deferrable(program: Circuit) -> list[bool]:
+def _deferrable(circuit: Circuit) -> list[bool]:
     """For each operation, whether it is a measurement that can move to the end."""
-    ops = program.operations
+    ops = circuit.operations
     flags = [False] * len(ops)
     later_touched: set[int] = set()
     later_conditional = False
@@ -133,26 +133,26 @@ def _fill_constants(steps: list[Step]) -> None:
             steps[i] = replace(step, data=np.array(row, dtype=np.complex128))
 
 
-def compile_program(program: Circuit, *, options: FusionOptions | None = None) -> CompiledProgram:
-    """Compile ``program`` for simulation (pure function of the program's structure).
+def compile_circuit(circuit: Circuit, *, options: FusionOptions | None = None) -> CompiledCircuit:
+    """Compile ``circuit`` for simulation (pure function of the circuit's structure).
 
     ``options`` chooses fusion and tiling (default: :meth:`FusionOptions.for_state` for
     complex128 states).
     """
     if options is None:
         options = FusionOptions.for_state(16)
-    active = _active_qubits(program)
+    active = _active_qubits(circuit)
     positions = {q: i for i, q in enumerate(active)}
-    deferrable = _deferrable(program)
+    deferrable = _deferrable(circuit)
     # A deferred measurement only matters if it is the last write into its classical bit.
     last_writer: dict[tuple[str, int], int] = {}
-    for i, op in enumerate(program.operations):
+    for i, op in enumerate(circuit.operations):
         if isinstance(op, Measure):
             last_writer[(op.register, op.bit)] = i
 
     steps: list[Step] = []
     terminal: list[tuple[int | None, str, int]] = []
-    for i, op in enumerate(program.operations):
+    for i, op in enumerate(circuit.operations):
         if isinstance(op, Barrier):
             continue
         if isinstance(op, Gate):
@@ -173,23 +173,23 @@ def compile_program(program: Circuit, *, options: FusionOptions | None = None) -
             run.append(step)
             continue
         if run:
-            segments.append(build_plan(run, len(active), options, program.parameters))
+            segments.append(build_plan(run, len(active), options, circuit.parameters))
             run = []
         segments.append(step)
     if run:
-        segments.append(build_plan(run, len(active), options, program.parameters))
+        segments.append(build_plan(run, len(active), options, circuit.parameters))
 
     branching = any(not isinstance(s, Plan) for s in segments)
-    return CompiledProgram(
-        num_qubits=program.num_qubits,
+    return CompiledCircuit(
+        num_qubits=circuit.num_qubits,
         active=active,
         positions=positions,
         steps=steps,
         segments=segments,
         terminal=terminal,
-        registers=dict(program.registers),
+        registers=dict(circuit.registers),
         branching=branching,
-        parameters=program.parameters,
-        global_phase=program.global_phase,
-        has_measurements=program.has_measurements(),
+        parameters=circuit.parameters,
+        global_phase=circuit.global_phase,
+        has_measurements=circuit.has_measurements(),
     )

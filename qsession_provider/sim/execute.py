@@ -37,7 +37,7 @@ def execute(program_id: str, payload: Payload, simulator: StatevectorSimulator) 
     (:mod:`.rng`).
 
     Raises:
-        InputError: the program id does not match the payload.
+        InputError: the circuit id does not match the payload.
         InvalidProgramError, ResourceTooLargeError: from the simulator.
     """
     if program_id == "sampler" and isinstance(payload, SamplerPayload):
@@ -50,11 +50,11 @@ def execute(program_id: str, payload: Payload, simulator: StatevectorSimulator) 
     if program_id == "run" and isinstance(payload, RunPayload):
         rng = simulator.job_random.generator(payload.seed)
         results = []
-        for program in payload.circuits:
-            registers = simulator.sample(program, payload.shots, None, rng)
-            results.append({"registers": registers, "shots": payload.shots, "name": program.name})
+        for circuit in payload.circuits:
+            registers = simulator.sample(circuit, payload.shots, None, rng)
+            results.append({"registers": registers, "shots": payload.shots, "name": circuit.name})
         return {"results": results}
-    raise InputError(f"program {program_id!r} cannot run a {type(payload).__name__}")
+    raise InputError(f"circuit {program_id!r} cannot run a {type(payload).__name__}")
 
 
 # -- pubs ----------------------------------------------------------------------------------
@@ -78,17 +78,17 @@ def _one_row(values: np.ndarray) -> np.ndarray:
 def _sample_pub(
     sim: StatevectorSimulator, pub: SamplerPub, rng: np.random.Generator
 ) -> dict[str, Any]:
-    program = pub.program
-    compiled = sim.compiled_for(program)
+    circuit = pub.circuit
+    compiled = sim.compiled_for(circuit)
     if pub.values.ndim == 1:  # one parameter set (or none): the bits are the registers
         registers = sim.sample_compiled(compiled, pub.shots, _one_row(pub.values), rng)
         return {"registers": registers, "shots": pub.shots}
     shape = pub.shape
     registers = {
         name: np.zeros((*shape, pub.shots, size), dtype=np.uint8)
-        for name, size in program.registers.items()
+        for name, size in circuit.registers.items()
     }
-    for index, row in zip(np.ndindex(*shape), _rows(program.parameters, pub.values)):
+    for index, row in zip(np.ndindex(*shape), _rows(circuit.parameters, pub.values)):
         bits = sim.sample_compiled(compiled, pub.shots, row, rng)
         for name, arr in bits.items():
             registers[name][index] = arr
@@ -98,8 +98,8 @@ def _sample_pub(
 def _estimate_pub(
     sim: StatevectorSimulator, pub: EstimatorPub, rng: np.random.Generator | None
 ) -> dict[str, Any]:
-    program = pub.program
-    compiled = sim.compiled_for(program)
+    circuit = pub.circuit
+    compiled = sim.compiled_for(circuit)
     observables = list(pub.observables.ravel())
     if pub.values.ndim == 1:  # one parameter set: the pub's shape is the observables'
         shape = pub.observables.shape
@@ -109,7 +109,7 @@ def _estimate_pub(
         vshape = pub.values.shape[:-1]
         shape = pub.shape
         per_binding = np.empty((math.prod(vshape), len(observables)))
-        for i, row in enumerate(_rows(program.parameters, pub.values)):
+        for i, row in enumerate(_rows(circuit.parameters, pub.values)):
             state = sim.evolve(compiled, row)
             per_binding[i] = sim.expectations_of_state(compiled, state, observables)
         # Broadcast (parameter sets) x (observables) to the pub shape by index arithmetic.

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..core.ir.observables import PauliSum
 from ..errors import InputError
-from .compiler import CompiledProgram
+from .compiler import CompiledCircuit
 
 __all__ = ["PauliTable", "pauli_table"]
 
@@ -31,10 +31,10 @@ class PauliTable(NamedTuple):
     coeffs: np.ndarray
 
 
-def pauli_table(compiled: CompiledProgram, observables: Sequence[PauliSum]) -> PauliTable:
+def pauli_table(compiled: CompiledCircuit, observables: Sequence[PauliSum]) -> PauliTable:
     """The :class:`PauliTable` of ``observables`` on the positions of ``compiled``.
 
-    Terms on qubits the program never touches are folded in by :meth:`PauliTerm.masks`
+    Terms on qubits the circuit never touches are folded in by :meth:`PauliTerm.masks`
     (they act on |0>); a term that vanishes there is dropped.
 
     Raises:

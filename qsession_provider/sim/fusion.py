@@ -133,7 +133,7 @@ def block_cost(cost: CostModel, block: FusedBlock, ops: Sequence[OpInfo]) -> flo
 
 
 def fuse(ops: Sequence[OpInfo], max_dense: int, max_diag: int, cost: CostModel) -> list[FusedBlock]:
-    """Greedy cost-driven fusion of ``ops`` (in program order) into blocks, in execution order.
+    """Greedy cost-driven fusion of ``ops`` (in circuit order) into blocks, in execution order.
 
     Single-qubit gates wait ("pending") until the next multi-qubit gate on their qubit takes
     them into its block, unless the block before them already acts densely on that qubit

@@ -61,7 +61,7 @@ class Plan:
     ) -> tuple[np.ndarray, np.ndarray]:
         """(matrices, matrix_offsets) at ``values``; cached when the segment has no parameters.
 
-        ``values`` maps parameter names to numbers, or is an array in the program's
+        ``values`` maps parameter names to numbers, or is an array in the circuit's
         parameter order; ``kernel`` multiplies fused blocks (default: :func:`.load_kernel`).
         """
         assert self._binder is not None and self.matrix_offsets is not None

@@ -2,8 +2,8 @@
 
 Every shot draws one uniform; the kernel's ``sample`` scans the cumulative distribution once
 for all of them (sorted), so all shots of a state cost one pass. The registers are then read
-from the basis-state indices. A non-branching program over few qubits reads them from
-:class:`TerminalLookup` tables instead, and a program without parameters (its final state
+from the basis-state indices. A non-branching circuit over few qubits reads them from
+:class:`TerminalLookup` tables instead, and a circuit without parameters (its final state
 never changes) skips the kernel altogether: the thresholds at which the kernel's sampler
 moves from one basis state to the next are computed once, so a shot is one bisection.
 """
@@ -17,7 +17,7 @@ from types import ModuleType
 
 import numpy as np
 
-from .compiler import CompiledProgram
+from .compiler import CompiledCircuit
 
 __all__ = [
     "FEW_SHOTS",
@@ -41,10 +41,10 @@ FEW_SHOTS = 128
 
 @dataclass
 class TerminalLookup:
-    """Registers of a small non-branching program as lookup tables over basis states.
+    """Registers of a small non-branching circuit as lookup tables over basis states.
 
     ``tables``: per register, ``(2**width, size)`` uint8 bits each basis state reads.
-    ``thresholds``: for a program without parameters (its final state never changes), the
+    ``thresholds``: for a circuit without parameters (its final state never changes), the
     uniform at which the kernel's sampler moves to each basis state, so a shot's index is
     ``thresholds.searchsorted(u, "right") - 1``; ``tables`` then have one extra first row
     so that ``searchsorted`` indexes them directly.
@@ -62,7 +62,7 @@ class TerminalLookup:
 
     @classmethod
     def build(
-        cls, compiled: CompiledProgram, kernel: ModuleType, fixed_state: np.ndarray | None
+        cls, compiled: CompiledCircuit, kernel: ModuleType, fixed_state: np.ndarray | None
     ) -> TerminalLookup:
         """The tables of ``compiled`` (which must :func:`lookup_fits`); ``fixed_state`` is its
         final state when it has no parameters (then shots need no kernel call), else None."""
@@ -109,7 +109,7 @@ class TerminalLookup:
         return out
 
 
-def lookup_fits(compiled: CompiledProgram) -> bool:
+def lookup_fits(compiled: CompiledCircuit) -> bool:
     """Whether ``compiled`` is narrow enough for :class:`TerminalLookup` tables."""
     bits = max(sum(compiled.registers.values()), 1)
     return compiled.width <= SCRATCH_QUBITS and (2**compiled.width) * bits <= TABLE_BYTES
@@ -164,7 +164,7 @@ def draw_few(
 
 def write_terminal(
     kernel: ModuleType,
-    compiled: CompiledProgram,
+    compiled: CompiledCircuit,
     state: np.ndarray,
     out: dict[str, np.ndarray],
     rows: slice,

@@ -24,7 +24,7 @@ from ..core.ir.observables import PauliSum
 from ..core.ir.params import ParamExpr
 from ..errors import InputError, InvalidProgramError
 from .branches import run_branches
-from .compiler import CompiledProgram, compile_program
+from .compiler import CompiledCircuit, compile_circuit
 from .expectation import PauliTable, pauli_table
 from .fusion_policy import FusionOptions
 from .kernels import load_kernel
@@ -57,7 +57,7 @@ class StatevectorSimulator:
             the ``QSESSION_KERNEL`` environment variable.
         max_memory: refuse states larger than this many bytes; default: the memory
             the OS reports as available when the state is allocated.
-        cache_size: number of compiled program structures kept.
+        cache_size: number of compiled circuit structures kept.
         fusion: fuse gates into blocks (default True); False runs every gate on its own
             (for comparison), an integer sets the largest dense block in qubits, and a
             :class:`~qsession_provider.sim.fusion_policy.FusionOptions` sets everything.
@@ -99,14 +99,14 @@ class StatevectorSimulator:
                 threads=int(self.kernel.get_num_threads()),
                 simd=str(self.kernel.simd_level()),
             )
-        self._cache: OrderedDict[Any, CompiledProgram] = OrderedDict()
+        self._cache: OrderedDict[Any, CompiledCircuit] = OrderedDict()
         self._cache_size = cache_size
         self._obs_cache: OrderedDict[Any, Any] = OrderedDict()
         self._lock = threading.Lock()
         # Sampling: terminal lookup tables by id(compiled), small per-thread state buffers.
-        self._tables: dict[int, tuple[CompiledProgram, TerminalLookup | None]] = {}
+        self._tables: dict[int, tuple[CompiledCircuit, TerminalLookup | None]] = {}
         self._scratch = threading.local()
-        self._by_program: dict[int, tuple[Circuit, tuple[Any, ...], CompiledProgram]] = {}
+        self._by_circuit: dict[int, tuple[Circuit, tuple[Any, ...], CompiledCircuit]] = {}
 
     @property
     def max_memory(self) -> int | None:
@@ -118,17 +118,17 @@ class StatevectorSimulator:
         self.memory.max_memory = value
 
     # -- compilation -------------------------------------------------------------------
-    def compile(self, program: Circuit) -> CompiledProgram:
-        """The compiled form of ``program`` (cached by structure)."""
-        if not isinstance(program, Circuit):
-            raise InputError(f"expected a Circuit, got {type(program).__name__}")
-        key = program.structure_key()
+    def compile(self, circuit: Circuit) -> CompiledCircuit:
+        """The compiled form of ``circuit`` (cached by structure)."""
+        if not isinstance(circuit, Circuit):
+            raise InputError(f"expected a Circuit, got {type(circuit).__name__}")
+        key = circuit.structure_key()
         with self._lock:
             compiled = self._cache.get(key)
             if compiled is not None:
                 self._cache.move_to_end(key)
                 return compiled
-        compiled = compile_program(program, options=self.options)
+        compiled = compile_circuit(circuit, options=self.options)
         with self._lock:
             self._cache[key] = compiled
             while len(self._cache) > self._cache_size:
@@ -137,21 +137,21 @@ class StatevectorSimulator:
 
     # -- public API --------------------------------------------------------------------
     def final_state(
-        self, program: Circuit, values: Mapping[str, float] | None = None
+        self, circuit: Circuit, values: Mapping[str, float] | None = None
     ) -> np.ndarray:
-        """The final state over all ``program.num_qubits`` qubits (Qiskit bit order).
+        """The final state over all ``circuit.num_qubits`` qubits (Qiskit bit order).
 
         Raises:
-            InvalidProgramError: the program measures, resets or is conditioned, or a
+            InvalidProgramError: the circuit measures, resets or is conditioned, or a
                 parameter is unbound / not finite.
             ResourceTooLargeError: the full-width state would not fit in memory.
         """
-        if not program.is_unitary() or program.has_measurements():
+        if not circuit.is_unitary() or circuit.has_measurements():
             raise InvalidProgramError(
-                "final_state needs a unitary program (no measurements, resets or conditions)"
+                "final_state needs a unitary circuit (no measurements, resets or conditions)"
             )
-        compiled = self.compile(program)
-        vals = self._values(program, values)
+        compiled = self.compile(circuit)
+        vals = self._values(circuit, values)
         state = self._evolve(compiled, vals)
         phase = compiled.global_phase
         if isinstance(phase, ParamExpr):
@@ -166,18 +166,18 @@ class StatevectorSimulator:
         return full
 
     def probabilities(
-        self, program: Circuit, values: Mapping[str, float] | None = None
+        self, circuit: Circuit, values: Mapping[str, float] | None = None
     ) -> np.ndarray:
-        """Probabilities over the touched qubits, in the order of ``compile(program).active``."""
-        compiled = self.compile(program)
+        """Probabilities over the touched qubits, in the order of ``compile(circuit).active``."""
+        compiled = self.compile(circuit)
         if compiled.branching:
-            raise InvalidProgramError("probabilities need a program without mid-circuit operations")
-        state = self._evolve(compiled, self._values(program, values))
+            raise InvalidProgramError("probabilities need a circuit without mid-circuit operations")
+        state = self._evolve(compiled, self._values(circuit, values))
         return self.kernel.probabilities(state)
 
     def sample(
         self,
-        program: Circuit,
+        circuit: Circuit,
         shots: int,
         values: Mapping[str, float] | None = None,
         seed: int | np.random.Generator | None = None,
@@ -189,19 +189,19 @@ class StatevectorSimulator:
         """
         if isinstance(shots, bool) or not isinstance(shots, (int, np.integer)) or shots <= 0:
             raise InputError(f"shots must be a positive integer, got {shots!r}")
-        compiled = self.compiled_for(program)
-        vals = self._values(program, values)
+        compiled = self.compiled_for(circuit)
+        vals = self._values(circuit, values)
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         return self.sample_compiled(compiled, int(shots), vals, rng)
 
     def sample_compiled(
         self,
-        compiled: CompiledProgram,
+        compiled: CompiledCircuit,
         shots: int,
         values: Mapping[str, float] | np.ndarray,
         rng: np.random.Generator,
     ) -> dict[str, np.ndarray]:
-        """:meth:`sample` for a compiled program and checked ``values`` (a mapping, or an
+        """:meth:`sample` for a compiled circuit and checked ``values`` (a mapping, or an
         array in ``compiled.parameters`` order)."""
         vals = values
         if not compiled.branching and compiled.terminal:
@@ -234,38 +234,38 @@ class StatevectorSimulator:
 
     def expectation_values(
         self,
-        program: Circuit,
+        circuit: Circuit,
         observables: Sequence[PauliSum],
         values: Mapping[str, float] | None = None,
     ) -> np.ndarray:
         """Exact ``Re <psi|O|psi>`` for each observable, as a float64 array."""
-        if not program.is_unitary():
+        if not circuit.is_unitary():
             raise InvalidProgramError(
-                "expectation values need a unitary program (no measurements, resets or conditions)"
+                "expectation values need a unitary circuit (no measurements, resets or conditions)"
             )
-        compiled = self.compile(program)
-        state = self._evolve(compiled, self._values(program, values))
+        compiled = self.compile(circuit)
+        state = self._evolve(compiled, self._values(circuit, values))
         return self.expectations_of_state(compiled, state, observables)
 
-    # -- shared with the program executors ---------------------------------------------
-    def compiled_for(self, program: Circuit) -> CompiledProgram:
-        """:meth:`compile`, remembered by program identity.
+    # -- shared with the circuit executors ---------------------------------------------
+    def compiled_for(self, circuit: Circuit) -> CompiledCircuit:
+        """:meth:`compile`, remembered by circuit identity.
 
         Jobs of a loop usually carry the same :class:`Circuit` object; this skips hashing
         its structure key (tens of microseconds for a circuit with many parameters).
         """
-        hit = self._by_program.get(id(program))
-        if hit is not None and hit[0] is program and hit[1] is program.operations:
+        hit = self._by_circuit.get(id(circuit))
+        if hit is not None and hit[0] is circuit and hit[1] is circuit.operations:
             return hit[2]
-        compiled = self.compile(program)
+        compiled = self.compile(circuit)
         with self._lock:
-            self._by_program[id(program)] = (program, program.operations, compiled)
-            while len(self._by_program) > _PROGRAMS_KEPT:
-                self._by_program.pop(next(iter(self._by_program)))
+            self._by_circuit[id(circuit)] = (circuit, circuit.operations, compiled)
+            while len(self._by_circuit) > _PROGRAMS_KEPT:
+                self._by_circuit.pop(next(iter(self._by_circuit)))
         return compiled
 
     def evolve(
-        self, compiled: CompiledProgram, values: Mapping[str, float] | np.ndarray
+        self, compiled: CompiledCircuit, values: Mapping[str, float] | np.ndarray
     ) -> np.ndarray:
         """The state over ``compiled.active`` after all gates (no global phase applied).
 
@@ -275,7 +275,7 @@ class StatevectorSimulator:
         return self._evolve(compiled, values)
 
     def expectations_of_state(
-        self, compiled: CompiledProgram, state: np.ndarray, observables: Sequence[PauliSum]
+        self, compiled: CompiledCircuit, state: np.ndarray, observables: Sequence[PauliSum]
     ) -> np.ndarray:
         """Expectation values of ``observables`` in ``state`` (a state over ``compiled.active``).
 
@@ -289,7 +289,7 @@ class StatevectorSimulator:
         return np.asarray(coeffs @ vals, dtype=float)
 
     def _observable_table(
-        self, compiled: CompiledProgram, observables: Sequence[PauliSum]
+        self, compiled: CompiledCircuit, observables: Sequence[PauliSum]
     ) -> PauliTable:
         key = (id(compiled), tuple(id(o) for o in observables))
         with self._lock:
@@ -309,13 +309,13 @@ class StatevectorSimulator:
         return table
 
     # -- internals ---------------------------------------------------------------------
-    def _values(self, program: Circuit, values: Mapping[str, float] | None) -> Mapping[str, float]:
+    def _values(self, circuit: Circuit, values: Mapping[str, float] | None) -> Mapping[str, float]:
         vals = values or {}
-        program.check_bindings(vals)
+        circuit.check_bindings(vals)
         return vals
 
     def _evolve(
-        self, compiled: CompiledProgram, values: Mapping[str, float] | np.ndarray
+        self, compiled: CompiledCircuit, values: Mapping[str, float] | np.ndarray
     ) -> np.ndarray:
         state = self.memory.zero_state(compiled.width)
         for segment in compiled.segments:
@@ -323,9 +323,9 @@ class StatevectorSimulator:
                 segment.run(self.kernel, state, values)
         return state
 
-    def _terminal_lookup(self, compiled: CompiledProgram) -> TerminalLookup | None:
-        """How to read the registers of a non-branching program from basis-state indices,
-        if its tables are small; None otherwise. Cached per compiled program."""
+    def _terminal_lookup(self, compiled: CompiledCircuit) -> TerminalLookup | None:
+        """How to read the registers of a non-branching circuit from basis-state indices,
+        if its tables are small; None otherwise. Cached per compiled circuit."""
         hit = self._tables.get(id(compiled))
         if hit is not None and hit[0] is compiled:
             return hit[1]
@@ -340,7 +340,7 @@ class StatevectorSimulator:
         return lookup
 
     def _evolve_scratch(
-        self, compiled: CompiledProgram, values: Mapping[str, float] | np.ndarray
+        self, compiled: CompiledCircuit, values: Mapping[str, float] | np.ndarray
     ) -> np.ndarray:
         """:meth:`_evolve` into this thread's reused state buffer when the width is small.
 

@@ -1,4 +1,4 @@
-"""What a compiled program is made of: steps on simulated positions, and kernel gates.
+"""What a compiled circuit is made of: steps on simulated positions, and kernel gates.
 
 A :class:`GateStep` is one IR gate renumbered onto the simulated positions, a
 :class:`MeasureStep` a mid-circuit measurement that branches, a :class:`ResetStep` a

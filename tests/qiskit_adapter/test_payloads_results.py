@@ -182,7 +182,7 @@ def test_sampler_metadata_and_same_circuit_reused(cache: TranslationCache) -> No
     qc.measure(0, 0)
     first = sampler_payload([SamplerPub.coerce(qc, 10)], seed=1, cache=cache)
     second = sampler_payload([SamplerPub.coerce(qc, 10)], seed=1, cache=cache)
-    assert first.pubs[0].program is second.pubs[0].program
+    assert first.pubs[0].circuit is second.pubs[0].circuit
     assert cache.circuits.stats().hits == 1 and cache.circuits.stats().misses == 1
 
 
@@ -232,7 +232,7 @@ def test_estimator_observables_converted_once(cache: TranslationCache) -> None:
     assert len(cache.observables) == 1
     first = payloads[0].pubs[0]
     assert all(p.pubs[0].observables[()] is first.observables[()] for p in payloads)
-    assert all(p.pubs[0].program is first.program for p in payloads)
+    assert all(p.pubs[0].circuit is first.circuit for p in payloads)
 
 
 # -- backend.run -----------------------------------------------------------------------------

@@ -56,7 +56,7 @@ def test_a_parameter_free_pub_is_built_once_and_rebuilt_after_an_edit() -> None:
     circuit.x(0)  # an edited circuit is a new IR circuit, so a new pub
     edited = neutral(16)
     assert edited is not first
-    assert len(edited.program.operations) == len(first.program.operations) + 1
+    assert len(edited.circuit.operations) == len(first.circuit.operations) + 1
     batched = QiskitSamplerPub.coerce((circuit, np.zeros((2, 0))), 8)
     pub = sampler_payload([batched], seed=None, cache=cache).pubs[0]
     assert pub.shape == (2,) and pub.values.shape == (2, 0)

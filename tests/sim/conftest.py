@@ -1,5 +1,5 @@
 """Fixtures and helpers for engine tests: a dense-matrix oracle, random IR circuits, the
-simulator on each kernel, small sample programs and forced fusion options."""
+simulator on each kernel, small sample circuits and forced fusion options."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from qsession_provider.sim.sampling import SCRATCH_QUBITS
 
 #: the kernels every simulator-level test runs on
 KERNELS = ["c", "reference"]
-a, b = Parameter("a"), Parameter("b")  # the parameters of the sample programs
+a, b = Parameter("a"), Parameter("b")  # the parameters of the sample circuits
 
 
 def _embed(matrix: np.ndarray, qubits: tuple[int, ...], n: int) -> np.ndarray:
@@ -39,9 +39,9 @@ def _embed(matrix: np.ndarray, qubits: tuple[int, ...], n: int) -> np.ndarray:
     return full
 
 
-def dense_final_state(program: Circuit, values: dict[str, float] | None = None) -> np.ndarray:
+def dense_final_state(circuit: Circuit, values: dict[str, float] | None = None) -> np.ndarray:
     """Independent oracle: multiply full 2**n matrices (small n only)."""
-    bound = program.bind(values or {})
+    bound = circuit.bind(values or {})
     n = bound.num_qubits
     state = np.zeros(2**n, dtype=complex)
     state[0] = 1
@@ -94,7 +94,7 @@ def random_program(n: int, depth: int, seed: int, *, controls: bool = True) -> C
 
 @pytest.fixture
 def dense_oracle() -> Callable[..., np.ndarray]:
-    """The dense-matrix oracle ``dense_final_state(program, values)``."""
+    """The dense-matrix oracle ``dense_final_state(circuit, values)``."""
     return dense_final_state
 
 
@@ -124,19 +124,19 @@ def fusion_options(
     )
 
 
-def parameterised(program: Circuit, seed: int) -> tuple[Circuit, dict[str, float]]:
-    """``program`` with every other gate parameter replaced by an expression of 3 symbols."""
+def parameterised(circuit: Circuit, seed: int) -> tuple[Circuit, dict[str, float]]:
+    """``circuit`` with every other gate parameter replaced by an expression of 3 symbols."""
     rng = np.random.default_rng(seed)
     a, b, c = Parameter("a"), Parameter("b"), Parameter("c")
     exprs = [2 * a - b, a, b * 0.5 + 1, c.apply("cos"), a * b, -c + 0.25]
     ops = []
-    for i, op in enumerate(program.operations):
+    for i, op in enumerate(circuit.operations):
         if isinstance(op, Gate) and op.params and i % 2 == 0:
             params = tuple(exprs[int(rng.integers(len(exprs)))] for _ in op.params)
             op = Gate(op.name, op.qubits, params, op.controls, op.ctrl_state, op.matrix)
         ops.append(op)
     values = {"a": float(rng.uniform(-2, 2)), "b": float(rng.uniform(-2, 2)), "c": 0.7}
-    return Circuit(program.num_qubits, ops, global_phase=a - c), values
+    return Circuit(circuit.num_qubits, ops, global_phase=a - c), values
 
 
 def bell() -> Circuit:
@@ -145,8 +145,8 @@ def bell() -> Circuit:
     return Circuit(2, [*ops, Measure(0, "meas", 0), Measure(1, "meas", 1)], {"meas": 2})
 
 
-def programs() -> dict[str, Circuit]:
-    """Non-branching programs covering the lookup-table cases."""
+def circuits() -> dict[str, Circuit]:
+    """Non-branching circuits covering the lookup-table cases."""
     wide = SCRATCH_QUBITS + 1
     return {
         "bell": bell(),

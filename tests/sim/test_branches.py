@@ -19,16 +19,16 @@ from tests.sim.conftest import KERNELS, fusion_options
 
 def test_mid_circuit_measurement_branches(sim: StatevectorSimulator) -> None:
     # H, measure, H, measure: the two bits are independent fair coins.
-    program = Circuit(
+    circuit = Circuit(
         1, [Gate("h", (0,)), Measure(0, "c", 0), Gate("h", (0,)), Measure(0, "c", 1)], {"c": 2}
     )
-    bits = sim.sample(program, 8000, seed=9)["c"]
+    bits = sim.sample(circuit, 8000, seed=9)["c"]
     counts = np.bincount(bits[:, 0] + 2 * bits[:, 1], minlength=4) / 8000
     np.testing.assert_allclose(counts, 0.25, atol=0.03)
 
 
 def test_reset_and_classical_condition(sim: StatevectorSimulator) -> None:
-    program = Circuit(
+    circuit = Circuit(
         3,
         [
             Gate("h", (0,)),
@@ -43,7 +43,7 @@ def test_reset_and_classical_condition(sim: StatevectorSimulator) -> None:
         ],
         {"c": 3, "d": 1},
     )
-    out = sim.sample(program, 4000, seed=2)
+    out = sim.sample(circuit, 4000, seed=2)
     c, d = out["c"], out["d"]
     np.testing.assert_array_equal(c[:, 0], c[:, 2])  # x applied exactly when c[0] == 1
     assert np.all(c[:, 1] == 0) and np.all(d == 0)  # reset qubits read 0
@@ -51,7 +51,7 @@ def test_reset_and_classical_condition(sim: StatevectorSimulator) -> None:
 
 
 def test_register_condition_and_overwritten_bit(sim: StatevectorSimulator) -> None:
-    program = Circuit(
+    circuit = Circuit(
         2,
         [
             Gate("x", (0,)),
@@ -62,7 +62,7 @@ def test_register_condition_and_overwritten_bit(sim: StatevectorSimulator) -> No
         ],
         {"c": 2},
     )
-    bits = sim.sample(program, 10, seed=0)["c"]
+    bits = sim.sample(circuit, 10, seed=0)["c"]
     # c was 0b01 -> condition true -> q1 flipped; last write of c[0] is q1's value 1
     np.testing.assert_array_equal(bits, [[1, 0]] * 10)
 
@@ -70,7 +70,7 @@ def test_register_condition_and_overwritten_bit(sim: StatevectorSimulator) -> No
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_mid_circuit_measurement_and_conditions_with_fusion(kernel: str) -> None:
     a = Parameter("a")
-    program = Circuit(
+    circuit = Circuit(
         4,
         [
             Gate("h", (0,)),
@@ -94,7 +94,7 @@ def test_mid_circuit_measurement_and_conditions_with_fusion(kernel: str) -> None
     counts = {}
     for fusion in (False, True, fusion_options(3, 2, low=1)):
         sim = StatevectorSimulator(kernel=kernel, fusion=fusion)
-        bits = sim.sample(program, 4000, values, seed=11)["c"]
+        bits = sim.sample(circuit, 4000, values, seed=11)["c"]
         ints = (bits.astype(int) << np.arange(4)).sum(axis=1)
         counts[str(fusion)] = np.bincount(ints, minlength=16) / 4000
     first = counts.pop("False")

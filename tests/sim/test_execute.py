@@ -18,7 +18,7 @@ from qsession_provider.core.ir.payload import (
 )
 from qsession_provider.errors import InputError
 from qsession_provider.sim import StatevectorSimulator, execute
-from tests.sim.conftest import programs
+from tests.sim.conftest import circuits
 
 a, b = Parameter("a"), Parameter("b")
 
@@ -132,16 +132,16 @@ def test_payload_too_wide_for_device() -> None:
 
 def test_sampler_pub_of_one_set_matches_a_pub_of_shape_one() -> None:
     sim = StatevectorSimulator()
-    for program in programs().values():
-        values = np.linspace(0.1, 1.3, len(program.parameters))
+    for circuit in circuits().values():
+        values = np.linspace(0.1, 1.3, len(circuit.parameters))
         for shots in (16, 300):
             outs = [
-                execute("sampler", SamplerPayload((SamplerPub(program, v, shots),), seed=9), sim)
+                execute("sampler", SamplerPayload((SamplerPub(circuit, v, shots),), seed=9), sim)
                 for v in (values, values[None], values[None, None])
             ]
             regs = [out["pubs"][0]["registers"] for out in outs]
-            for name in program.registers:
-                assert regs[0][name].shape == (shots, program.registers[name])
+            for name in circuit.registers:
+                assert regs[0][name].shape == (shots, circuit.registers[name])
                 np.testing.assert_array_equal(regs[1][name][0], regs[0][name])
                 np.testing.assert_array_equal(regs[2][name][0, 0], regs[0][name])
                 assert regs[0][name].dtype == regs[1][name].dtype == np.uint8
@@ -149,14 +149,14 @@ def test_sampler_pub_of_one_set_matches_a_pub_of_shape_one() -> None:
 
 def test_sampler_parameter_sweep_matches_one_job_per_set() -> None:
     sim = StatevectorSimulator()
-    program = programs()["two registers"]
+    circuit = circuits()["two registers"]
     values = np.random.default_rng(3).uniform(0, np.pi, (2, 3, 2))
-    swept = execute("sampler", SamplerPayload((SamplerPub(program, values, 50),), seed=4), sim)
+    swept = execute("sampler", SamplerPayload((SamplerPub(circuit, values, 50),), seed=4), sim)
     regs = swept["pubs"][0]["registers"]
     assert regs["c"].shape == (2, 3, 50, 2) and regs["d"].shape == (2, 3, 50, 3)
     # The sweep draws the sets one after the other from one generator.
     rng = np.random.default_rng(4)
-    compiled = sim.compile(program)
+    compiled = sim.compile(circuit)
     for index in np.ndindex(2, 3):
         bits = StatevectorSimulator().sample_compiled(compiled, 50, values[index], rng)
         for name in ("c", "d"):
@@ -165,7 +165,7 @@ def test_sampler_parameter_sweep_matches_one_job_per_set() -> None:
 
 def test_estimator_single_set_matches_the_broadcast_path() -> None:
     sim = StatevectorSimulator()
-    program = Circuit(
+    circuit = Circuit(
         2, [Gate("ry", (0,), (a,)), Gate("rx", (1,), (b,)), Gate("x", (1,), controls=(0,))]
     )
     z0 = PauliSum([PauliTerm("Z", (0,))])
@@ -178,7 +178,7 @@ def test_estimator_single_set_matches_the_broadcast_path() -> None:
             one, broad = (
                 execute(
                     "estimator",
-                    EstimatorPayload((EstimatorPub(program, v, observables, precision),), seed),
+                    EstimatorPayload((EstimatorPub(circuit, v, observables, precision),), seed),
                     sim,
                 )["pubs"][0]
                 for v in (values, values[None])
@@ -187,7 +187,7 @@ def test_estimator_single_set_matches_the_broadcast_path() -> None:
             assert one["evs"].shape == one["stds"].shape == shape
             assert one["evs"].dtype == np.float64 and isinstance(one["evs"], np.ndarray)
             exact = sim.expectation_values(
-                program, list(np.ravel(observables)), {"a": 0.4, "b": 1.1}
+                circuit, list(np.ravel(observables)), {"a": 0.4, "b": 1.1}
             ).reshape(shape)
             if seed is None:
                 np.testing.assert_allclose(one["evs"], exact, atol=1e-12)
@@ -202,15 +202,15 @@ def test_estimator_single_set_matches_the_broadcast_path() -> None:
 def test_estimator_and_sampler_payloads_bind_arrays() -> None:
     a, b = Parameter("a"), Parameter("b")
     ops = [Gate("ry", (0,), (a,)), Gate("rx", (1,), (b - a,)), Gate("x", (1,), controls=(0,))]
-    program = Circuit(2, ops)
+    circuit = Circuit(2, ops)
     values = np.random.default_rng(0).uniform(-3, 3, (7, 2))
     zz = PauliSum([PauliTerm("ZZ", (0, 1)), PauliTerm("X", (1,), 0.5)])
     out = execute(
-        "estimator", EstimatorPayload((EstimatorPub(program, values, zz),)), StatevectorSimulator()
+        "estimator", EstimatorPayload((EstimatorPub(circuit, values, zz),)), StatevectorSimulator()
     )
     plain = StatevectorSimulator(fusion=False)
     expected = [
-        plain.expectation_values(program, [zz], dict(zip(program.parameters, row)))[0]
+        plain.expectation_values(circuit, [zz], dict(zip(circuit.parameters, row)))[0]
         for row in values
     ]
     np.testing.assert_allclose(out["pubs"][0]["evs"], expected, atol=1e-12)

@@ -16,8 +16,8 @@ def test_expectation_values_match_dense(
     sim: StatevectorSimulator, dense_oracle: Callable, make_random_program: Callable
 ) -> None:
     rng = np.random.default_rng(4)
-    program = make_random_program(5, 40, 8)
-    state = dense_oracle(program)
+    circuit = make_random_program(5, 40, 8)
+    state = dense_oracle(circuit)
     mats = {
         "I": np.eye(2),
         "X": np.array([[0, 1], [1, 0]]),
@@ -36,11 +36,11 @@ def test_expectation_values_match_dense(
                 op = np.kron(op, mats[ch])
             total += coeff * np.vdot(state, op @ state).real
         expected.append(total)
-    np.testing.assert_allclose(sim.expectation_values(program, observables), expected, atol=1e-10)
+    np.testing.assert_allclose(sim.expectation_values(circuit, observables), expected, atol=1e-10)
 
 
 def test_expectations_fused_match_unfused_and_cache_masks(make_random_program: Callable) -> None:
-    program, values = parameterised(make_random_program(6, 80, 2), 2)
+    circuit, values = parameterised(make_random_program(6, 80, 2), 2)
     rng = np.random.default_rng(1)
     observables = [
         PauliSum.from_labels(
@@ -51,13 +51,13 @@ def test_expectations_fused_match_unfused_and_cache_masks(make_random_program: C
     observables.append(PauliSum([PauliTerm("", ())]))  # identity
     fused = StatevectorSimulator()
     plain = StatevectorSimulator(fusion=False)
-    first = fused.expectation_values(program, observables, values)
+    first = fused.expectation_values(circuit, observables, values)
     np.testing.assert_allclose(
-        first, plain.expectation_values(program, observables, values), atol=1e-10
+        first, plain.expectation_values(circuit, observables, values), atol=1e-10
     )
-    np.testing.assert_allclose(fused.expectation_values(program, observables, values), first)
-    assert len(fused._obs_cache) == 1  # one table for this (program, observables) pair
-    compiled = fused.compile(program)
-    row = np.array([values[p] for p in program.parameters])
+    np.testing.assert_allclose(fused.expectation_values(circuit, observables, values), first)
+    assert len(fused._obs_cache) == 1  # one table for this (circuit, observables) pair
+    compiled = fused.compile(circuit)
+    row = np.array([values[p] for p in circuit.parameters])
     by_array = fused.expectations_of_state(compiled, fused.evolve(compiled, row), observables)
     np.testing.assert_allclose(by_array, first, atol=1e-12)

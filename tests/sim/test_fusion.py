@@ -27,35 +27,35 @@ from tests.sim.conftest import KERNELS, fusion_options, parameterised
 def test_fused_matches_unfused_and_dense_oracle(
     kernel: str, n: int, seed: int, dense_oracle: Callable, make_random_program: Callable
 ) -> None:
-    program, values = parameterised(make_random_program(n, 14 * n, seed), seed)
-    expected = dense_oracle(program, values)
-    unfused = StatevectorSimulator(kernel=kernel, fusion=False).final_state(program, values)
+    circuit, values = parameterised(make_random_program(n, 14 * n, seed), seed)
+    expected = dense_oracle(circuit, values)
+    unfused = StatevectorSimulator(kernel=kernel, fusion=False).final_state(circuit, values)
     np.testing.assert_allclose(unfused, expected, atol=1e-10)
     for max_dense in (2, 3, 4, 6):
         for tile in (0, max(2, n - 2), n - 1):
             sim = StatevectorSimulator(kernel=kernel, fusion=fusion_options(max_dense, tile))
-            np.testing.assert_allclose(sim.final_state(program, values), expected, atol=1e-10)
+            np.testing.assert_allclose(sim.final_state(circuit, values), expected, atol=1e-10)
 
 
 @pytest.mark.parametrize("seed", range(6))
 def test_tiled_large_circuits_match_unfused(make_random_program: Callable, seed: int) -> None:
     n = 11
-    program, values = parameterised(make_random_program(n, 120, seed), seed)
-    reference = StatevectorSimulator(fusion=False).final_state(program, values)
+    circuit, values = parameterised(make_random_program(n, 120, seed), seed)
+    reference = StatevectorSimulator(fusion=False).final_state(circuit, values)
     for tile, low in ((6, 2), (8, 3), (9, 0), (10, 4)):
         for max_dense in (2, 4, 5):
             sim = StatevectorSimulator(fusion=fusion_options(max_dense, tile, low=low))
-            np.testing.assert_allclose(sim.final_state(program, values), reference, atol=1e-10)
+            np.testing.assert_allclose(sim.final_state(circuit, values), reference, atol=1e-10)
 
 
 @pytest.mark.parametrize("seed", range(3))
 def test_single_precision_fused_and_tiled(
     make_random_program: Callable, dense_oracle: Callable, seed: int
 ) -> None:
-    program, values = parameterised(make_random_program(9, 100, seed), seed)
-    expected = dense_oracle(program, values)
+    circuit, values = parameterised(make_random_program(9, 100, seed), seed)
+    expected = dense_oracle(circuit, values)
     for fusion in (True, False, fusion_options(4, 6, low=3), fusion_options(2, 7, low=4)):
-        state = StatevectorSimulator(precision="single", fusion=fusion).final_state(program, values)
+        state = StatevectorSimulator(precision="single", fusion=fusion).final_state(circuit, values)
         assert state.dtype == np.complex64
         np.testing.assert_allclose(state, expected, atol=2e-5)
 
@@ -71,8 +71,8 @@ def test_brickwork_and_qft_shapes_on_large_states() -> None:
         ops.append(Gate("h", (j,)))
         ops += [Gate("p", (j,), (math.pi / 2 ** (j - k),), controls=(k,)) for k in range(j)]
     ops += [Gate("swap", (j, n - 1 - j)) for j in range(n // 2)]
-    program = Circuit(n, ops)
-    plain = StatevectorSimulator(fusion=False).final_state(program)
+    circuit = Circuit(n, ops)
+    plain = StatevectorSimulator(fusion=False).final_state(circuit)
     for fusion in (
         True,
         fusion_options(2, 15, low=3),
@@ -80,7 +80,7 @@ def test_brickwork_and_qft_shapes_on_large_states() -> None:
         fusion_options(5, 0),
     ):
         np.testing.assert_allclose(
-            StatevectorSimulator(fusion=fusion).final_state(program), plain, atol=1e-10
+            StatevectorSimulator(fusion=fusion).final_state(circuit), plain, atol=1e-10
         )
 
 
@@ -89,25 +89,25 @@ def test_sampling_a_fused_plan_follows_the_exact_distribution(
     make_random_program: Callable, fusion: bool
 ) -> None:
     base = make_random_program(5, 60, 21)
-    program = Circuit(5, [*base.operations, *(Measure(q, "m", q) for q in range(5))], {"m": 5})
+    circuit = Circuit(5, [*base.operations, *(Measure(q, "m", q) for q in range(5))], {"m": 5})
     sim = StatevectorSimulator(fusion=fusion)
-    bits = sim.sample(program, 20000, seed=3)["m"]
+    bits = sim.sample(circuit, 20000, seed=3)["m"]
     freq = np.bincount((bits.astype(int) << np.arange(5)).sum(axis=1), minlength=32) / 20000
     exact = np.abs(StatevectorSimulator(fusion=False).final_state(base)) ** 2
     assert np.all(np.abs(freq - exact) <= 5 * np.sqrt(exact * (1 - exact) / 20000) + 1e-3)
 
 
 def test_one_simulator_from_many_threads(make_random_program: Callable) -> None:
-    program, values = parameterised(make_random_program(15, 60, 9), 9)
+    circuit, values = parameterised(make_random_program(15, 60, 9), 9)
     sim = StatevectorSimulator(fusion=fusion_options(3, 12, low=3))
-    expected = StatevectorSimulator(fusion=False).final_state(program, values)
+    expected = StatevectorSimulator(fusion=False).final_state(circuit, values)
     results: list[np.ndarray] = []
     errors: list[BaseException] = []
 
     def work() -> None:
         try:
             for _ in range(3):
-                results.append(sim.final_state(program, values))
+                results.append(sim.final_state(circuit, values))
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 

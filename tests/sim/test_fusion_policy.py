@@ -8,16 +8,16 @@ import numpy as np
 
 from qsession_provider.core import Circuit, Gate
 from qsession_provider.sim import StatevectorSimulator
-from qsession_provider.sim.compiler import compile_program
+from qsession_provider.sim.compiler import compile_circuit
 from qsession_provider.sim.fusion_policy import FusionOptions
 from qsession_provider.sim.plan import Plan
 from tests.sim.conftest import parameterised
 
 
 def test_compile_options_and_plan_arrays() -> None:
-    program = Circuit(3, [Gate("h", (0,)), Gate("x", (1,), controls=(0,)), Gate("t", (2,))])
-    fused = compile_program(program)
-    plain = compile_program(program, options=FusionOptions.for_state(16, fusion=False))
+    circuit = Circuit(3, [Gate("h", (0,)), Gate("x", (1,), controls=(0,)), Gate("t", (2,))])
+    fused = compile_circuit(circuit)
+    plain = compile_circuit(circuit, options=FusionOptions.for_state(16, fusion=False))
     (plan,) = fused.segments
     (unfused,) = plain.segments
     assert isinstance(plan, Plan) and isinstance(unfused, Plan)
@@ -31,9 +31,9 @@ def test_compile_options_and_plan_arrays() -> None:
 
 def test_default_plan_on_a_large_state_matches_unfused(make_random_program: Callable) -> None:
     # 17 qubits: wider than a default tile (15), so the cost model chooses tiles or wide blocks.
-    program, values = parameterised(make_random_program(17, 150, 4), 4)
-    fused = StatevectorSimulator().final_state(program, values)
-    plain = StatevectorSimulator(fusion=False).final_state(program, values)
+    circuit, values = parameterised(make_random_program(17, 150, 4), 4)
+    fused = StatevectorSimulator().final_state(circuit, values)
+    plain = StatevectorSimulator(fusion=False).final_state(circuit, values)
     np.testing.assert_allclose(fused, plain, atol=1e-10)
-    single = StatevectorSimulator(precision="single").final_state(program, values)
+    single = StatevectorSimulator(precision="single").final_state(circuit, values)
     np.testing.assert_allclose(single, plain, atol=1e-4)

@@ -14,9 +14,9 @@ from qsession_provider.sim.memory import aligned_zeros
 
 def test_memory_is_checked_before_allocating() -> None:
     small = StatevectorSimulator(max_memory=2**20)
-    program = Circuit(20, [Gate("h", (q,)) for q in range(20)])
+    circuit = Circuit(20, [Gate("h", (q,)) for q in range(20)])
     with pytest.raises(ResourceTooLargeError, match="16.0 MiB|0.0 GiB|20-qubit"):
-        small.final_state(program)
+        small.final_state(circuit)
     huge = Circuit(45, [Gate("h", (q,)) for q in range(45)])
     with pytest.raises(ResourceTooLargeError, match="45-qubit complex128"):
         StatevectorSimulator().final_state(huge)

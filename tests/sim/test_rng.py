@@ -13,7 +13,7 @@ import pytest
 from qsession_provider.core.ir.payload import SamplerPayload, SamplerPub
 from qsession_provider.sim import StatevectorSimulator, execute
 from qsession_provider.sim.rng import JobRandom, SharedGenerator, shared_generator
-from tests.sim.conftest import assert_same_registers, bell, programs
+from tests.sim.conftest import assert_same_registers, bell, circuits
 
 
 def test_seeded_jobs_draw_default_rng_of_the_seed() -> None:
@@ -30,8 +30,8 @@ def test_seeded_jobs_draw_default_rng_of_the_seed() -> None:
 def test_seeded_jobs_are_reproducible_across_threads() -> None:
     sim = StatevectorSimulator()
     payloads = [
-        SamplerPayload((SamplerPub(program, np.full(len(program.parameters), 0.7), 64),), seed=s)
-        for s, program in enumerate(programs().values())
+        SamplerPayload((SamplerPub(circuit, np.full(len(circuit.parameters), 0.7), 64),), seed=s)
+        for s, circuit in enumerate(circuits().values())
     ]
     want = [execute("sampler", p, sim) for p in payloads]
     got: dict[int, list[Any]] = {}

@@ -1,6 +1,6 @@
 """The sampling fast paths give exactly what the general path gives.
 
-Small non-branching programs are read from lookup tables; programs without parameters
+Small non-branching circuits are read from lookup tables; circuits without parameters
 skip the kernel through precomputed sampling thresholds; few shots are looked up in plain
 Python. Each must give the same bits as the plain algorithm (uniforms -> stable sort ->
 ``kernel.sample`` -> bits of each terminal read).
@@ -14,14 +14,14 @@ import pytest
 from qsession_provider.core import Circuit
 from qsession_provider.sim import StatevectorSimulator
 from qsession_provider.sim.sampling import sampling_thresholds
-from tests.sim.conftest import assert_same_registers, programs
+from tests.sim.conftest import assert_same_registers, circuits
 
 
 def plain_sample(
-    sim: StatevectorSimulator, program: Circuit, shots: int, values: np.ndarray, seed: int
+    sim: StatevectorSimulator, circuit: Circuit, shots: int, values: np.ndarray, seed: int
 ) -> dict[str, np.ndarray]:
     """The general algorithm, written out: what every fast path must reproduce."""
-    compiled = sim.compile(program)
+    compiled = sim.compile(circuit)
     state = sim.evolve(compiled, values)
     rng = np.random.default_rng(seed)
     uniforms = rng.random(shots)
@@ -29,7 +29,7 @@ def plain_sample(
     indices = np.empty(shots, dtype=np.int64)
     indices[order] = sim.kernel.sample(state, uniforms[order])
     out = {
-        name: np.zeros((shots, size), dtype=np.uint8) for name, size in program.registers.items()
+        name: np.zeros((shots, size), dtype=np.uint8) for name, size in circuit.registers.items()
     }
     for position, reg, bit in compiled.terminal:
         out[reg][:, bit] = 0 if position is None else (indices >> position) & 1
@@ -38,19 +38,19 @@ def plain_sample(
 
 @pytest.mark.parametrize("kernel", ["c", "reference"])
 @pytest.mark.parametrize("precision", ["double", "single"])
-@pytest.mark.parametrize("name", list(programs()))
+@pytest.mark.parametrize("name", list(circuits()))
 @pytest.mark.parametrize("shots", [1, 16, 128, 129, 1000])
 def test_sample_compiled_matches_the_plain_algorithm(
     kernel: str, precision: str, name: str, shots: int
 ) -> None:
-    program = programs()[name]
+    circuit = circuits()[name]
     sim = StatevectorSimulator(kernel=kernel, precision=precision)
-    compiled = sim.compile(program)
+    compiled = sim.compile(circuit)
     assert not compiled.branching
-    values = np.linspace(0.4, 2.9, len(program.parameters))
+    values = np.linspace(0.4, 2.9, len(circuit.parameters))
     for seed in (1, 2, 3):  # repeated calls use the cached tables
         got = sim.sample_compiled(compiled, shots, values, np.random.default_rng(seed))
-        assert_same_registers(got, plain_sample(sim, program, shots, values, seed))
+        assert_same_registers(got, plain_sample(sim, circuit, shots, values, seed))
 
 
 def random_state(rng: np.random.Generator, width: int, zeros: float) -> np.ndarray:

@@ -36,23 +36,23 @@ def test_random_circuits_match_dense_oracle(
     n: int,
     seed: int,
 ) -> None:
-    program = make_random_program(n, 12 * n, seed)
-    np.testing.assert_allclose(sim.final_state(program), dense_oracle(program), atol=1e-10)
+    circuit = make_random_program(n, 12 * n, seed)
+    np.testing.assert_allclose(sim.final_state(circuit), dense_oracle(circuit), atol=1e-10)
 
 
 def test_single_precision_matches_to_float_accuracy(
     dense_oracle: Callable, make_random_program: Callable
 ) -> None:
-    program = make_random_program(6, 60, 11)
-    state = StatevectorSimulator(precision="single").final_state(program)
+    circuit = make_random_program(6, 60, 11)
+    state = StatevectorSimulator(precision="single").final_state(circuit)
     assert state.dtype == np.complex64
-    np.testing.assert_allclose(state, dense_oracle(program), atol=1e-5)
+    np.testing.assert_allclose(state, dense_oracle(circuit), atol=1e-5)
 
 
 def test_c_kernel_agrees_with_reference_on_12_qubits(make_random_program: Callable) -> None:
-    program = make_random_program(12, 150, 3)
-    c = StatevectorSimulator(kernel="c").final_state(program)
-    ref = StatevectorSimulator(kernel="reference").final_state(program)
+    circuit = make_random_program(12, 150, 3)
+    c = StatevectorSimulator(kernel="c").final_state(circuit)
+    ref = StatevectorSimulator(kernel="reference").final_state(circuit)
     np.testing.assert_allclose(c, ref, atol=1e-10)
 
 
@@ -60,7 +60,7 @@ def test_parameters_are_bound_at_run_time(
     sim: StatevectorSimulator, dense_oracle: Callable
 ) -> None:
     a, b = Parameter("a"), Parameter("b")
-    program = Circuit(
+    circuit = Circuit(
         2,
         [
             Gate("ry", (0,), (a,)),
@@ -71,12 +71,12 @@ def test_parameters_are_bound_at_run_time(
     )
     for values in ({"a": 0.1, "b": 0.7}, {"a": -2.0, "b": 3.0}):
         np.testing.assert_allclose(
-            sim.final_state(program, values), dense_oracle(program, values), atol=1e-12
+            sim.final_state(circuit, values), dense_oracle(circuit, values), atol=1e-12
         )
     with pytest.raises(UnboundParameterError, match="b"):
-        sim.final_state(program, {"a": 1.0})
+        sim.final_state(circuit, {"a": 1.0})
     with pytest.raises(InvalidProgramError, match="NaN or infinite"):
-        sim.final_state(program, {"a": 1.0, "b": math.inf})
+        sim.final_state(circuit, {"a": 1.0, "b": math.inf})
 
 
 def _bell(n: int = 2, q0: int = 0, q1: int = 1) -> Circuit:
@@ -96,17 +96,17 @@ def test_sampling_matches_probabilities_and_seeds_repeat(
     sim: StatevectorSimulator, make_random_program: Callable
 ) -> None:
     base = make_random_program(4, 30, 5)
-    program = Circuit(4, [*base.operations, *(Measure(q, "m", q) for q in range(4))], {"m": 4})
+    circuit = Circuit(4, [*base.operations, *(Measure(q, "m", q) for q in range(4))], {"m": 4})
     shots = 20000
-    bits = sim.sample(program, shots, seed=123)["m"]
+    bits = sim.sample(circuit, shots, seed=123)["m"]
     ints = (bits.astype(np.int64) << np.arange(4)).sum(axis=1)
     freq = np.bincount(ints, minlength=16) / shots
     exact = np.abs(sim.final_state(base)) ** 2
     bound = 5 * np.sqrt(np.maximum(exact * (1 - exact), 1e-12) / shots) + 1 / shots
     assert np.all(np.abs(freq - exact) <= bound)
-    again = sim.sample(program, shots, seed=123)["m"]
+    again = sim.sample(circuit, shots, seed=123)["m"]
     np.testing.assert_array_equal(bits, again)
-    assert not np.array_equal(bits, sim.sample(program, shots, seed=124)["m"])
+    assert not np.array_equal(bits, sim.sample(circuit, shots, seed=124)["m"])
 
 
 def test_zero_probability_outcomes_never_appear(sim: StatevectorSimulator) -> None:
@@ -129,9 +129,9 @@ def test_idle_qubits_cost_nothing_and_bits_map_back(sim: StatevectorSimulator) -
         Measure(126, "beta", 1),
         Measure(50, "beta", 2),
     ]
-    program = Circuit(127, ops, {"alpha": 2, "beta": 3})
-    assert sim.compile(program).width == 5
-    out = sim.sample(program, 1000, seed=3)
+    circuit = Circuit(127, ops, {"alpha": 2, "beta": 3})
+    assert sim.compile(circuit).width == 5
+    out = sim.sample(circuit, 1000, seed=3)
     alpha, beta = out["alpha"], out["beta"]
     assert alpha.shape == (1000, 2) and beta.shape == (1000, 3)
     assert np.all(alpha[:, 0] == 1) and np.all(beta[:, 1] == 1) and np.all(beta[:, 2] == 0)
@@ -151,10 +151,10 @@ def test_bad_inputs(sim: StatevectorSimulator) -> None:
         sim.sample(_bell(), 0)
     with pytest.raises(InputError, match="shots"):
         sim.sample(_bell(), -5)
-    with pytest.raises(InvalidProgramError, match="unitary program"):
+    with pytest.raises(InvalidProgramError, match="unitary circuit"):
         sim.final_state(_bell())
     with pytest.raises(InputError, match="Circuit"):
-        sim.compile("not a program")  # type: ignore[arg-type]
+        sim.compile("not a circuit")  # type: ignore[arg-type]
     with pytest.raises(InputError, match="precision"):
         StatevectorSimulator(precision="quad")
 
@@ -162,13 +162,13 @@ def test_bad_inputs(sim: StatevectorSimulator) -> None:
 def test_inputs_are_not_mutated(sim: StatevectorSimulator) -> None:
     a = Parameter("a")
     m = np.eye(2, dtype=complex)
-    program = Circuit(
+    circuit = Circuit(
         1, [Gate("rx", (0,), (a,)), Gate("unitary", (0,), matrix=m), Measure(0, "c", 0)], {"c": 1}
     )
-    key = program.structure_key()
+    key = circuit.structure_key()
     values = {"a": 0.3}
-    sim.sample(program, 10, values, seed=1)
-    assert values == {"a": 0.3} and program.structure_key() == key
+    sim.sample(circuit, 10, values, seed=1)
+    assert values == {"a": 0.3} and circuit.structure_key() == key
 
 
 def test_compile_cache_reuses_structure(sim: StatevectorSimulator) -> None:
@@ -185,19 +185,19 @@ def test_final_state_with_idle_qubits_matches_oracle(
     rng = np.random.default_rng(len(active))
     ops = [Gate("u", (q,), tuple(rng.uniform(0, 3, 3))) for q in active]
     ops += [Gate("x", (b,), controls=(a,)) for a, b in zip(active, active[1:])]
-    program = Circuit(7, ops, global_phase=0.3)
+    circuit = Circuit(7, ops, global_phase=0.3)
     np.testing.assert_allclose(
-        StatevectorSimulator().final_state(program), dense_oracle(program), atol=1e-12
+        StatevectorSimulator().final_state(circuit), dense_oracle(circuit), atol=1e-12
     )
 
 
 def test_compiled_for_remembers_programs_by_identity() -> None:
     sim = StatevectorSimulator()
-    program = bell()
-    compiled = sim.compiled_for(program)
-    assert sim.compiled_for(program) is compiled
-    assert sim.compile(program) is compiled
+    circuit = bell()
+    compiled = sim.compiled_for(circuit)
+    assert sim.compiled_for(circuit) is compiled
+    assert sim.compile(circuit) is compiled
     assert sim.compiled_for(bell()) is compiled  # same structure: the compile cache
     for k in range(100):  # the identity cache stays bounded
         sim.compiled_for(Circuit(1, [Gate("rx", (0,), (0.01 * k,))]))
-    assert len(sim._by_program) <= 64
+    assert len(sim._by_circuit) <= 64

@@ -212,7 +212,7 @@ class Circuit:
         registers: classical registers as ``{name: size}`` (order is kept).
         global_phase: a float or parameter expression.
         name: free text, kept for results and logs.
-        metadata: JSON-compatible data carried with the program (circuit metadata).
+        metadata: JSON-compatible data carried with the circuit (circuit metadata).
 
     Raises:
         InvalidProgramError: a qubit is out of range, a register or bit is unknown, or a
@@ -278,7 +278,7 @@ class Circuit:
                 if not 0 <= q < self.num_qubits:
                     raise InvalidProgramError(
                         f"operation {index} ({_op_name(op)}) uses qubit {q}, "
-                        f"out of range for a {self.num_qubits}-qubit program"
+                        f"out of range for a {self.num_qubits}-qubit circuit"
                     )
             if isinstance(op, Measure):
                 self._check_clbit(index, op.register, op.bit)
@@ -296,7 +296,7 @@ class Circuit:
         size = self.registers.get(register)
         if size is None:
             raise InvalidProgramError(
-                f"operation {index} refers to classical register {register!r}, which the program "
+                f"operation {index} refers to classical register {register!r}, which the circuit "
                 f"does not declare (registers: {sorted(self.registers)})"
             )
         if not 0 <= bit < size:
@@ -317,11 +317,11 @@ class Circuit:
         return sum(self.registers.values())
 
     def has_measurements(self) -> bool:
-        """True if the program measures anything."""
+        """True if the circuit measures anything."""
         return any(isinstance(op, Measure) for op in self.operations)
 
     def is_unitary(self) -> bool:
-        """True if the program is only gates and barriers, with no classical conditions."""
+        """True if the circuit is only gates and barriers, with no classical conditions."""
         return bool(
             self._memoized(
                 "is_unitary",
@@ -335,9 +335,9 @@ class Circuit:
     def _memoized(self, key: str, compute: Callable[[tuple[Operation, ...]], Any]) -> Any:
         """``compute(self.operations)``, kept while ``operations`` is the same tuple.
 
-        A program is an immutable value (the engine's compile cache relies on it too), so
+        A circuit is an immutable value (the engine's compile cache relies on it too), so
         facts derived from its operations - unitarity, touched qubits, the encoded text -
-        are computed once per program, not once per job.
+        are computed once per circuit, not once per job.
         """
         ops = self.operations
         found = self._memo.get(key)
@@ -348,7 +348,7 @@ class Circuit:
         return value
 
     def structure_key(self) -> tuple[Any, ...]:
-        """A hashable key equal for programs that compile identically (cache key)."""
+        """A hashable key equal for circuits that compile identically (cache key)."""
         if self._key is None:
             parts: list[Any] = [self.num_qubits, tuple(self.registers.items()), self.global_phase]
             for op in self.operations:
@@ -383,7 +383,7 @@ class Circuit:
         missing = [p for p in self._parameters if p not in values]
         if missing:
             raise UnboundParameterError(
-                f"program {self.name or '<unnamed>'!r} has unbound "
+                f"circuit {self.name or '<unnamed>'!r} has unbound "
                 f"parameter(s): {', '.join(missing)}"
             )
         for p in self._parameters:
@@ -474,7 +474,7 @@ class Circuit:
                 metadata=data.get("metadata"),
             )
         except (KeyError, TypeError, IndexError) as exc:
-            raise InvalidProgramError(f"malformed program document: {exc!r}") from None
+            raise InvalidProgramError(f"malformed circuit document: {exc!r}") from None
 
 
 def _op_name(op: Operation) -> str:

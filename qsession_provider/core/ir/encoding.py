@@ -9,10 +9,10 @@ file shared between processes or users cannot run code.
 :func:`to_jsonable` tree, and its output is exactly ``json.dumps(to_jsonable(obj),
 separators=(",", ":"))``. A VQE loop submits the same :class:`Circuit` and the same
 :class:`PauliSum` objects job after job (the faces cache their translations), so the
-encoded text of a program's operations and of a Pauli sum is kept on the object and reused
+encoded text of a circuit's operations and of a Pauli sum is kept on the object and reused
 while its operations / terms tuple is the same object (both are immutable: the engine's
-compile cache relies on that too). The rest of a program (name, registers, metadata...) is
-kept with a copy of what it encoded, and reused while the program still equals that copy.
+compile cache relies on that too). The rest of a circuit (name, registers, metadata...) is
+kept with a copy of what it encoded, and reused while the circuit still equals that copy.
 """
 
 from __future__ import annotations
@@ -252,36 +252,36 @@ def _plain(data: Any) -> str:
     return compact(data)
 
 
-def circuit_text(program: Circuit) -> str:
-    """``dumps(program)``, kept on the program (see the module docstring)."""
+def circuit_text(circuit: Circuit) -> str:
+    """``dumps(circuit)``, kept on the circuit (see the module docstring)."""
     head = (
-        program.num_qubits,
-        program.name,
-        program.global_phase,
-        program.registers,
-        program.metadata,
+        circuit.num_qubits,
+        circuit.name,
+        circuit.global_phase,
+        circuit.registers,
+        circuit.metadata,
     )
-    found = program._memo.get("encoded")
-    if found is not None and found[0] is program.operations:
+    found = circuit._memo.get("encoded")
+    if found is not None and found[0] is circuit.operations:
         seen, text = found[1]
         if type(head[2]) is float and seen == head:
             return str(text)
     # Inside the tag, to_jsonable keeps to_json() as it is: plain json.dumps text.
     text = (
         '{"__program__":'
-        + _plain(program._json_head())[:-1]  # '{...}' with at least five keys
+        + _plain(circuit._json_head())[:-1]  # '{...}' with at least five keys
         + ',"operations":'
-        + _operations_text(program)
+        + _operations_text(circuit)
         + "}}"
     )
-    program._memo["encoded"] = (program.operations, (copy.deepcopy(head), text))
+    circuit._memo["encoded"] = (circuit.operations, (copy.deepcopy(head), text))
     return text
 
 
-def _operations_text(program: Circuit) -> str:
-    """The encoded ``operations`` of ``program``, cached on it (see the module docstring)."""
+def _operations_text(circuit: Circuit) -> str:
+    """The encoded ``operations`` of ``circuit``, cached on it (see the module docstring)."""
     return str(
-        program._memoized("encoded_operations", lambda _ops: _plain(program._operations_json()))
+        circuit._memoized("encoded_operations", lambda _ops: _plain(circuit._operations_json()))
     )
 
 

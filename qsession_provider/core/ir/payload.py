@@ -1,7 +1,7 @@
 """Neutral job payloads: what a face submits for ``sampler``, ``estimator`` and ``run``.
 
-A payload holds IR programs, parameter values as float arrays whose last axis follows
-``program.parameters``, observables as :class:`PauliSum` arrays, and shots or precision.
+A payload holds IR circuits, parameter values as float arrays whose last axis follows
+``circuit.parameters``, observables as :class:`PauliSum` arrays, and shots or precision.
 It is validated before a job is created, so a bad input is refused with a clear
 message and nothing is queued.
 """
@@ -34,9 +34,9 @@ __all__ = [
 ]
 
 
-def touched_qubits(program: Circuit) -> int:
-    """Number of distinct qubits that a gate, reset or measurement of ``program`` touches."""
-    return int(program._memoized("touched_qubits", _touched))
+def touched_qubits(circuit: Circuit) -> int:
+    """Number of distinct qubits that a gate, reset or measurement of ``circuit`` touches."""
+    return int(circuit._memoized("touched_qubits", _touched))
 
 
 def _touched(operations: tuple[Any, ...]) -> int:
@@ -68,12 +68,12 @@ def _check_shots(shots: Any, where: str) -> int:
     return int(shots)
 
 
-def _check_values(program: Circuit, values: Any, where: str) -> np.ndarray:
-    num = len(program.parameters)
+def _check_values(circuit: Circuit, values: Any, where: str) -> np.ndarray:
+    num = len(circuit.parameters)
     if values is None:
         if num:
             raise InputError(
-                f"{where}: circuit has parameters {list(program.parameters)} "
+                f"{where}: circuit has parameters {list(circuit.parameters)} "
                 "but no values were given"
             )
         return np.zeros((0,), dtype=float)
@@ -84,7 +84,7 @@ def _check_values(program: Circuit, values: Any, where: str) -> np.ndarray:
     if arr.ndim == 0 or arr.shape[-1] != num:
         raise InputError(
             f"{where}: parameter values have shape {arr.shape}; the last axis must have length "
-            f"{num} (one entry per parameter: {list(program.parameters)})"
+            f"{num} (one entry per parameter: {list(circuit.parameters)})"
         )
     if not np.all(np.isfinite(arr)):
         raise InputError(f"{where}: parameter values contain NaN or infinity")
@@ -94,16 +94,16 @@ def _check_values(program: Circuit, values: Any, where: str) -> np.ndarray:
 
 @dataclass(frozen=True)
 class SamplerPub:
-    """One sampler pub: a program, a (broadcast) array of parameter sets and a shot count."""
+    """One sampler pub: a circuit, a (broadcast) array of parameter sets and a shot count."""
 
-    program: Circuit
+    circuit: Circuit
     values: np.ndarray
     shots: int
 
     def __post_init__(self) -> None:
-        if not isinstance(self.program, Circuit):
-            raise InputError(f"sampler pub: expected a Circuit, got {type(self.program).__name__}")
-        object.__setattr__(self, "values", _check_values(self.program, self.values, "sampler pub"))
+        if not isinstance(self.circuit, Circuit):
+            raise InputError(f"sampler pub: expected a Circuit, got {type(self.circuit).__name__}")
+        object.__setattr__(self, "values", _check_values(self.circuit, self.values, "sampler pub"))
         object.__setattr__(self, "shots", _check_shots(self.shots, "sampler pub"))
 
     @property
@@ -118,25 +118,25 @@ class SamplerPub:
         if tail is None:
             tail = f',"values":{dumps(self.values)},"shots":{dumps(self.shots)}}}'
             object.__setattr__(self, "_encoded_tail", tail)
-        return '{"program":' + circuit_text(self.program) + tail
+        return '{"program":' + circuit_text(self.circuit) + tail
 
 
 @dataclass(frozen=True)
 class EstimatorPub:
-    """One estimator pub: program, parameter sets, observables array and target precision."""
+    """One estimator pub: circuit, parameter sets, observables array and target precision."""
 
-    program: Circuit
+    circuit: Circuit
     values: np.ndarray
     observables: np.ndarray
     precision: float = 0.0
 
     def __post_init__(self) -> None:
-        if not isinstance(self.program, Circuit):
+        if not isinstance(self.circuit, Circuit):
             raise InputError(
-                f"estimator pub: expected a Circuit, got {type(self.program).__name__}"
+                f"estimator pub: expected a Circuit, got {type(self.circuit).__name__}"
             )
         object.__setattr__(
-            self, "values", _check_values(self.program, self.values, "estimator pub")
+            self, "values", _check_values(self.circuit, self.values, "estimator pub")
         )
         obs = self.observables
         if isinstance(obs, PauliSum):
@@ -147,11 +147,11 @@ class EstimatorPub:
         for item in obs.ravel():
             if not isinstance(item, PauliSum):
                 raise InputError(f"estimator pub: observable {item!r} is not a PauliSum")
-            if item.max_qubit >= self.program.num_qubits:
+            if item.max_qubit >= self.circuit.num_qubits:
                 raise InputError(
                     f"estimator pub: an observable acts on qubit {item.max_qubit} "
                     "but the circuit has "
-                    f"{self.program.num_qubits} qubits"
+                    f"{self.circuit.num_qubits} qubits"
                 )
         object.__setattr__(self, "observables", obs)
         try:
@@ -173,7 +173,7 @@ class EstimatorPub:
                 f"and observables "
                 f"of shape {obs.shape} do not broadcast"
             ) from None
-        if not self.program.is_unitary():
+        if not self.circuit.is_unitary():
             raise InputError(
                 "estimator pub: the circuit contains measurements, resets or classical conditions; "
                 "the estimator needs a unitary circuit"
@@ -187,7 +187,7 @@ class EstimatorPub:
 
 @dataclass(frozen=True)
 class _PayloadBase:
-    """Shared checks; subclasses define ``programs`` (their IR programs, in order)."""
+    """Shared checks; subclasses define ``circuits`` (their IR circuits, in order)."""
 
     def validate(self, max_qubits: int, *, touched_only: bool = False) -> None:
         """Check the payload fits a device with ``max_qubits`` qubits.
@@ -200,12 +200,12 @@ class _PayloadBase:
         Raises:
             InputError: a circuit is wider than the device.
         """
-        for index, program in enumerate(self.programs):  # type: ignore[attr-defined]
-            width = touched_qubits(program) if touched_only else program.num_qubits
+        for index, circuit in enumerate(self.circuits):  # type: ignore[attr-defined]
+            width = touched_qubits(circuit) if touched_only else circuit.num_qubits
             if width > max_qubits:
                 what = "uses" if touched_only else "has"
                 raise InputError(
-                    f"circuit {index} ({program.name or 'unnamed'}) {what} {width} qubits, "
+                    f"circuit {index} ({circuit.name or 'unnamed'}) {what} {width} qubits, "
                     f"more than the device's {max_qubits}"
                 )
 
@@ -213,7 +213,7 @@ class _PayloadBase:
     def num_qubits(self) -> int:
         """Widest circuit, counting only qubits that operations touch (payloads are
         immutable, so the sizes of a payload are computed once)."""
-        return max((touched_qubits(p) for p in self.programs), default=0)  # type: ignore[attr-defined]
+        return max((touched_qubits(p) for p in self.circuits), default=0)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -229,8 +229,8 @@ class SamplerPayload(_PayloadBase):
             raise InputError("sampler job: no pubs given")
 
     @property
-    def programs(self) -> list[Circuit]:
-        return [p.program for p in self.pubs]
+    def circuits(self) -> list[Circuit]:
+        return [p.circuit for p in self.pubs]
 
     @cached_property
     def num_executions(self) -> int:
@@ -247,7 +247,7 @@ class SamplerPayload(_PayloadBase):
         return {
             "seed": self.seed,
             "pubs": [
-                {"program": p.program, "values": p.values, "shots": p.shots} for p in self.pubs
+                {"program": p.circuit, "values": p.values, "shots": p.shots} for p in self.pubs
             ],
         }
 
@@ -271,8 +271,8 @@ class EstimatorPayload(_PayloadBase):
             raise InputError("estimator job: no pubs given")
 
     @property
-    def programs(self) -> list[Circuit]:
-        return [p.program for p in self.pubs]
+    def circuits(self) -> list[Circuit]:
+        return [p.circuit for p in self.pubs]
 
     @cached_property
     def num_executions(self) -> int:
@@ -294,7 +294,7 @@ class EstimatorPayload(_PayloadBase):
             "seed": self.seed,
             "pubs": [
                 {
-                    "program": p.program,
+                    "program": p.circuit,
                     "values": p.values,
                     "observables": p.observables,
                     "precision": p.precision,
@@ -327,10 +327,6 @@ class RunPayload(_PayloadBase):
                     f"{list(c.parameters)}"
                 )
         object.__setattr__(self, "shots", _check_shots(self.shots, "run job"))
-
-    @property
-    def programs(self) -> list[Circuit]:
-        return list(self.circuits)
 
     @property
     def num_executions(self) -> int:

@@ -2,7 +2,7 @@
 
 Cirq is big-endian (the first qubit of an order is the most significant bit of a state
 index) while the IR is little-endian, so qubit ``i`` of the qubit order becomes IR qubit
-``n - 1 - i``; the program's final state then equals ``cirq.final_state_vector`` element
+``n - 1 - i``; the IR circuit's final state then equals ``cirq.final_state_vector`` element
 for element. A gate whose Cirq unitary acts on ``(a, b, ...)`` becomes an IR gate on the
 mapped qubits in reverse order, with the same matrix. Common gates keep their (possibly
 symbolic) exponents as library gates; other unitary gates become ``"unitary"`` matrices
@@ -279,7 +279,7 @@ def circuit_to_ir(
         qubit_order: the qubit order, as for ``cirq.final_state_vector``.
 
     Returns:
-        The program and the qubits in order; qubit ``i`` of that list is IR qubit
+        The IR circuit and the qubits in order; qubit ``i`` of that list is IR qubit
         ``n - 1 - i`` (see :func:`qubit_index_map`). Each measurement key becomes a register
         whose bit ``j`` is the ``j``-th qubit of the measurement.
 
@@ -292,26 +292,26 @@ def circuit_to_ir(
     translator = _Translator(qubit_index_map(qubits))
     for op in circuit.all_operations():
         translator.operation(op, TOP, 0)
-    program = Circuit(
+    ir_circuit = Circuit(
         len(qubits),
         translator.ops,
         translator.registers,
         global_phase=translator.global_phase,
     )
-    return program, qubits
+    return ir_circuit, qubits
 
 
 def resolver_values(
-    resolver: cirq.ParamResolverOrSimilarType, program: Circuit
+    resolver: cirq.ParamResolverOrSimilarType, ir_circuit: Circuit
 ) -> dict[str, float]:
-    """The value of each parameter of ``program`` under a Cirq resolver.
+    """The value of each parameter of ``ir_circuit`` under a Cirq resolver.
 
     Args:
         resolver: a ``cirq.ParamResolver`` or anything it accepts (dict, None).
-        program: a program from :func:`circuit_to_ir`.
+        ir_circuit: an IR circuit from :func:`circuit_to_ir`.
 
     Returns:
-        ``{name: value}`` for every name in ``program.parameters``.
+        ``{name: value}`` for every name in ``ir_circuit.parameters``.
 
     Raises:
         UnboundParameterError: the resolver gives no value for a symbol.
@@ -319,7 +319,7 @@ def resolver_values(
     """
     resolver = cirq.ParamResolver(resolver)
     values: dict[str, float] = {}
-    for name in program.parameters:
+    for name in ir_circuit.parameters:
         value = resolver.value_of(sympy.Symbol(name))
         if isinstance(value, sympy.Basic) and value.free_symbols:
             raise UnboundParameterError(f"the resolver gives no value for parameter {name!r}")
