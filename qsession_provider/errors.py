@@ -9,7 +9,7 @@ from __future__ import annotations
 __all__ = [
     "QSessionError",
     "InputError",
-    "InvalidProgramError",
+    "InvalidCircuitError",
     "UnboundParameterError",
     "ResourceTooLargeError",
     "KernelError",
@@ -37,11 +37,15 @@ class InputError(QSessionError, ValueError):
     """The caller's input is invalid; nothing was changed."""
 
 
-class InvalidProgramError(InputError):
-    """A circuit (program) is malformed: bad qubit, gate, matrix or parameter value."""
+class InvalidCircuitError(InputError):
+    """An IR circuit is malformed: bad qubit, gate, matrix or parameter value."""
 
 
-class UnboundParameterError(InvalidProgramError):
+#: The name of :class:`InvalidCircuitError` before the IR's class was called ``Circuit``.
+InvalidProgramError = InvalidCircuitError
+
+
+class UnboundParameterError(InvalidCircuitError):
     """A program still has symbolic parameters at run time."""
 
 

@@ -24,7 +24,7 @@ from ..core.ir.payload import (
     SamplerPub,
     check_seed,
 )
-from ..errors import InputError, InvalidProgramError, UnboundParameterError
+from ..errors import InputError, InvalidCircuitError, UnboundParameterError
 from ..translate.cirq import circuit_to_ir, pauli_sum_to_sum, qubit_index_map, resolver_values
 
 __all__ = ["cirq_estimator_payload", "cirq_sampler_payload", "expectation_inputs"]
@@ -41,7 +41,7 @@ def _symbolic_pub(
     for i, resolver in enumerate(resolvers):
         try:
             found = resolver_values(resolver, ir_circuit)
-        except InvalidProgramError as exc:
+        except InvalidCircuitError as exc:
             raise type(exc)(f"resolver {i}: {exc}") from None
         values[i] = [found[name] for name in names]
     return SamplerPub(ir_circuit, values, repetitions)
@@ -89,7 +89,7 @@ def cirq_sampler_payload(
     Raises:
         InputError: no measurements, no resolvers, or bad repetitions/seed.
         UnboundParameterError: a resolver gives no value for a parameter.
-        InvalidProgramError: the circuit cannot be translated.
+        InvalidCircuitError: the circuit cannot be translated.
     """
     if not isinstance(circuit, cirq.AbstractCircuit):
         raise InputError(f"expected a cirq circuit, got {type(circuit).__name__}")
@@ -108,7 +108,7 @@ def cirq_sampler_payload(
         raise InputError("no parameter resolvers given (an empty sweep has no results)")
     try:
         ir_circuit, qubits = circuit_to_ir(circuit)
-    except InvalidProgramError:
+    except InvalidCircuitError:
         if not cirq.is_parameterized(circuit):
             raise
         qubits = list(cirq.QubitOrder.DEFAULT.order_for(circuit.all_qubits()))
@@ -159,7 +159,7 @@ def cirq_estimator_payload(
         qubit_order: the qubit order, as for ``cirq.Simulator``.
 
     Raises:
-        InvalidProgramError: mid-circuit measurements or a circuit that cannot be translated.
+        InvalidCircuitError: mid-circuit measurements or a circuit that cannot be translated.
         UnboundParameterError: a resolver gives no value for a parameter.
     """
     extra = {q for o in sums for q in o.qubits}

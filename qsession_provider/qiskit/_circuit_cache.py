@@ -152,7 +152,7 @@ class CircuitCache:
 
         Raises:
             InputError: ``circuit`` is not a ``QuantumCircuit``.
-            InvalidProgramError: the circuit cannot be translated (see ``circuit_to_ir``).
+            InvalidCircuitError: the circuit cannot be translated (see ``circuit_to_ir``).
         """
         if not isinstance(circuit, QuantumCircuit):
             raise InputError(f"expected a QuantumCircuit, got {type(circuit).__name__}")

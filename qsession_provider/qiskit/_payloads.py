@@ -120,7 +120,7 @@ def sampler_payload(
     Raises:
         InputError: no pubs, a pub without shots, a circuit without measurements, or
             parameter values that do not match the circuit.
-        InvalidProgramError: a circuit cannot be translated.
+        InvalidCircuitError: a circuit cannot be translated.
     """
     seed = check_seed(seed)
     circuits, fixed = cache.circuits, cache.sampler_pubs
@@ -161,7 +161,7 @@ def estimator_payload(
     Raises:
         InputError: no pubs, a pub without precision, a non-unitary circuit, parameter
             values that do not match the circuit, or shapes that do not broadcast.
-        InvalidProgramError: a circuit or observable cannot be translated.
+        InvalidCircuitError: a circuit or observable cannot be translated.
     """
     seed = check_seed(seed)
     circuits, observables = cache.circuits, cache.observables
@@ -211,7 +211,7 @@ def run_payload(
     Raises:
         UnboundParameterError: a circuit still has parameters (the message names it).
         InputError: no circuits, an item that is not a circuit, or bad shots/seed.
-        InvalidProgramError: a circuit cannot be translated.
+        InvalidCircuitError: a circuit cannot be translated.
     """
     seed = check_seed(seed)
     if isinstance(circuits, QuantumCircuit):

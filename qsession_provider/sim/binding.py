@@ -20,7 +20,7 @@ import numpy as np
 
 from ..core.ir.gates import gate_spec
 from ..core.ir.params import ParamExpr
-from ..errors import InvalidProgramError
+from ..errors import InvalidCircuitError
 from .steps import GateStep, KernelGate, data_size
 
 __all__ = ["ExpressionTable", "PlanBinder"]
@@ -110,7 +110,7 @@ class ExpressionTable:
         ``values`` maps names to numbers, or is an array ordered like ``parameters``.
 
         Raises:
-            InvalidProgramError: an expression is not finite at these values.
+            InvalidCircuitError: an expression is not finite at these values.
         """
         if isinstance(values, np.ndarray):
             x = values[self._index] if self.names else values[:0]
@@ -122,7 +122,7 @@ class ExpressionTable:
         for i, e in self._other:
             out[i] = float(e.evaluate(values))
         if not np.isfinite(out).all():
-            raise InvalidProgramError("a gate parameter evaluates to a non-finite value")
+            raise InvalidCircuitError("a gate parameter evaluates to a non-finite value")
         return out
 
 

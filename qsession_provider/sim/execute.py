@@ -38,7 +38,7 @@ def execute(program_id: str, payload: Payload, simulator: StatevectorSimulator) 
 
     Raises:
         InputError: the circuit id does not match the payload.
-        InvalidProgramError, ResourceTooLargeError: from the simulator.
+        InvalidCircuitError, ResourceTooLargeError: from the simulator.
     """
     if program_id == "sampler" and isinstance(payload, SamplerPayload):
         rng = simulator.job_random.generator(payload.seed)

@@ -22,7 +22,7 @@ import numpy as np
 from ..core.ir.circuit import Circuit
 from ..core.ir.observables import PauliSum
 from ..core.ir.params import ParamExpr
-from ..errors import InputError, InvalidProgramError
+from ..errors import InputError, InvalidCircuitError
 from .branches import run_branches
 from .compiler import CompiledCircuit, compile_circuit
 from .expectation import PauliTable, pauli_table
@@ -142,12 +142,12 @@ class StatevectorSimulator:
         """The final state over all ``circuit.num_qubits`` qubits (Qiskit bit order).
 
         Raises:
-            InvalidProgramError: the circuit measures, resets or is conditioned, or a
+            InvalidCircuitError: the circuit measures, resets or is conditioned, or a
                 parameter is unbound / not finite.
             ResourceTooLargeError: the full-width state would not fit in memory.
         """
         if not circuit.is_unitary() or circuit.has_measurements():
-            raise InvalidProgramError(
+            raise InvalidCircuitError(
                 "final_state needs a unitary circuit (no measurements, resets or conditions)"
             )
         compiled = self.compile(circuit)
@@ -171,7 +171,7 @@ class StatevectorSimulator:
         """Probabilities over the touched qubits, in the order of ``compile(circuit).active``."""
         compiled = self.compile(circuit)
         if compiled.branching:
-            raise InvalidProgramError("probabilities need a circuit without mid-circuit operations")
+            raise InvalidCircuitError("probabilities need a circuit without mid-circuit operations")
         state = self._evolve(compiled, self._values(circuit, values))
         return self.kernel.probabilities(state)
 
@@ -240,7 +240,7 @@ class StatevectorSimulator:
     ) -> np.ndarray:
         """Exact ``Re <psi|O|psi>`` for each observable, as a float64 array."""
         if not circuit.is_unitary():
-            raise InvalidProgramError(
+            raise InvalidCircuitError(
                 "expectation values need a unitary circuit (no measurements, resets or conditions)"
             )
         compiled = self.compile(circuit)

@@ -30,7 +30,7 @@ class ParamConverter(ABC):
         """A float or ParamExpr for one framework parameter (number, symbol or expression).
 
         Raises:
-            InvalidProgramError: the value is complex, not finite, or uses an unsupported
+            InvalidCircuitError: the value is complex, not finite, or uses an unsupported
                 function.
         """
 
@@ -47,7 +47,7 @@ class ParamConverter(ABC):
                 is a sympy expression already).
 
         Raises:
-            InvalidProgramError: the expression uses an unsupported function or is complex.
+            InvalidCircuitError: the expression uses an unsupported function or is complex.
         """
         try:
             return self._cache[expr]

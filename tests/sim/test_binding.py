@@ -12,7 +12,7 @@ import pytest
 
 from qsession_provider.core import GATES, Parameter
 from qsession_provider.core.ir.params import ParamExpr
-from qsession_provider.errors import InvalidProgramError
+from qsession_provider.errors import InvalidCircuitError
 from qsession_provider.sim.binding import ExpressionTable
 
 _X = np.array([[0, 1], [1, 0]], dtype=complex)
@@ -76,7 +76,7 @@ def test_expression_table_matches_evaluate() -> None:
     np.testing.assert_allclose(table(values), expected, atol=1e-15)
     np.testing.assert_allclose(table(np.array([0.3, -1.2])), expected, atol=1e-15)
     bad = ExpressionTable([a.apply("log")], ("a",))
-    with pytest.raises(InvalidProgramError, match="non-finite"):
+    with pytest.raises(InvalidCircuitError, match="non-finite"):
         bad({"a": -1.0})
 
 

@@ -19,7 +19,7 @@ from qsession_provider.core import (
 )
 from qsession_provider.errors import (
     InputError,
-    InvalidProgramError,
+    InvalidCircuitError,
     ResourceTooLargeError,
     UnboundParameterError,
 )
@@ -75,7 +75,7 @@ def test_parameters_are_bound_at_run_time(
         )
     with pytest.raises(UnboundParameterError, match="b"):
         sim.final_state(circuit, {"a": 1.0})
-    with pytest.raises(InvalidProgramError, match="NaN or infinite"):
+    with pytest.raises(InvalidCircuitError, match="NaN or infinite"):
         sim.final_state(circuit, {"a": 1.0, "b": math.inf})
 
 
@@ -151,7 +151,7 @@ def test_bad_inputs(sim: StatevectorSimulator) -> None:
         sim.sample(_bell(), 0)
     with pytest.raises(InputError, match="shots"):
         sim.sample(_bell(), -5)
-    with pytest.raises(InvalidProgramError, match="unitary circuit"):
+    with pytest.raises(InvalidCircuitError, match="unitary circuit"):
         sim.final_state(_bell())
     with pytest.raises(InputError, match="Circuit"):
         sim.compile("not a circuit")  # type: ignore[arg-type]

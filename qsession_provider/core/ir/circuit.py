@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import InvalidProgramError, UnboundParameterError
+from ...errors import InvalidCircuitError, UnboundParameterError
 from .gates import gate_spec
 from .params import ParamExpr, ParamValue, as_param, param_symbols
 
@@ -68,15 +68,15 @@ class Gate:
         object.__setattr__(self, "controls", _qubit_tuple(self.controls, self))
         try:
             object.__setattr__(self, "params", tuple(as_param(p) for p in self.params))
-        except InvalidProgramError as exc:
-            raise InvalidProgramError(f"{self._describe()}: {exc}") from None
+        except InvalidCircuitError as exc:
+            raise InvalidCircuitError(f"{self._describe()}: {exc}") from None
         k = len(self.qubits)
         if k == 0:
-            raise InvalidProgramError(f"{self._describe()} acts on no qubits")
+            raise InvalidCircuitError(f"{self._describe()} acts on no qubits")
         if len(set(self.qubits + self.controls)) != k + len(self.controls):
-            raise InvalidProgramError(f"{self._describe()} uses a qubit twice")
+            raise InvalidCircuitError(f"{self._describe()} uses a qubit twice")
         if self.ctrl_state is not None and not 0 <= self.ctrl_state < 2 ** len(self.controls):
-            raise InvalidProgramError(
+            raise InvalidCircuitError(
                 f"{self._describe()}: ctrl_state {self.ctrl_state} does not fit "
                 f"{len(self.controls)} control qubit(s)"
             )
@@ -84,44 +84,44 @@ class Gate:
             self._check_matrix(k)
         else:
             if self.matrix is not None:
-                raise InvalidProgramError(f"{self._describe()}: only 'unitary' gates take a matrix")
+                raise InvalidCircuitError(f"{self._describe()}: only 'unitary' gates take a matrix")
             spec = gate_spec(self.name)
             if spec.num_qubits != k:
-                raise InvalidProgramError(
+                raise InvalidCircuitError(
                     f"{self._describe()}: gate {self.name!r} acts on "
                     f"{spec.num_qubits} qubit(s), got {k}"
                 )
             if spec.num_params != len(self.params):
-                raise InvalidProgramError(
+                raise InvalidCircuitError(
                     f"{self._describe()}: gate {self.name!r} takes {spec.num_params} parameter(s), "
                     f"got {len(self.params)}"
                 )
 
     def _check_matrix(self, k: int) -> None:
         if self.matrix is None:
-            raise InvalidProgramError(f"{self._describe()}: a 'unitary' gate needs a matrix")
+            raise InvalidCircuitError(f"{self._describe()}: a 'unitary' gate needs a matrix")
         if self.params:
-            raise InvalidProgramError(f"{self._describe()}: a 'unitary' gate takes no parameters")
+            raise InvalidCircuitError(f"{self._describe()}: a 'unitary' gate takes no parameters")
         if k > MAX_MATRIX_QUBITS:
-            raise InvalidProgramError(
+            raise InvalidCircuitError(
                 f"{self._describe()}: matrices act on at most {MAX_MATRIX_QUBITS} qubits, got {k}"
             )
         try:
             m = np.array(self.matrix, dtype=np.complex128, copy=True)
         except (TypeError, ValueError) as exc:
-            raise InvalidProgramError(
+            raise InvalidCircuitError(
                 f"{self._describe()}: matrix is not numeric ({exc})"
             ) from None
         dim = 2**k
         if m.shape != (dim, dim):
-            raise InvalidProgramError(
+            raise InvalidCircuitError(
                 f"{self._describe()}: matrix has shape {m.shape}, "
                 f"expected {(dim, dim)} for {k} qubit(s)"
             )
         if not np.all(np.isfinite(m)):
-            raise InvalidProgramError(f"{self._describe()}: matrix has NaN or infinite entries")
+            raise InvalidCircuitError(f"{self._describe()}: matrix has NaN or infinite entries")
         if not np.allclose(m.conj().T @ m, np.eye(dim), atol=_UNITARY_ATOL):
-            raise InvalidProgramError(f"{self._describe()}: matrix is not unitary")
+            raise InvalidCircuitError(f"{self._describe()}: matrix is not unitary")
         m.setflags(write=False)
         object.__setattr__(self, "matrix", m)
 
@@ -198,7 +198,7 @@ def _qubit_tuple(qubits: Iterable[Any], owner: object) -> tuple[int, ...]:
     out = []
     for q in qubits:
         if isinstance(q, (bool, np.bool_)) or not isinstance(q, (int, np.integer)):
-            raise InvalidProgramError(f"{type(owner).__name__}: qubit {q!r} is not an integer")
+            raise InvalidCircuitError(f"{type(owner).__name__}: qubit {q!r} is not an integer")
         out.append(int(q))
     return tuple(out)
 
@@ -215,7 +215,7 @@ class Circuit:
         metadata: JSON-compatible data carried with the circuit (circuit metadata).
 
     Raises:
-        InvalidProgramError: a qubit is out of range, a register or bit is unknown, or a
+        InvalidCircuitError: a qubit is out of range, a register or bit is unknown, or a
             classical condition refers to something that does not exist.
     """
 
@@ -242,9 +242,9 @@ class Circuit:
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
         if isinstance(num_qubits, bool) or not isinstance(num_qubits, (int, np.integer)):
-            raise InvalidProgramError(f"num_qubits must be an integer, got {num_qubits!r}")
+            raise InvalidCircuitError(f"num_qubits must be an integer, got {num_qubits!r}")
         if num_qubits < 0:
-            raise InvalidProgramError(f"num_qubits must be >= 0, got {num_qubits}")
+            raise InvalidCircuitError(f"num_qubits must be >= 0, got {num_qubits}")
         self.num_qubits = int(num_qubits)
         self.operations: tuple[Operation, ...] = tuple(operations)
         self.registers: dict[str, int] = dict(registers or {})
@@ -264,19 +264,19 @@ class Circuit:
     def _validate(self) -> None:
         for name, size in self.registers.items():
             if not isinstance(name, str) or not name:
-                raise InvalidProgramError(
+                raise InvalidCircuitError(
                     f"classical register name {name!r} is not a non-empty string"
                 )
             if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 0:
-                raise InvalidProgramError(f"classical register {name!r} has invalid size {size!r}")
+                raise InvalidCircuitError(f"classical register {name!r} has invalid size {size!r}")
         for index, op in enumerate(self.operations):
             if not isinstance(op, (Gate, Measure, Reset, Barrier)):
-                raise InvalidProgramError(
+                raise InvalidCircuitError(
                     f"operation {index} is {op!r}, not a Gate/Measure/Reset/Barrier"
                 )
             for q in op.all_qubits:
                 if not 0 <= q < self.num_qubits:
-                    raise InvalidProgramError(
+                    raise InvalidCircuitError(
                         f"operation {index} ({_op_name(op)}) uses qubit {q}, "
                         f"out of range for a {self.num_qubits}-qubit circuit"
                     )
@@ -285,7 +285,7 @@ class Circuit:
             if op.condition is not None:
                 cond = op.condition
                 if cond.register not in self.registers:
-                    raise InvalidProgramError(
+                    raise InvalidCircuitError(
                         f"operation {index} ({_op_name(op)}) is conditioned on unknown register "
                         f"{cond.register!r}"
                     )
@@ -295,12 +295,12 @@ class Circuit:
     def _check_clbit(self, index: int, register: str, bit: int) -> None:
         size = self.registers.get(register)
         if size is None:
-            raise InvalidProgramError(
+            raise InvalidCircuitError(
                 f"operation {index} refers to classical register {register!r}, which the circuit "
                 f"does not declare (registers: {sorted(self.registers)})"
             )
         if not 0 <= bit < size:
-            raise InvalidProgramError(
+            raise InvalidCircuitError(
                 f"operation {index}: bit {bit} is out of range for register "
                 f"{register!r} of size {size}"
             )
@@ -378,7 +378,7 @@ class Circuit:
 
         Raises:
             UnboundParameterError: a parameter has no value.
-            InvalidProgramError: a value is NaN, infinite or not numeric.
+            InvalidCircuitError: a value is NaN, infinite or not numeric.
         """
         missing = [p for p in self._parameters if p not in values]
         if missing:
@@ -390,18 +390,18 @@ class Circuit:
             try:
                 arr = np.asarray(values[p], dtype=float)
             except (TypeError, ValueError):
-                raise InvalidProgramError(
+                raise InvalidCircuitError(
                     f"value for parameter {p!r} is not a real number"
                 ) from None
             if not np.all(np.isfinite(arr)):
-                raise InvalidProgramError(f"value for parameter {p!r} is NaN or infinite")
+                raise InvalidCircuitError(f"value for parameter {p!r} is NaN or infinite")
 
     def bind(self, values: Mapping[str, float]) -> Circuit:
         """A copy with every parameter replaced by its value.
 
         Raises:
             UnboundParameterError: a parameter has no value.
-            InvalidProgramError: a value is NaN or infinite.
+            InvalidCircuitError: a value is NaN or infinite.
         """
         self.check_bindings(values)
         ops: list[Operation] = []
@@ -474,7 +474,7 @@ class Circuit:
                 metadata=data.get("metadata"),
             )
         except (KeyError, TypeError, IndexError) as exc:
-            raise InvalidProgramError(f"malformed circuit document: {exc!r}") from None
+            raise InvalidCircuitError(f"malformed circuit document: {exc!r}") from None
 
 
 def _op_name(op: Operation) -> str:
@@ -547,4 +547,4 @@ def _op_from_json(d: Mapping[str, Any]) -> Operation:
         return Reset(d["qubit"], _cond_from_json(d.get("condition")))
     if kind == "barrier":
         return Barrier(tuple(d["qubits"]))
-    raise InvalidProgramError(f"unknown operation kind {kind!r}")
+    raise InvalidCircuitError(f"unknown operation kind {kind!r}")

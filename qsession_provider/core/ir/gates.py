@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...errors import InvalidProgramError
+from ...errors import InvalidCircuitError
 
 __all__ = ["GateSpec", "GATES", "gate_spec", "gate_matrix", "gate_diagonal"]
 
@@ -317,12 +317,12 @@ def gate_spec(name: str) -> GateSpec:
     """The spec of a named gate.
 
     Raises:
-        InvalidProgramError: the name is not in the library.
+        InvalidCircuitError: the name is not in the library.
     """
     try:
         return GATES[name]
     except KeyError:
-        raise InvalidProgramError(
+        raise InvalidCircuitError(
             f"unknown gate {name!r}; known gates: {', '.join(sorted(GATES))} (or 'unitary')"
         ) from None
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ...errors import InvalidProgramError
+from ...errors import InvalidCircuitError
 
 __all__ = ["PauliTerm", "PauliSum"]
 
@@ -34,20 +34,20 @@ class PauliTerm:
         paulis = self.paulis.upper()
         qubits = tuple(int(q) for q in self.qubits)
         if len(paulis) != len(qubits):
-            raise InvalidProgramError(
+            raise InvalidCircuitError(
                 f"Pauli term {self.paulis!r} has {len(paulis)} letters but {len(qubits)} qubits"
             )
         if not set(paulis) <= _PAULIS:
-            raise InvalidProgramError(
+            raise InvalidCircuitError(
                 f"Pauli term {self.paulis!r} has letters other than I, X, Y, Z"
             )
         if len(set(qubits)) != len(qubits):
-            raise InvalidProgramError(f"Pauli term {self.paulis!r} names a qubit twice: {qubits}")
+            raise InvalidCircuitError(f"Pauli term {self.paulis!r} names a qubit twice: {qubits}")
         if any(q < 0 for q in qubits):
-            raise InvalidProgramError(f"Pauli term {self.paulis!r} has a negative qubit index")
+            raise InvalidCircuitError(f"Pauli term {self.paulis!r} has a negative qubit index")
         coeff = complex(self.coeff)
         if not (math.isfinite(coeff.real) and math.isfinite(coeff.imag)):
-            raise InvalidProgramError(f"Pauli term {self.paulis!r} has a non-finite coefficient")
+            raise InvalidCircuitError(f"Pauli term {self.paulis!r} has a non-finite coefficient")
         kept = [(p, q) for p, q in zip(paulis, qubits) if p != "I"]
         object.__setattr__(self, "paulis", "".join(p for p, _ in kept))
         object.__setattr__(self, "qubits", tuple(q for _, q in kept))
@@ -94,7 +94,7 @@ class PauliSum:
         self._max_qubit: tuple[tuple[PauliTerm, ...], int] | None = None
         for t in self.terms:
             if not isinstance(t, PauliTerm):
-                raise InvalidProgramError(f"{t!r} is not a PauliTerm")
+                raise InvalidCircuitError(f"{t!r} is not a PauliTerm")
 
     @classmethod
     def from_labels(cls, labels: Mapping[str, complex] | Iterable[tuple[str, complex]]) -> PauliSum:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import InvalidProgramError, UnboundParameterError
+from ...errors import InvalidCircuitError, UnboundParameterError
 
 __all__ = ["ParamExpr", "Parameter", "ParamValue", "FUNCTIONS", "as_param", "param_symbols"]
 
@@ -51,7 +51,7 @@ class ParamExpr:
 
     def __init__(self, op: str, *args: Any) -> None:
         if op not in ("sym", "const", "add", "mul", "pow", "call"):
-            raise InvalidProgramError(f"unknown parameter-expression node {op!r}")
+            raise InvalidCircuitError(f"unknown parameter-expression node {op!r}")
         self._op = op
         self._args = args
         self._hash: int | None = None
@@ -125,7 +125,7 @@ class ParamExpr:
 
         Raises:
             UnboundParameterError: a symbol has no value.
-            InvalidProgramError: the result is not finite.
+            InvalidCircuitError: the result is not finite.
         """
         missing = self.symbols.difference(values)
         if missing:
@@ -135,7 +135,7 @@ class ParamExpr:
         with np.errstate(all="ignore"):
             result = self._eval(values)
         if not np.all(np.isfinite(result)):
-            raise InvalidProgramError(
+            raise InvalidCircuitError(
                 f"parameter expression {self} evaluates to a non-finite value"
             )
         return result
@@ -208,7 +208,7 @@ class ParamExpr:
     def apply(self, function: str) -> ParamExpr:
         """``function(self)`` for a name in :data:`FUNCTIONS`."""
         if function not in FUNCTIONS:
-            raise InvalidProgramError(
+            raise InvalidCircuitError(
                 f"unsupported function {function!r} in a parameter expression"
             )
         return ParamExpr("call", function, self)
@@ -237,7 +237,7 @@ ParamValue = float | ParamExpr
 def Parameter(name: str) -> ParamExpr:  # noqa: N802 - reads like the class users know
     """A free parameter named ``name``."""
     if not isinstance(name, str) or not name:
-        raise InvalidProgramError("a parameter needs a non-empty string name")
+        raise InvalidCircuitError("a parameter needs a non-empty string name")
     return ParamExpr("sym", name)
 
 
@@ -250,14 +250,14 @@ def _wrap(value: Any) -> ParamExpr:
         return value
     if isinstance(value, _NUMBER):
         return _const(float(value))
-    raise InvalidProgramError(f"cannot use {value!r} in a parameter expression")
+    raise InvalidCircuitError(f"cannot use {value!r} in a parameter expression")
 
 
 def as_param(value: Any) -> ParamValue:
     """Normalise a gate parameter: a finite float, or a symbolic expression.
 
     Raises:
-        InvalidProgramError: NaN, infinity, a complex number or an unknown type.
+        InvalidCircuitError: NaN, infinity, a complex number or an unknown type.
     """
     if isinstance(value, ParamExpr):
         if not value.symbols:
@@ -265,16 +265,16 @@ def as_param(value: Any) -> ParamValue:
         return value
     if isinstance(value, (complex, np.complexfloating)):
         if value.imag != 0:
-            raise InvalidProgramError(
+            raise InvalidCircuitError(
                 f"gate parameter {value!r} is complex; gates take real angles"
             )
         value = value.real
     if isinstance(value, _NUMBER) or (isinstance(value, np.ndarray) and value.shape == ()):
         number = float(value)
         if not math.isfinite(number):
-            raise InvalidProgramError(f"gate parameter value {number!r} is not finite")
+            raise InvalidCircuitError(f"gate parameter value {number!r} is not finite")
         return number
-    raise InvalidProgramError(f"gate parameter {value!r} is neither a number nor an expression")
+    raise InvalidCircuitError(f"gate parameter {value!r} is neither a number nor an expression")
 
 
 def param_symbols(values: tuple[ParamValue, ...]) -> frozenset[str]:

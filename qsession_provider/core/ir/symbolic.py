@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from ...errors import InvalidProgramError
+from ...errors import InvalidCircuitError
 from .params import Parameter, ParamExpr, ParamValue
 
 __all__ = ["from_sympy", "real_value"]
@@ -35,9 +35,9 @@ _IMAG_TOL = 1e-12
 def real_value(value: complex, source: object) -> float:
     """The real part of ``value``; refuses a non-negligible imaginary part or non-finite value."""
     if abs(value.imag) > _IMAG_TOL * max(1.0, abs(value.real)):
-        raise InvalidProgramError(f"parameter expression {source} is complex ({value})")
+        raise InvalidCircuitError(f"parameter expression {source} is complex ({value})")
     if not math.isfinite(value.real):
-        raise InvalidProgramError(f"parameter expression {source} is not finite")
+        raise InvalidCircuitError(f"parameter expression {source} is not finite")
     return float(value.real)
 
 
@@ -45,13 +45,13 @@ def from_sympy(node: Any, source: object) -> ParamValue:
     """Walk a sympy expression tree into a float or :class:`ParamExpr`.
 
     Raises:
-        InvalidProgramError: the tree uses an unsupported function or is complex.
+        InvalidCircuitError: the tree uses an unsupported function or is complex.
     """
     if not node.free_symbols:
         try:
             return real_value(complex(node.evalf()), source)
         except TypeError:
-            raise InvalidProgramError(
+            raise InvalidCircuitError(
                 f"parameter expression {source} has no numeric value"
             ) from None
     if node.is_Symbol:
@@ -66,7 +66,7 @@ def from_sympy(node: Any, source: object) -> ParamValue:
     function = _FUNCTIONS.get(type(node).__name__)
     if function is not None and len(args) == 1 and isinstance(args[0], ParamExpr):
         return args[0].apply(function)
-    raise InvalidProgramError(
+    raise InvalidCircuitError(
         f"parameter expression {source} uses {type(node).__name__}, which is not supported "
         f"(supported: + - * / **, {', '.join(sorted(set(_FUNCTIONS.values())))})"
     )

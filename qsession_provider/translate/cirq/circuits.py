@@ -20,7 +20,7 @@ import sympy
 
 from ...core.ir import circuit as ir
 from ...core.ir.circuit import MAX_MATRIX_QUBITS, Circuit
-from ...errors import InvalidProgramError, UnboundParameterError
+from ...errors import InvalidCircuitError, UnboundParameterError
 from ..context import TOP, CircuitBuilder, Context
 from .classical import condition_for, measurement_key
 from .observables import qubit_index_map
@@ -72,11 +72,11 @@ class _Translator(CircuitBuilder):
     def operation(self, op: cirq.Operation, ctx: Context, depth: int) -> None:
         """Translate one operation (recursing into wrappers and decompositions)."""
         if depth > _MAX_DEPTH:
-            raise InvalidProgramError(f"decomposition of {op!r} nests deeper than {_MAX_DEPTH}")
+            raise InvalidCircuitError(f"decomposition of {op!r} nests deeper than {_MAX_DEPTH}")
         if isinstance(op, cirq.TaggedOperation):
             op = op.untagged
         if any(d != 2 for d in cirq.qid_shape(op)):
-            raise InvalidProgramError(f"operation {op!r} acts on qudits; only qubits are supported")
+            raise InvalidCircuitError(f"operation {op!r} acts on qudits; only qubits are supported")
         if isinstance(op, cirq.ClassicallyControlledOperation):
             self.classically_controlled(op, ctx, depth)
         elif isinstance(op, cirq.ControlledOperation):
@@ -87,7 +87,7 @@ class _Translator(CircuitBuilder):
             try:
                 subs = cirq.decompose_once(op)
             except ValueError as exc:  # repeat_until or symbolic repetitions
-                raise InvalidProgramError(f"unsupported CircuitOperation: {exc}") from None
+                raise InvalidCircuitError(f"unsupported CircuitOperation: {exc}") from None
             for sub in subs:
                 self.operation(sub, ctx, depth + 1)
         elif op.gate is not None:
@@ -128,7 +128,7 @@ class _Translator(CircuitBuilder):
             self.measurement(gate, qubits, ctx)
         elif isinstance(gate, cirq.ResetChannel):
             if ctx.controls:
-                raise InvalidProgramError(f"a reset cannot be controlled ({op!r})")
+                raise InvalidCircuitError(f"a reset cannot be controlled ({op!r})")
             self.ops.extend(ir.Reset(self.index[q], ctx.condition) for q in qubits)
         else:
             self.generic(op, str(gate), ctx, depth)
@@ -181,11 +181,11 @@ class _Translator(CircuitBuilder):
         if parameterized:
             raise _symbolic_error(name)
         if not cirq.has_unitary(op):
-            raise InvalidProgramError(
+            raise InvalidCircuitError(
                 f"unsupported operation {name}: it is not unitary (noise channels and other "
                 "non-unitary operations cannot run on the statevector engine)"
             )
-        raise InvalidProgramError(
+        raise InvalidCircuitError(
             f"unsupported operation {name}: it acts on more than {MAX_MATRIX_QUBITS} qubits "
             "and has no decomposition"
         )
@@ -196,9 +196,9 @@ class _Translator(CircuitBuilder):
         """One register per key: bit ``j`` is the ``j``-th measured qubit."""
         key = measurement_key(gate)
         if ctx.controls:
-            raise InvalidProgramError(f"measurement {key!r} cannot be controlled")
+            raise InvalidCircuitError(f"measurement {key!r} cannot be controlled")
         if key in self.registers:
-            raise InvalidProgramError(
+            raise InvalidCircuitError(
                 f"measurement key {key!r} is used more than once; repeated measurement keys "
                 "are not supported (give each measurement its own key)"
             )
@@ -213,11 +213,11 @@ class _Translator(CircuitBuilder):
         """An operation under one simple measurement-key condition."""
         conditions = list(op.classical_controls)
         if len(conditions) != 1:
-            raise InvalidProgramError(
+            raise InvalidCircuitError(
                 f"unsupported classical control of {op!r}: exactly one condition is supported"
             )
         if ctx.condition is not None:
-            raise InvalidProgramError(f"unsupported nested classical control in {op!r}")
+            raise InvalidCircuitError(f"unsupported nested classical control in {op!r}")
         condition = condition_for(conditions[0], self.registers)
         self.operation(op.without_classical_controls(), ctx.with_condition(condition), depth + 1)
 
@@ -241,7 +241,7 @@ def _control_state(values: Any, op: Any) -> int:
     if isinstance(values, cirq.SumOfProducts):
         products = list(values)
         if len(products) != 1:
-            raise InvalidProgramError(
+            raise InvalidCircuitError(
                 f"unsupported control values {values!r} in {op!r}: only one value per control "
                 "qubit is supported"
             )
@@ -251,7 +251,7 @@ def _control_state(values: Any, op: Any) -> int:
     state = 0
     for i, allowed in enumerate(per_qubit):
         if len(allowed) != 1 or allowed[0] not in (0, 1):
-            raise InvalidProgramError(
+            raise InvalidCircuitError(
                 f"unsupported control values {values!r} in {op!r}: each control must require "
                 "exactly 0 or 1"
             )
@@ -259,9 +259,9 @@ def _control_state(values: Any, op: Any) -> int:
     return state
 
 
-def _symbolic_error(gate: Any) -> InvalidProgramError:
+def _symbolic_error(gate: Any) -> InvalidCircuitError:
     """The error for a symbolic gate the library cannot express."""
-    return InvalidProgramError(
+    return InvalidCircuitError(
         f"gate {gate} has symbolic parameters that the gate library cannot express; "
         "resolve the parameters first (cirq.resolve_parameters)"
     )
@@ -284,7 +284,7 @@ def circuit_to_ir(
         whose bit ``j`` is the ``j``-th qubit of the measurement.
 
     Raises:
-        InvalidProgramError: a noise channel or other non-unitary gate, a measurement with
+        InvalidCircuitError: a noise channel or other non-unitary gate, a measurement with
             ``invert_mask``/``confusion_map`` or a repeated key, an unsupported classical
             control, or a symbolic gate outside the library (resolve parameters first).
     """
@@ -315,7 +315,7 @@ def resolver_values(
 
     Raises:
         UnboundParameterError: the resolver gives no value for a symbol.
-        InvalidProgramError: a value is complex or not finite.
+        InvalidCircuitError: a value is complex or not finite.
     """
     resolver = cirq.ParamResolver(resolver)
     values: dict[str, float] = {}
@@ -326,10 +326,10 @@ def resolver_values(
         try:
             number = complex(value)
         except (TypeError, ValueError):
-            raise InvalidProgramError(
+            raise InvalidCircuitError(
                 f"value {value!r} of parameter {name!r} is not numeric"
             ) from None
         if number.imag != 0 or not math.isfinite(number.real):
-            raise InvalidProgramError(f"value {value!r} of parameter {name!r} is not a finite real")
+            raise InvalidCircuitError(f"value {value!r} of parameter {name!r} is not a finite real")
         values[name] = number.real
     return values

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import cirq
 
 from ...core.ir.circuit import Condition
-from ...errors import InvalidProgramError
+from ...errors import InvalidCircuitError
 
 __all__ = ["condition_for", "measurement_key"]
 
@@ -16,12 +16,12 @@ def measurement_key(gate: cirq.MeasurementGate) -> str:
     """The register name of a plain Z-basis measurement (refusing inversions and confusion)."""
     key = str(gate.mkey)
     if any(gate.full_invert_mask()):
-        raise InvalidProgramError(
+        raise InvalidCircuitError(
             f"measurement {key!r} has an invert_mask, which is not supported; "
             "apply X gates before the measurement instead"
         )
     if gate.confusion_map:
-        raise InvalidProgramError(
+        raise InvalidCircuitError(
             f"measurement {key!r} has a confusion_map (a noise model), which is not supported"
         )
     return key
@@ -36,19 +36,19 @@ def condition_for(condition: cirq.Condition, registers: Mapping[str, int]) -> Co
     register's bit ``j`` is the ``j``-th measured qubit, hence the bit reversals.
     """
     if not isinstance(condition, (cirq.KeyCondition, cirq.BitMaskKeyCondition)):
-        raise InvalidProgramError(f"unsupported classical condition {condition}")
+        raise InvalidCircuitError(f"unsupported classical condition {condition}")
     key = str(condition.key)
     size = registers.get(key)
     if size is None:
-        raise InvalidProgramError(
+        raise InvalidCircuitError(
             f"classical condition {condition} refers to key {key!r}, which is not measured earlier"
         )
     if condition.index not in (-1, 0):
-        raise InvalidProgramError(f"unsupported classical condition {condition}: index must be -1")
+        raise InvalidCircuitError(f"unsupported classical condition {condition}: index must be -1")
     if isinstance(condition, cirq.KeyCondition):
         if size == 1:
             return Condition(key, 1)
-        raise InvalidProgramError(
+        raise InvalidCircuitError(
             f"unsupported classical condition {condition}: 'any bit of a {size}-bit key is 1' "
             "cannot be expressed; condition on a one-qubit key or use BitMaskKeyCondition"
         )
@@ -62,7 +62,7 @@ def condition_for(condition: cirq.Condition, registers: Mapping[str, int]) -> Co
         bit = size - mask.bit_length()  # big-endian position -> measured-qubit index
         value = 1 if target else 0
         return Condition(key, value if condition.equal_target else value ^ 1, bit)
-    raise InvalidProgramError(f"unsupported classical condition {condition}")
+    raise InvalidCircuitError(f"unsupported classical condition {condition}")
 
 
 def _reverse_bits(value: int, size: int) -> int:

@@ -8,7 +8,7 @@ from typing import Any
 import cirq
 
 from ...core.ir.observables import PauliSum, PauliTerm
-from ...errors import InvalidProgramError
+from ...errors import InvalidCircuitError
 
 __all__ = ["pauli_sum_to_sum", "qubit_index_map"]
 
@@ -37,7 +37,7 @@ def pauli_sum_to_sum(observable: Any, qubit_map: Mapping[cirq.Qid, int]) -> Paul
         The same operator on IR qubit indices.
 
     Raises:
-        InvalidProgramError: a qubit is missing from ``qubit_map``, a coefficient is
+        InvalidCircuitError: a qubit is missing from ``qubit_map``, a coefficient is
             symbolic, or ``observable`` is not a Pauli string or sum.
     """
     if isinstance(observable, cirq.PauliString):
@@ -45,7 +45,7 @@ def pauli_sum_to_sum(observable: Any, qubit_map: Mapping[cirq.Qid, int]) -> Paul
     elif isinstance(observable, cirq.PauliSum):
         strings = list(observable)
     else:
-        raise InvalidProgramError(
+        raise InvalidCircuitError(
             f"cannot translate {type(observable).__name__} into a Pauli sum; "
             "expected cirq.PauliString or cirq.PauliSum"
         )
@@ -54,13 +54,13 @@ def pauli_sum_to_sum(observable: Any, qubit_map: Mapping[cirq.Qid, int]) -> Paul
         try:
             coeff = complex(string.coefficient)
         except (TypeError, ValueError):
-            raise InvalidProgramError(
+            raise InvalidCircuitError(
                 f"Pauli string {string} has a symbolic coefficient; resolve it first"
             ) from None
         letters, indices = [], []
         for qubit, pauli in string.items():
             if qubit not in qubit_map:
-                raise InvalidProgramError(
+                raise InvalidCircuitError(
                     f"observable acts on {qubit!r}, which is not in the circuit's qubit order"
                 )
             letters.append(str(pauli))

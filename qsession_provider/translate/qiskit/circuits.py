@@ -34,7 +34,7 @@ from qiskit.circuit.library import CUGate, GlobalPhaseGate, Initialize
 
 from ...core.ir import circuit as ir
 from ...core.ir.circuit import Circuit
-from ...errors import InvalidProgramError
+from ...errors import InvalidCircuitError
 from ..context import TOP, CircuitBuilder, Context
 from .classical import LOOSE_CLBITS_REGISTER, Locations, clbit_locations, condition_for
 from .gatemap import PLAIN_CLASSES, STANDARD, constant_matrix
@@ -65,7 +65,7 @@ class _Translator(CircuitBuilder):
     ) -> None:
         """Translate every instruction of ``circuit`` (bits mapped through ``qmap``/``cmap``)."""
         if depth > _MAX_DEPTH:
-            raise InvalidProgramError(
+            raise InvalidCircuitError(
                 f"instruction definitions nest deeper than {_MAX_DEPTH} levels"
             )
         for inst in circuit.data:
@@ -97,11 +97,11 @@ class _Translator(CircuitBuilder):
             elif isinstance(op, BoxOp):
                 self.walk_block(op.blocks[0], qubits, clbits, ctx, depth)
             else:
-                raise InvalidProgramError(f"unsupported control-flow instruction {name!r}")
+                raise InvalidCircuitError(f"unsupported control-flow instruction {name!r}")
             return
         if isinstance(op, (Measure, Reset)):
             if ctx.controls:
-                raise InvalidProgramError(f"instruction {name!r} cannot be controlled")
+                raise InvalidCircuitError(f"instruction {name!r} cannot be controlled")
             if isinstance(op, Reset):
                 self.ops.append(ir.Reset(qubits[0], ctx.condition))
             else:
@@ -126,7 +126,7 @@ class _Translator(CircuitBuilder):
             sub = op.to_instruction()
             self.instruction(sub, qubits, clbits, outer_cmap, ctx, depth + 1)
         else:
-            raise InvalidProgramError(f"unsupported instruction {name!r}")
+            raise InvalidCircuitError(f"unsupported instruction {name!r}")
 
     def walk_block(
         self,
@@ -212,12 +212,12 @@ class _Translator(CircuitBuilder):
                     else:
                         base = base.power(modifier.power)
                 except Exception as exc:
-                    raise InvalidProgramError(
+                    raise InvalidCircuitError(
                         f"cannot apply {modifier!r} to {base.name!r} in an annotated "
                         f"instruction: {exc}"
                     ) from None
             else:
-                raise InvalidProgramError(f"unsupported modifier {modifier!r} on {base.name!r}")
+                raise InvalidCircuitError(f"unsupported modifier {modifier!r} on {base.name!r}")
         inner = ctx.add_controls(qubits[:nctrl], state) if nctrl else ctx
         if isinstance(base, Gate):
             self.any_gate(base, qubits[nctrl:], inner, depth + 1)
@@ -236,9 +236,9 @@ class _Translator(CircuitBuilder):
         try:
             definition = op.definition
         except Exception as exc:
-            raise InvalidProgramError(f"cannot expand instruction {op.name!r}: {exc}") from None
+            raise InvalidCircuitError(f"cannot expand instruction {op.name!r}: {exc}") from None
         if definition is None:
-            raise InvalidProgramError(
+            raise InvalidCircuitError(
                 f"unsupported instruction {op.name!r}: it has no translation and no definition"
             )
         self.qiskit_phase(definition.global_phase, ctx, op.name)
@@ -256,12 +256,12 @@ class _Translator(CircuitBuilder):
         """A true-body-only ``if_else`` on one clbit or register: the body's ops, conditioned."""
         true_body, false_body = op.blocks[0], op.blocks[1] if len(op.blocks) > 1 else None
         if false_body is not None:
-            raise InvalidProgramError("unsupported instruction 'if_else' with an else branch")
+            raise InvalidCircuitError("unsupported instruction 'if_else' with an else branch")
         if ctx.condition is not None or ctx.controls:
-            raise InvalidProgramError("unsupported instruction: nested 'if_else'")
+            raise InvalidCircuitError("unsupported instruction: nested 'if_else'")
         condition = op.condition
         if not isinstance(condition, tuple):
-            raise InvalidProgramError(
+            raise InvalidCircuitError(
                 "unsupported instruction 'if_else' with a classical expression condition; "
                 "only (Clbit, value) and (ClassicalRegister, value) are supported"
             )
@@ -287,7 +287,7 @@ def circuit_to_ir(circuit: QuantumCircuit) -> Circuit:
         the circuit's name, metadata and global phase.
 
     Raises:
-        InvalidProgramError: an instruction has no translation (unsupported control flow,
+        InvalidCircuitError: an instruction has no translation (unsupported control flow,
             ``initialize``, ``store``, classical expressions, ...); the message names it.
     """
     registers, cmap = clbit_locations(circuit)

@@ -8,7 +8,7 @@ from typing import Any
 from qiskit.circuit import ClassicalRegister, Clbit, QuantumCircuit
 
 from ...core.ir.circuit import Condition
-from ...errors import InvalidProgramError
+from ...errors import InvalidCircuitError
 
 __all__ = ["LOOSE_CLBITS_REGISTER", "Locations", "clbit_locations", "condition_for"]
 
@@ -57,4 +57,4 @@ def condition_for(
         if len(locs) == 1:
             register, bit = locs[0][0]
             return Condition(register, int(value), bit)
-    raise InvalidProgramError(f"unsupported 'if_else' condition on {target!r}")
+    raise InvalidCircuitError(f"unsupported 'if_else' condition on {target!r}")

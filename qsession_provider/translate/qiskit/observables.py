@@ -8,7 +8,7 @@ from typing import Any
 from qiskit.quantum_info import Pauli, SparseObservable, SparsePauliOp
 
 from ...core.ir.observables import PauliSum, PauliTerm
-from ...errors import InvalidProgramError
+from ...errors import InvalidCircuitError
 
 __all__ = ["sparse_pauli_to_sum"]
 
@@ -25,7 +25,7 @@ def sparse_pauli_to_sum(op: Any) -> PauliSum:
         The same operator as a sum of Pauli terms on qubit indices.
 
     Raises:
-        InvalidProgramError: a coefficient is symbolic or the input is not an observable.
+        InvalidCircuitError: a coefficient is symbolic or the input is not an observable.
     """
     if isinstance(op, str):
         op = {op: 1.0}
@@ -33,19 +33,19 @@ def sparse_pauli_to_sum(op: Any) -> PauliSum:
         try:
             return PauliSum.from_labels({str(k): complex(v) for k, v in op.items()})
         except (TypeError, ValueError) as exc:
-            raise InvalidProgramError(f"invalid observable {op!r}: {exc}") from None
+            raise InvalidCircuitError(f"invalid observable {op!r}: {exc}") from None
     if isinstance(op, SparseObservable):
         op = SparsePauliOp.from_sparse_observable(op)
     elif isinstance(op, Pauli):
         op = SparsePauliOp(op)
     if not isinstance(op, SparsePauliOp):
-        raise InvalidProgramError(f"cannot translate {type(op).__name__} into a Pauli sum")
+        raise InvalidCircuitError(f"cannot translate {type(op).__name__} into a Pauli sum")
     terms = []
     for label, indices, coeff in op.to_sparse_list():
         try:
             value = complex(coeff)
         except (TypeError, ValueError):
-            raise InvalidProgramError(
+            raise InvalidCircuitError(
                 f"observable coefficient {coeff} is symbolic; assign its parameters first"
             ) from None
         terms.append(PauliTerm(label, tuple(int(i) for i in indices), value))

@@ -18,7 +18,7 @@ from qsession_provider.core import (
     Reset,
 )
 from qsession_provider.core.ir.gates import gate_diagonal, gate_matrix
-from qsession_provider.errors import InvalidProgramError, UnboundParameterError
+from qsession_provider.errors import InvalidCircuitError, UnboundParameterError
 
 
 def bell() -> Circuit:
@@ -43,7 +43,7 @@ def test_every_library_gate_is_unitary_and_diagonal_agrees(name: str) -> None:
 
 
 def test_qubit_out_of_range_names_the_operation() -> None:
-    with pytest.raises(InvalidProgramError, match=r"operation 1 \(cx\).*qubit 2.*2-qubit"):
+    with pytest.raises(InvalidCircuitError, match=r"operation 1 \(cx\).*qubit 2.*2-qubit"):
         Circuit(2, [Gate("h", (0,)), Gate("x", (2,), controls=(0,), label="cx")])
 
 
@@ -67,18 +67,18 @@ def test_qubit_out_of_range_names_the_operation() -> None:
     ],
 )
 def test_gate_validation(kwargs: dict, message: str) -> None:
-    with pytest.raises(InvalidProgramError, match=message):
+    with pytest.raises(InvalidCircuitError, match=message):
         Gate(**kwargs)
 
 
 def test_register_and_condition_validation() -> None:
-    with pytest.raises(InvalidProgramError, match="does not declare"):
+    with pytest.raises(InvalidCircuitError, match="does not declare"):
         Circuit(1, [Measure(0, "m", 0)])
-    with pytest.raises(InvalidProgramError, match="out of range for register 'c'"):
+    with pytest.raises(InvalidCircuitError, match="out of range for register 'c'"):
         Circuit(1, [Measure(0, "c", 1)], {"c": 1})
-    with pytest.raises(InvalidProgramError, match="unknown register 'd'"):
+    with pytest.raises(InvalidCircuitError, match="unknown register 'd'"):
         Circuit(1, [Gate("x", (0,), condition=Condition("d", 1))], {"c": 1})
-    with pytest.raises(InvalidProgramError, match="num_qubits must be >= 0"):
+    with pytest.raises(InvalidCircuitError, match="num_qubits must be >= 0"):
         Circuit(-1)
 
 
@@ -99,7 +99,7 @@ def test_parameters_bind_and_unbound_error() -> None:
     assert p.parameters == ("a", "b")
     with pytest.raises(UnboundParameterError, match="b"):
         p.bind({"a": 1.0})
-    with pytest.raises(InvalidProgramError, match="NaN or infinite"):
+    with pytest.raises(InvalidCircuitError, match="NaN or infinite"):
         p.bind({"a": 1.0, "b": float("nan")})
     bound = p.bind({"a": 0.25, "b": np.pi / 2})
     assert bound.parameters == ()
@@ -114,7 +114,7 @@ def test_expression_evaluates_on_arrays() -> None:
     t = Parameter("t")
     expr = (t**2 - 1) / 2
     np.testing.assert_allclose(expr.evaluate({"t": np.array([1.0, 3.0])}), [0.0, 4.0])
-    with pytest.raises(InvalidProgramError, match="non-finite"):
+    with pytest.raises(InvalidCircuitError, match="non-finite"):
         (1 / t).evaluate({"t": 0.0})
 
 

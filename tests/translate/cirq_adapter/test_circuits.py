@@ -13,7 +13,7 @@ pytest.importorskip("cirq")
 import cirq  # noqa: E402
 import sympy  # noqa: E402
 
-from qsession_provider.errors import InvalidProgramError, UnboundParameterError  # noqa: E402
+from qsession_provider.errors import InvalidCircuitError, UnboundParameterError  # noqa: E402
 from qsession_provider.sim import StatevectorSimulator  # noqa: E402
 from qsession_provider.translate.cirq import (  # noqa: E402
     circuit_to_ir,
@@ -156,7 +156,7 @@ def test_unsupported_control_values() -> None:
     op = cirq.ControlledOperation(
         [Q[0], Q[1]], cirq.X(Q[2]), control_values=cirq.SumOfProducts([[0, 1], [1, 0]])
     )
-    with pytest.raises(InvalidProgramError, match="control values"):
+    with pytest.raises(InvalidCircuitError, match="control values"):
         circuit_to_ir(cirq.Circuit(op))
 
 
@@ -313,7 +313,7 @@ class _SymbolicOnly(cirq.Gate):
 
 def test_symbolic_gate_outside_library(sim: StatevectorSimulator) -> None:
     circuit = cirq.Circuit(cirq.H(Q[0]), _SymbolicOnly(sympy.Symbol("x"))(Q[0]))
-    with pytest.raises(InvalidProgramError, match=r"SymbolicOnly.*resolve"):
+    with pytest.raises(InvalidCircuitError, match=r"SymbolicOnly.*resolve"):
         circuit_to_ir(circuit)
     _assert_state(sim, cirq.resolve_parameters(circuit, {"x": 0.3}))
 
@@ -429,7 +429,7 @@ ERRORS = {
 @pytest.mark.parametrize("case", sorted(ERRORS))
 def test_errors(case: str) -> None:
     circuit, fragment = ERRORS[case]
-    with pytest.raises(InvalidProgramError, match=fragment):
+    with pytest.raises(InvalidCircuitError, match=fragment):
         circuit_to_ir(circuit)
 
 
@@ -465,7 +465,7 @@ def test_expectations_match_cirq(sim: StatevectorSimulator, num_qubits: int) -> 
 
 
 def test_observable_on_unknown_qubit() -> None:
-    with pytest.raises(InvalidProgramError, match="not in the circuit"):
+    with pytest.raises(InvalidCircuitError, match="not in the circuit"):
         pauli_sum_to_sum(cirq.Z(Q[4]), {Q[0]: 0})
 
 

@@ -53,7 +53,7 @@ from qiskit.quantum_info import (  # noqa: E402
 )
 
 from qsession_provider.core import PauliSum  # noqa: E402
-from qsession_provider.errors import InvalidProgramError  # noqa: E402
+from qsession_provider.errors import InvalidCircuitError  # noqa: E402
 from qsession_provider.sim import StatevectorSimulator  # noqa: E402
 from qsession_provider.translate.qiskit import (  # noqa: E402
     LOOSE_CLBITS_REGISTER,
@@ -368,7 +368,7 @@ def test_complex_expression_is_refused() -> None:
     a = Parameter("a")
     qc = QuantumCircuit(1)
     qc.rz(a * 1j, 0)
-    with pytest.raises(InvalidProgramError, match="complex"):
+    with pytest.raises(InvalidCircuitError, match="complex"):
         circuit_to_ir(qc)
 
 
@@ -526,7 +526,7 @@ UNSUPPORTED = {
 def test_unsupported_instructions(name: str) -> None:
     qc = QuantumCircuit(1, 1)
     UNSUPPORTED[name](qc)
-    with pytest.raises(InvalidProgramError, match=name):
+    with pytest.raises(InvalidCircuitError, match=name):
         circuit_to_ir(qc)
 
 
@@ -557,7 +557,7 @@ def test_observable_forms() -> None:
     assert (term.paulis, term.qubits, term.coeff) == ("ZX", (0, 1), -1j)
     (term,) = sparse_pauli_to_sum(SparseObservable.from_label("IYX")).terms
     assert (term.paulis, term.qubits) == ("XY", (0, 1))
-    with pytest.raises(InvalidProgramError, match="symbolic"):
+    with pytest.raises(InvalidCircuitError, match="symbolic"):
         sparse_pauli_to_sum(SparsePauliOp(["X"], [Parameter("c")]))
 
 
