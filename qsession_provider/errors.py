@@ -26,6 +26,11 @@ __all__ = [
     "ClockStalledError",
     "PluginError",
     "StoreError",
+    "AlreadyExistsError",
+    "NotAuthorizedError",
+    "ForbiddenError",
+    "RequestTooLargeError",
+    "TooManyJobsError",
 ]
 
 
@@ -115,3 +120,19 @@ class StoreError(QSessionError):
 
 class AlreadyExistsError(StoreError, InputError):
     """A job or session with the id asked for already exists."""
+
+
+class NotAuthorizedError(QSessionError):
+    """No credentials, or credentials the service does not know (HTTP 401)."""
+
+
+class ForbiddenError(NotAuthorizedError):
+    """Authenticated, but not allowed to do this (HTTP 403), e.g. a non-admin moving the clock."""
+
+
+class RequestTooLargeError(InputError):
+    """A request body is larger than the service accepts (HTTP 413; the message names the limit)."""
+
+
+class TooManyJobsError(QSessionError):
+    """The user already has as many queued jobs as the service allows (HTTP 429)."""

@@ -32,7 +32,8 @@ from .core.session import CloseReason, SessionMode, SessionRecord, SessionState
 from .core.store.memory import MemoryStore
 from .core.store.processes import ProcessRecord
 from .core.store.protocol import JobQuery, SessionQuery, Store
-from .errors import JobNotFoundError, SessionNotFoundError, StoreError
+from .core.user import TokenRecord, hash_token
+from .errors import AlreadyExistsError, JobNotFoundError, SessionNotFoundError, StoreError
 
 __all__ = ["STORE_CHECKS", "check_store", "check_device", "assert_results_equal"]
 
@@ -104,6 +105,7 @@ def check_job_round_trip(store: Store) -> None:
         instance="team",
         priority=3,
         max_execution_time=5.5,
+        user="alice",
         metadata={"arr": [1, 2], "nested": {"x": 1.5}},
     )
     payload = dumps({"values": np.arange(3.0), "c": 1 + 2j})
@@ -184,6 +186,7 @@ def check_query_jobs(store: Store) -> None:
         ("q2", {"created_at": 20.0, "tags": ("x",), "program_id": "estimator", "name": "beta"}),
         ("q3", {"created_at": 20.0, "status": JobStatus.DONE, "session_id": "s"}),
         ("q4", {"created_at": 30.0, "instance": "other", "owner": "owner-b", "name": "alpine"}),
+        ("q5", {"created_at": 40.0, "user": "alice", "tags": ("x",)}),
     ]
     for job_id, changes in specs:
         store.add_job(_job(job_id, **changes), "{}")
@@ -191,6 +194,11 @@ def check_query_jobs(store: Store) -> None:
     def ids(**filters: Any) -> list[str]:
         return [r.id for r in store.query_jobs(JobQuery(**filters))]
 
+    assert ids(user="alice") == ["q5"]
+    assert ids(user="alice", tags=("x",), statuses=frozenset({JobStatus.QUEUED})) == ["q5"]
+    assert ids(user="bob") == []
+    store.delete_job("q5")
+    assert ids(user="", descending=False) == ["q1", "q2", "q3", "q4"]
     assert ids(descending=False) == ["q1", "q2", "q3", "q4"]
     assert ids() == ["q4", "q3", "q2", "q1"]
     assert ids(device="d1") == ["q1"]
@@ -220,7 +228,7 @@ def check_query_sessions(store: Store) -> None:
     store.add_session(_session("s1", created_at=1.0, name="one"))
     store.add_session(_session("s2", created_at=2.0, mode=SessionMode.BATCH, device="d2"))
     store.add_session(
-        _session("s3", created_at=2.0, state=SessionState.CLOSED, instance="i", owner="o")
+        _session("s3", created_at=2.0, state=SessionState.CLOSED, instance="i", owner="o", user="u")
     )
 
     def ids(**filters: Any) -> list[str]:
@@ -233,6 +241,9 @@ def check_query_sessions(store: Store) -> None:
     assert ids(states=frozenset({SessionState.CLOSED})) == ["s3"]
     assert ids(instance="i") == ["s3"]
     assert ids(owner="o") == ["s3"]
+    assert ids(user="u") == ["s3"]
+    assert ids(user="", descending=False) == ["s1", "s2"]
+    assert store.get_session("s3").user == "u"
     assert ids(name_prefix="on") == ["s1"]
     assert ids(created_after=2.0, descending=False) == ["s2", "s3"]
     assert ids(limit=1, skip=1) == ["s2"]
@@ -287,6 +298,72 @@ def check_processes_and_orphans(store: Store) -> None:
     assert store.mark_orphans([], 1.0).jobs == ()
 
 
+def check_adopt_orphans(store: Store) -> None:
+    """Adopting re-owns the pending work of gone processes and of owners without a record."""
+    for process_id in ("p-dead", "p-live", "p-new"):
+        store.register_process(_process(process_id))
+    store.add_job(_job("a1", owner="p-dead"), "{}")
+    store.add_job(_job("a2", owner="p-dead", status=JobStatus.RUNNING, started_at=101.0), "{}")
+    store.add_job(_job("a3", owner="p-dead", status=JobStatus.DONE, finished_at=102.0), "{}")
+    store.add_job(_job("a4", owner="p-live"), "{}")
+    store.add_job(_job("a5", owner="p-kept", user="u", metadata={"k": [1]}), "{}")
+    store.add_session(_session("as1", owner="p-dead", state=SessionState.ACTIVE))
+    store.add_session(_session("as2", owner="p-dead", state=SessionState.CLOSED))
+    store.add_session(_session("as3", owner="p-live"))
+    store.add_session(_session("as4", owner="p-kept", user="u"))
+    taken = store.adopt_orphans(["p-dead"], "p-new")
+    assert [r.id for r in taken.jobs] == ["a1", "a2", "a5"]  # submission order
+    assert [r.owner for r in taken.jobs] == ["p-dead", "p-dead", "p-kept"]  # as they were
+    assert taken.jobs[2] == _job("a5", owner="p-kept", user="u", metadata={"k": [1]})
+    assert [r.id for r in taken.sessions] == ["as1", "as4"]
+    for job_id in ("a1", "a2", "a5"):
+        record = store.get_job(job_id)
+        assert record.owner == "p-new" and record.status in (JobStatus.QUEUED, JobStatus.RUNNING)
+    assert store.get_job("a2").status is JobStatus.RUNNING  # nothing else changed
+    assert store.get_job("a5").metadata == {"k": [1]}
+    assert store.get_job("a3").owner == "p-dead"
+    assert store.get_job("a4").owner == "p-live"
+    assert store.get_session("as1").owner == "p-new"
+    assert store.get_session("as1").state is SessionState.ACTIVE
+    assert store.get_session("as2").owner == "p-dead"
+    assert store.get_session("as3").owner == "p-live"
+    assert [r.id for r in store.query_jobs(JobQuery(owner="p-new", descending=False))] == [
+        "a1",
+        "a2",
+        "a5",
+    ]
+    assert sorted(p.id for p in store.processes()) == ["p-live", "p-new"]
+    again = store.adopt_orphans([], "p-other")
+    assert again.jobs == () and again.sessions == ()
+
+
+def check_tokens(store: Store) -> None:
+    """Token records: add, look up by hash, list by name, refuse duplicates, remove."""
+    assert store.tokens() == [] and store.token_by_hash(hash_token("nope")) is None
+    bob = TokenRecord("bob", hash_token("t-bob"), "team-b", share=2.0, created_at=5.0)
+    alice = TokenRecord("alice", hash_token("t-alice"), admin=True)
+    store.add_token(bob)
+    store.add_token(alice)
+    assert store.token_by_hash(hash_token("t-bob")) == bob
+    assert store.token_by_hash(hash_token("t-alice")) == alice
+    assert store.tokens() == [alice, bob]
+    for duplicate in (
+        TokenRecord("bob", hash_token("another")),
+        TokenRecord("carol", hash_token("t-bob")),
+    ):
+        try:
+            store.add_token(duplicate)
+        except AlreadyExistsError:
+            pass
+        else:
+            raise AssertionError(f"adding {duplicate} must raise AlreadyExistsError")
+    assert store.tokens() == [alice, bob]
+    assert store.remove_token("bob")
+    assert not store.remove_token("bob")
+    assert store.token_by_hash(hash_token("t-bob")) is None
+    assert store.tokens() == [alice]
+
+
 #: Every check of the store contract; each takes a fresh, empty store.
 STORE_CHECKS: tuple[Callable[[Store], None], ...] = (
     check_job_round_trip,
@@ -296,6 +373,8 @@ STORE_CHECKS: tuple[Callable[[Store], None], ...] = (
     check_query_sessions,
     check_metadata_is_copied,
     check_processes_and_orphans,
+    check_adopt_orphans,
+    check_tokens,
 )
 
 

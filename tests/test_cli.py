@@ -50,3 +50,59 @@ def test_sessions_and_jobs_of_a_store(tmp_path: Path, capsys: pytest.CaptureFixt
 def test_bad_limit_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["jobs", "--limit", "0"]) == 2
     assert "--limit must be at least 1" in capsys.readouterr().err
+
+
+def test_tokens_create_list_revoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from qsession_provider.core.user import hash_token
+
+    path = str(tmp_path / "s.sqlite3")
+    create = ["token", "create", "alice", "--instance", "team-a", "--share", "2", "--store", path]
+    assert main(create) == 0
+    token = capsys.readouterr().out.strip()
+    assert token.startswith("qs_") and len(token) > 40
+    store = SQLiteStore(path)
+    try:
+        record = store.token_by_hash(hash_token(token))
+        assert record is not None and (record.name, record.instance) == ("alice", "team-a")
+        assert record.share == 2.0 and not record.admin
+        assert token not in repr(store.tokens())  # only the hash is kept
+    finally:
+        store.close()
+    # --store before the command works as for the other commands.
+    assert main(["--store", path, "token", "create", "root", "--instance", "ops", "--admin"]) == 0
+    root_token = capsys.readouterr().out.strip()
+    assert root_token != token
+    assert main(["--store", path, "token", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "alice" in listing and "team-a" in listing and "root" in listing and "yes" in listing
+    assert token not in listing and root_token not in listing
+
+    assert main(create) == 1
+    assert "already exists" in capsys.readouterr().err
+    assert main(["token", "revoke", "alice", "--store", path]) == 0
+    assert "revoked" in capsys.readouterr().out
+    assert main(["token", "revoke", "alice", "--store", path]) == 1
+    assert "no token for user 'alice'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["token", "create", "bob", "--instance", "i", "--share", "0"], "--share"),
+        (["token", "create", " bob", "--instance", "i"], "user name"),
+        (["serve", "--port", "70000"], "--port"),
+        (["serve", "--max-body", "0"], "--max-body"),
+    ],
+)
+def test_bad_service_arguments_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    assert main([*argv, "--store", str(tmp_path / "s.sqlite3")]) == 1
+    assert message in capsys.readouterr().err
+
+
+def test_token_create_needs_an_instance(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["token", "create", "bob"])
+    assert exc.value.code == 2
+    assert "--instance" in capsys.readouterr().err

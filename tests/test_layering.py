@@ -62,6 +62,12 @@ def _outside(loaded: set[str], allowed: tuple[str, ...]) -> set[str]:
 LAYERS = [
     ("errors", [f"{PKG}.errors"], BASE, (*FRAMEWORKS, *SERVICES, "numpy")),
     ("top level", [PKG], (PKG, f"{PKG}._lazy"), (*FRAMEWORKS, *SERVICES, "numpy")),
+    (
+        "client entry",
+        [f"{PKG}.client"],
+        (*BASE, f"{PKG}.core", f"{PKG}.sim", f"{PKG}.plugins", f"{PKG}.client"),
+        (*FRAMEWORKS, "httpx", "starlette", "uvicorn"),
+    ),
     ("core.ir", _modules(f"{PKG}.core.ir"), (*BASE, *CORE_IR), (*FRAMEWORKS, *SERVICES)),
     (
         "core.clock",
@@ -86,6 +92,12 @@ LAYERS = [
         "client",
         _modules(f"{PKG}.client"),
         (*BASE, f"{PKG}.core", f"{PKG}.sim", f"{PKG}.plugins", f"{PKG}.client"),
+        (*FRAMEWORKS, "starlette", "uvicorn"),
+    ),
+    (
+        "server",
+        _modules(f"{PKG}.server"),
+        (*BASE, f"{PKG}.core", f"{PKG}.sim", f"{PKG}.plugins", f"{PKG}.client", f"{PKG}.server"),
         FRAMEWORKS,
     ),
 ]

@@ -8,7 +8,8 @@ Four rooms and the records every layer reads:
 - :mod:`.runtime`: ``Runtime``, the scheduler, execution, the session rules, live
   sessions, queues, policies, events, executors, input checks, ids;
 - :mod:`.device`, :mod:`.job`, :mod:`.job_record`, :mod:`.session`: the records (the
-  stored ones share :mod:`.record`; string enums share :mod:`.text_enum`).
+  stored ones share :mod:`.record`; string enums share :mod:`.text_enum`);
+  :mod:`.user`: the token records of a service's users.
 
 Nothing under ``core`` imports qiskit, cirq, pluggy or the simulator. Names listed here
 are loaded on first use, so ``import qsession_provider.core.ir`` loads the IR alone.
@@ -66,6 +67,7 @@ _EXPORTS = {
     "SessionMode": ".session",
     "SessionRecord": ".session",
     "SessionState": ".session",
+    "TokenRecord": ".user",
 }
 
 _lazy_getattr, __dir__ = lazy_exports(__name__, _EXPORTS)
@@ -119,6 +121,7 @@ __all__ = [
     "Store",
     "ThreadExecutor",
     "TimingModel",
+    "TokenRecord",
     "VirtualClock",
     "default_store_path",
     "gate_matrix",

@@ -79,7 +79,8 @@ class JobRecord(Record):
 
     Timestamps are POSIX seconds on the runtime's clock. ``metadata`` is free data for the
     faces (JSON-like, encodable by :mod:`~qsession_provider.core.ir.encoding`); treat it as
-    read-only. ``owner`` is the id of the runtime process that accepted the job.
+    read-only. ``owner`` is the id of the runtime process that accepted the job; ``user``
+    the authenticated user who submitted it through a service ("" for embedded use).
     """
 
     id: str
@@ -99,6 +100,7 @@ class JobRecord(Record):
     priority: int = 0
     max_execution_time: float | None = None
     owner: str = ""
+    user: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -159,6 +159,8 @@ class SessionRecord(Record):
         close_on_root_cancel: cancelling the root job closes the session (IBM rule).
         timestamps: ``(state, time)`` for every state change, oldest first.
         owner: id of the runtime process that owns the session.
+        user: the authenticated user who opened it through a service ("" for embedded
+            use); only that user's jobs may join it.
     """
 
     id: str
@@ -190,6 +192,7 @@ class SessionRecord(Record):
     close_on_root_cancel: bool = True
     timestamps: tuple[tuple[SessionState, float], ...] = ()
     owner: str = ""
+    user: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
 
     @property

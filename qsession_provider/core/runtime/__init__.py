@@ -12,6 +12,7 @@ Inside:
 - :mod:`.session_rules`: what job events, timers and user actions do to a session;
   :mod:`.live_session`: a session's mutable side while this runtime owns it;
 - :mod:`.events`: listeners; :mod:`.context`: the lock and deferred work they share;
+- :mod:`.adoption`: taking over the work processes gone from the store left behind;
 - :mod:`.checks`: input checks; :mod:`.ids`: new job and session ids.
 """
 

@@ -42,7 +42,7 @@ class JobsAPI:
 
         def _check_open(self) -> None: ...
 
-        def _session_for_submit(self, session_id: str, device: str) -> LiveSession: ...
+        def _session_for_submit(self, session_id: str, device: str, user: str) -> LiveSession: ...
 
     # -- public ---------------------------------------------------------------------------
     def submit(
@@ -61,6 +61,7 @@ class JobsAPI:
         job_id: str | None = None,
         metadata: Mapping[str, Any] | None = None,
         fail_with: str | None = None,
+        user: str = "",
     ) -> Job:
         """Queue a job.
 
@@ -82,6 +83,9 @@ class JobsAPI:
                 message (code ``execution_failed``) instead of executing the payload: how a
                 face records input a service accepts but cannot run. The job is queued and
                 scheduled like any other, and its session's failure policy applies.
+            user: the authenticated user submitting it through a service ("" for embedded
+                use). A session takes only its own user's jobs: a session of another user
+                is "not found". A job of ``user=""`` in a session gets the session's user.
 
         Returns:
             The job handle.
@@ -89,7 +93,7 @@ class JobsAPI:
         Raises:
             DeviceNotFoundError: unknown device.
             InputError: invalid payload or arguments (nothing is queued).
-            SessionNotFoundError: unknown session.
+            SessionNotFoundError: unknown session, or a session of another user.
             SessionClosedError: the session no longer accepts jobs.
             QSessionError: the runtime is shut down.
         """
@@ -99,6 +103,8 @@ class JobsAPI:
         tags = args.check_tags(tags)
         args.check_text(name, "name")
         args.check_name(instance, "instance")
+        if type(user) is not str:
+            args.check_text(user, "user")
         if isinstance(priority, bool) or not isinstance(priority, int):
             raise InputError(f"priority must be an integer, got {priority!r}")
         if system and session_id is not None:
@@ -118,7 +124,7 @@ class JobsAPI:
         job_id = new_id(job_id, "job_id")
         with self._ctx.locked():
             self._check_open()
-            session = self._session_for_submit(session_id, device) if session_id else None
+            session = self._session_for_submit(session_id, device, user) if session_id else None
             record = JobRecord(
                 id=job_id,
                 program_id=program_id,
@@ -133,6 +139,7 @@ class JobsAPI:
                 priority=priority,
                 max_execution_time=limit,
                 owner=self._process.id,
+                user=session.record.user if session is not None and not user else user,
                 metadata=meta,
             )
             # One store group for the insert and what the submission does at once (a start,
@@ -191,11 +198,12 @@ class JobsAPI:
         limit: int | None = None,
         skip: int = 0,
         descending: bool = True,
+        user: str | None = None,
     ) -> list[Job]:
         """Jobs in the store matching every given filter (newest first by default).
 
         ``pending=True`` keeps QUEUED and RUNNING jobs, ``pending=False`` final ones;
-        ``tags`` must all be present.
+        ``tags`` must all be present; ``user`` keeps one user's jobs (``""``: embedded ones).
         """
         statuses = None if status is None else args.statuses(status)
         if pending is not None:
@@ -210,6 +218,7 @@ class JobsAPI:
             instance=instance,
             name_prefix=name_prefix,
             owner=owner,
+            user=user,
             descending=descending,
             **args.window(created_after, created_before, limit, skip),
         )

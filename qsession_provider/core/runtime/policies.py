@@ -66,12 +66,11 @@ class FairSharePolicy:
         min_charge: float = 1e-3,
     ) -> None:
         for instance, share in (shares or {}).items():
-            if not (isinstance(share, (int, float)) and math.isfinite(share) and share > 0):
-                raise InputError(f"share of instance {instance!r} must be > 0, got {share!r}")
+            _check_share(instance, share)
         if not half_life > 0:
             raise InputError(f"half_life must be > 0, got {half_life!r}")
         self.work_conserving = bool(work_conserving)
-        self.shares = dict(shares or {})
+        self.shares = {instance: float(share) for instance, share in (shares or {}).items()}
         self.half_life = float(half_life)
         self.min_charge = float(min_charge)
         self._usage: dict[str, tuple[float, float]] = {}  # instance -> (usage, as of time)
@@ -91,6 +90,19 @@ class FairSharePolicy:
             return None
         # Only jobs that do not need the device dedicated may fill the gap.
         return self._fair_share(queue.heads(include_dedicated=False), now)
+
+    def set_share(self, instance: str, share: float) -> None:
+        """Give ``instance`` a new relative share (a service applies its tokens' shares).
+
+        Takes effect at the next choice; recorded usage is kept.
+
+        Raises:
+            InputError: ``share`` is not a finite number > 0, or ``instance`` is not a
+                non-empty string.
+        """
+        if not isinstance(instance, str) or not instance:
+            raise InputError(f"instance must be a non-empty string, got {instance!r}")
+        self.shares[instance] = _check_share(instance, share)
 
     def charge(self, instance: str, seconds: float, now: float) -> None:
         self._usage[instance] = (self.usage(instance, now) + max(seconds, self.min_charge), now)
@@ -112,3 +124,14 @@ class FairSharePolicy:
                 item[1].key,
             ),
         )[1]
+
+
+def _check_share(instance: str, share: object) -> float:
+    """``share`` as a float, if it is a finite number > 0."""
+    if (
+        isinstance(share, bool)
+        or not isinstance(share, (int, float))
+        or not (math.isfinite(share) and share > 0)
+    ):
+        raise InputError(f"share of instance {instance!r} must be > 0, got {share!r}")
+    return float(share)

@@ -14,6 +14,11 @@ is created with the first opener's clock (a
 raises :class:`~qsession_provider.errors.QSessionError` - one store's sessions cannot live
 on two timelines. Use another store path (or ``Runtime(...)`` directly) for an
 independent timeline.
+
+Restarts: a runtime built with ``adopt_orphans=True`` (the service's) takes over the work
+that processes gone from its store left behind instead of failing it (:mod:`.adoption`),
+and ``shutdown(keep_queued=True)`` leaves queued jobs and open sessions in the store for
+such a runtime.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from ..store.memory import MemoryStore
 from ..store.processes import Heartbeat, current_process, is_process_alive
 from ..store.protocol import OrphanReport, Store
 from ..store.sqlite import SQLiteStore, resolve_store_path
+from .adoption import OrphanAdoption
 from .context import RuntimeContext
 from .events import EventEmitter
 from .executors import Executor, ThreadExecutor
@@ -48,7 +54,7 @@ _REGISTRY: dict[str, Runtime] = {}
 _REGISTRY_LOCK = threading.Lock()
 
 
-class Runtime(JobsAPI, SessionsAPI):
+class Runtime(JobsAPI, SessionsAPI, OrphanAdoption):
     """A local quantum runtime: devices, jobs, sessions, a scheduler, a store and a clock.
 
     Args:
@@ -64,7 +70,14 @@ class Runtime(JobsAPI, SessionsAPI):
             pool, a tiny job that starts at submission is computed in the submitting
             thread, and a thread waiting for a job no worker has started runs it itself
             (see :mod:`~qsession_provider.core.runtime.execution`).
-        sweep_orphans: on start, fail jobs and close sessions left by exited processes.
+        sweep_orphans: on start, deal with the unfinished work of exited processes: fail
+            their jobs and close their sessions, or adopt them (``adopt_orphans``).
+        adopt_orphans: adopt that work instead (what a service does so that a restart
+            loses nothing; see :mod:`~qsession_provider.core.runtime.adoption`): open
+            sessions live again here, queued jobs are queued again, running jobs are
+            re-run once if deterministic, else fail ``orphaned``. It also adopts what a
+            runtime shut down with ``keep_queued=True`` left. Default False: embedded
+            runtimes fail the work of exited processes and leave kept work alone.
 
     Example:
         >>> from qsession_provider.core.clock import VirtualClock
@@ -86,6 +99,7 @@ class Runtime(JobsAPI, SessionsAPI):
         policy: SchedulingPolicy | None = None,
         executor: Executor | None = None,
         sweep_orphans: bool = True,
+        adopt_orphans: bool = False,
     ) -> None:
         self._own_clock = clock is None
         self.clock: Clock = clock if clock is not None else RealClock()
@@ -113,8 +127,8 @@ class Runtime(JobsAPI, SessionsAPI):
         self._closed = False
         self._registry_key: str | None = None
         self.store.register_process(self._process)
-        #: What the start-up sweep changed (jobs failed, sessions closed).
-        self.orphans = self._sweep_orphans() if sweep_orphans else OrphanReport()
+        #: What the start-up sweep changed (jobs failed, sessions closed, work adopted).
+        self.orphans = self._sweep_orphans(adopt_orphans) if sweep_orphans else OrphanReport()
         self._heartbeat: Heartbeat | None = None
         if not self.store.location.startswith(":memory:"):
             wall = RealClock()
@@ -133,6 +147,7 @@ class Runtime(JobsAPI, SessionsAPI):
         listeners: Iterable[object] = (),
         executor: Executor | None = None,
         setup: Callable[[], Mapping[str, Any]] | None = None,
+        adopt_orphans: bool = False,
     ) -> Runtime:
         """The runtime of this process for the store at ``path``, opening it if needed.
 
@@ -140,9 +155,9 @@ class Runtime(JobsAPI, SessionsAPI):
         (None: ``$QSESSION_STORE`` or the user data directory; ``":memory:"``: one
         in-memory SQLite store per process - :func:`qsession_provider.client.open_runtime`
         gives a private runtime for ``":memory:"`` instead of calling this).
-        ``devices``, ``listeners`` and ``executor`` apply only when the runtime is created;
-        so does ``setup``, a callable returning more of those keyword arguments (how
-        :func:`qsession_provider.client.open_runtime` loads plugins only once).
+        ``devices``, ``listeners``, ``executor`` and ``adopt_orphans`` apply only when the
+        runtime is created; so does ``setup``, a callable returning more of those keyword
+        arguments (how :func:`qsession_provider.client.open_runtime` loads plugins only once).
 
         Raises:
             QSessionError: the store's runtime already runs on another clock or policy.
@@ -174,7 +189,9 @@ class Runtime(JobsAPI, SessionsAPI):
                     raise QSessionError(f"Runtime.for_store setup returned unknown option {key!r}")
                 if value is not None and not options[key]:
                     options[key] = value
-            runtime = cls(store=SQLiteStore(location), clock=clock, **options)
+            runtime = cls(
+                store=SQLiteStore(location), clock=clock, adopt_orphans=adopt_orphans, **options
+            )
             runtime._own_store = True
             runtime._registry_key = location
             _REGISTRY[location] = runtime
@@ -243,36 +260,52 @@ class Runtime(JobsAPI, SessionsAPI):
         return self._process.id
 
     def shutdown(
-        self, *, wait: bool = True, cancel_pending: bool = False, timeout: float | None = None
+        self,
+        *,
+        wait: bool = True,
+        cancel_pending: bool = False,
+        timeout: float | None = None,
+        keep_queued: bool = False,
     ) -> None:
         """Stop the runtime. Idempotent.
 
         Args:
             wait: wait for outstanding jobs to finish (clock time, at most ``timeout``).
             cancel_pending: cancel queued jobs first (code ``shutdown``).
-            timeout: seconds to wait for jobs when ``wait``.
+            timeout: seconds to wait for each job when ``wait``.
+            keep_queued: leave queued jobs QUEUED and open sessions open in the store, for
+                a later runtime with ``adopt_orphans=True`` (a service stopping); only
+                running jobs are waited for. Session timers stop here.
 
         Jobs still running when the runtime stops fail with code ``shutdown``; sessions
-        still open close with reason ``shutdown``.
+        still open close with reason ``shutdown`` (unless ``keep_queued``).
         """
         with self._ctx.locked():
             if self._closed:
                 return
             self._closed = True
-            if cancel_pending:
+            if keep_queued:
+                self._scheduler.paused = True  # queued jobs stay queued
+            elif cancel_pending:
                 self._scheduler.drop_everything(
                     JobErrorCode.SHUTDOWN, "the runtime shut down before the job ran", running=False
                 )
         # A manual virtual clock cannot move while we wait: jobs needing time fail below.
         if wait and not (self.clock.virtual and not getattr(self.clock, "auto_advance", True)):
             for job in list(self._live.values()):
-                job.wait(timeout)
+                if not keep_queued or job.running():
+                    job.wait(timeout)
         with self._ctx.locked():
+            if keep_queued:
+                self._scheduler.forget_queued()
             self._scheduler.drop_everything(
                 JobErrorCode.SHUTDOWN, "the runtime shut down before the job finished", running=True
             )
             for session in list(self._rules.sessions.values()):
-                self._rules.shutdown(session)
+                if keep_queued:
+                    self._rules.abandon(session)
+                else:
+                    self._rules.shutdown(session)
         if self._heartbeat is not None:
             self._heartbeat.stop()
         if self._own_executor:
@@ -304,18 +337,21 @@ class Runtime(JobsAPI, SessionsAPI):
         if self._closed:
             raise QSessionError("the runtime has been shut down")
 
-    def _sweep_orphans(self) -> OrphanReport:
-        """Fail the jobs and close the sessions of registered processes that are gone.
+    def _sweep_orphans(self, adopt: bool) -> OrphanReport:
+        """Fail (or ``adopt``) the jobs and sessions of registered processes that are gone.
 
         Every runtime registers its process before it accepts anything and finishes its
-        jobs before it unregisters, so pending work always has a process record.
+        jobs before it unregisters - but for ``shutdown(keep_queued=True)``, whose work
+        only an adopting runtime takes (as work without a process record).
         """
         wall = RealClock().now()
         dead = {
-            p.id
+            p.id: p
             for p in self.store.processes()
             if p.id != self._process.id and not is_process_alive(p, now=wall)
         }
+        if adopt:
+            return self._adopt_orphans(dead)
         return self.store.mark_orphans(dead, wall) if dead else OrphanReport()
 
 

@@ -109,6 +109,8 @@ class Scheduler:
         self.inline_max_work = INLINE_MAX_WORK
         #: Largest work of a job whose RUNNING state is not stored (0: store every start).
         self.small_job_work = SMALL_JOB_WORK
+        #: Start nothing more (a runtime shutting down that keeps its queued jobs).
+        self.paused = False
 
     # -- queueing ----------------------------------------------------------------------------
     def queue(self, device: Device) -> DeviceQueue:
@@ -142,7 +144,7 @@ class Scheduler:
     def dispatch(self, device_name: str) -> None:
         """Fill the free slots of a device with the jobs the policy picks."""
         q = self._queues.get(device_name)
-        if q is None:
+        if q is None or self.paused:
             return
         now = self.ctx.clock.now()
         while q.free_slots > 0 and q.queued:
@@ -298,6 +300,24 @@ class Scheduler:
             self._drop(run.job, JobStatus.CANCELLED, now, code, message)
         session.running -= len(runs)
         return len(runs)
+
+    def hold(self, session: LiveSession, device: Device) -> None:
+        """Dedicate ``device`` to ``session`` unless another session holds it (an adopted
+        session that was active keeps its device)."""
+        q = self.queue(device)
+        if q.holder is None:
+            q.holder = session
+
+    def forget_queued(self) -> list[Job]:
+        """Take every queued job out of the queues without ending it (its stored record
+        stays QUEUED, for a later runtime to adopt); returns them."""
+        jobs = []
+        for q in self._queues.values():
+            for job_id in q.job_ids():
+                entry = q.remove(job_id)
+                if entry is not None:
+                    jobs.append(entry.job)
+        return jobs
 
     def release(self, session: LiveSession) -> None:
         """``session`` no longer holds its device: dispatch other work."""

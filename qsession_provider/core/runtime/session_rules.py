@@ -225,6 +225,48 @@ class SessionRules:
         if session.state is not SessionState.CLOSED:
             self._close(session, CloseReason.SHUTDOWN, self.ctx.clock.now())
 
+    def abandon(self, session: LiveSession) -> None:
+        """The runtime is going away and leaves the session open in the store, for a later
+        runtime to adopt (``shutdown(keep_queued=True)``): stop its timers, forget it."""
+        for kind in list(session.timers):
+            self._cancel(session, kind)
+        self._save(session)
+        self.sessions.pop(session.id, None)
+
+    # -- adoption (a runtime taking over the work of a process that is gone) ----------------------
+    def adopt(self, record: SessionRecord) -> LiveSession:
+        """Make an open session of the store live here (the store already gave it to us).
+
+        Call :meth:`rearm` once its jobs are queued again.
+        """
+        session = LiveSession(record)
+        self.sessions[record.id] = session
+        return session
+
+    def rearm(self, session: LiveSession) -> None:
+        """Arm an adopted session's timers from its record's times (past ones fire at once)."""
+        r = session.record
+        if r.state is SessionState.CLOSED:
+            return
+        if r.started_at is not None:
+            self._arm(session, "max_ttl", r.started_at + r.max_ttl)
+        if session.dedicated and r.active_ttl is not None and r.active_since is not None:
+            self._arm(session, "active_ttl", r.active_since + r.active_ttl - r.usage_time)
+        if session.outstanding:
+            return
+        now = self.ctx.clock.now()
+        if r.state is SessionState.DRAINING:
+            self._close(session, CloseReason.CLOSED, now)
+            return
+        if r.idle_timeout is not None:
+            if r.root_job_id is None:
+                self._arm(session, "idle", r.created_at + r.idle_timeout)
+            elif r.idle_scope is IdleScope.ANY:
+                self._arm(session, "idle", (r.last_job_completed or r.created_at) + r.idle_timeout)
+        if r.state is SessionState.ACTIVE and session.dedicated:
+            since = r.last_job_completed or r.activated_at or now
+            self._arm(session, "interactive", since + r.interactive_ttl)
+
     # -- timers -----------------------------------------------------------------------------------
     def _on_timer(self, session: LiveSession, kind: str, timer: Timer) -> None:
         with self.ctx.locked():

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ...errors import SessionClosedError, SessionError
+from ...errors import SessionClosedError, SessionError, SessionNotFoundError
 from ..clock import Clock
 from ..device import DeviceRegistry
 from ..session import (
@@ -65,6 +65,7 @@ class SessionsAPI:
         session_id: str | None = None,
         close_on_root_cancel: bool = True,
         metadata: Mapping[str, Any] | None = None,
+        user: str = "",
     ) -> SessionRecord:
         """Open a session (``mode="dedicated"``) or batch (``mode="batch"``) on a device.
 
@@ -81,6 +82,8 @@ class SessionsAPI:
             name, instance, tags, metadata: labels.
             session_id: an id chosen by the caller (default: a new UUID).
             close_on_root_cancel: cancelling the first job closes the session.
+            user: the authenticated user opening it through a service ("" for embedded
+                use); only this user's jobs may join it.
 
         Returns:
             The new session's record.
@@ -118,6 +121,7 @@ class SessionsAPI:
             idle_scope=coerce_enum(IdleScope, idle_scope, "idle scope"),
             close_on_root_cancel=bool(close_on_root_cancel),
             owner=self._process.id,
+            user=args.check_text(user, "user"),
             metadata=dict(metadata or {}),
         )
         args.check_storable(record.metadata, "metadata")
@@ -153,8 +157,12 @@ class SessionsAPI:
         limit: int | None = None,
         skip: int = 0,
         descending: bool = True,
+        user: str | None = None,
     ) -> list[SessionRecord]:
-        """Session records in the store matching every given filter (newest first)."""
+        """Session records in the store matching every given filter (newest first).
+
+        ``user`` keeps one user's sessions (``""``: embedded ones).
+        """
         states = None
         if state is not None:
             items = [state] if isinstance(state, (str, SessionState)) else list(state)
@@ -166,6 +174,7 @@ class SessionsAPI:
             instance=instance,
             name_prefix=name_prefix,
             owner=owner,
+            user=user,
             descending=descending,
             **args.window(created_after, created_before, limit, skip),
         )
@@ -195,10 +204,13 @@ class SessionsAPI:
                 return session.record
         return self.store.get_session(session_id)
 
-    def _session_for_submit(self, session_id: str, device: str) -> LiveSession:
+    def _session_for_submit(self, session_id: str, device: str, user: str) -> LiveSession:
+        """The live session a job of ``user`` joins (another user's session is not found)."""
         session = self._rules.sessions.get(session_id)
         if session is None:
             record = self.store.get_session(session_id)  # SessionNotFoundError if unknown
+            if user and record.user != user:
+                raise SessionNotFoundError(f"no session with id {session_id!r}")
             if not record.accepting_jobs:
                 raise SessionClosedError(
                     f"session {session_id} {why_closed(record)}; it does not accept new jobs"
@@ -206,6 +218,8 @@ class SessionsAPI:
             raise SessionError(
                 f"session {session_id} belongs to another process; submit its jobs there"
             )
+        if user and session.record.user != user:
+            raise SessionNotFoundError(f"no session with id {session_id!r}")
         self._rules.check_accepts(session, device)
         return session
 

@@ -3,19 +3,22 @@
 :class:`Store` is the protocol (documented method by method, :mod:`.protocol`, with its
 queries :class:`JobQuery` and :class:`SessionQuery`), :class:`MemoryStore` the
 in-memory store and test double, :class:`SQLiteStore` the embedded file store with its SQL
-(:mod:`.sqlite_sql`) and write-behind writer (:mod:`.sqlite_writer`); :mod:`.processes`
-is the registry of the processes sharing a store.
+(:mod:`.sqlite_sql`), write-behind writer (:mod:`.sqlite_writer`), sweep of dead processes'
+work (:mod:`.sqlite_sweep`) and token table (:mod:`.sqlite_tokens`); :mod:`.processes` is
+the registry of the processes sharing a store.
 """
 
 from __future__ import annotations
 
 from .memory import MemoryStore
-from .protocol import JobQuery, RecordQuery, SessionQuery, Store
+from .protocol import Adoption, JobQuery, OrphanReport, RecordQuery, SessionQuery, Store
 from .sqlite import SQLiteStore, default_store_path, resolve_store_path
 
 __all__ = [
+    "Adoption",
     "JobQuery",
     "MemoryStore",
+    "OrphanReport",
     "RecordQuery",
     "SQLiteStore",
     "SessionQuery",

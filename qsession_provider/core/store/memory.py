@@ -11,8 +11,16 @@ from typing import Any
 from ...errors import AlreadyExistsError, JobNotFoundError, SessionNotFoundError, StoreError
 from ..job_record import FINAL_STATES, PENDING_STATES, JobRecord
 from ..session import SessionRecord, SessionState
+from ..user import TokenRecord
 from .processes import ProcessRecord
-from .protocol import JobQuery, OrphanReport, SessionQuery, orphan_job, orphan_session
+from .protocol import (
+    Adoption,
+    JobQuery,
+    OrphanReport,
+    SessionQuery,
+    orphan_job,
+    orphan_session,
+)
 
 __all__ = ["MemoryStore"]
 
@@ -34,6 +42,7 @@ class MemoryStore:
         self._results: dict[str, str] = {}
         self._sessions: dict[str, SessionRecord] = {}
         self._processes: dict[str, ProcessRecord] = {}
+        self._tokens: dict[str, TokenRecord] = {}  # by user name
         self._closed = False
 
     # -- jobs --------------------------------------------------------------------------------
@@ -164,6 +173,52 @@ class MemoryStore:
             for owner in owners:
                 self._processes.pop(owner, None)
         return OrphanReport(tuple(jobs), tuple(sessions))
+
+    def adopt_orphans(self, process_ids: Collection[str], owner: str) -> Adoption:
+        jobs: list[JobRecord] = []
+        sessions: list[SessionRecord] = []
+        with self._lock:
+            self._check_open()
+            for process_id in process_ids:
+                self._processes.pop(process_id, None)
+            alive = self._processes
+            for job_id, r in self._jobs.items():
+                if r.status in PENDING_STATES and r.owner not in alive:
+                    jobs.append(_copy_meta(r))
+                    self._jobs[job_id] = r.replace(owner=owner)
+            for session_id, s in self._sessions.items():
+                if s.state is not SessionState.CLOSED and s.owner not in alive:
+                    sessions.append(_copy_meta(s))
+                    self._sessions[session_id] = s.replace(owner=owner)
+        return Adoption(tuple(jobs), tuple(sessions))
+
+    # -- tokens --------------------------------------------------------------------------------
+    def add_token(self, record: TokenRecord) -> None:
+        with self._lock:
+            self._check_open()
+            if record.name in self._tokens:
+                raise AlreadyExistsError(f"a token for user {record.name!r} already exists")
+            if any(t.token_hash == record.token_hash for t in self._tokens.values()):
+                raise AlreadyExistsError("a token with that hash already exists")
+            self._tokens[record.name] = record
+
+    def token_by_hash(self, token_hash: str) -> TokenRecord | None:
+        with self._lock:
+            self._check_open()
+            for record in self._tokens.values():
+                if record.token_hash == token_hash:
+                    return record
+            return None
+
+    def tokens(self) -> list[TokenRecord]:
+        with self._lock:
+            self._check_open()
+            return [self._tokens[name] for name in sorted(self._tokens)]
+
+    def remove_token(self, name: str) -> bool:
+        with self._lock:
+            self._check_open()
+            return self._tokens.pop(name, None) is not None
 
     def close(self) -> None:
         with self._lock:

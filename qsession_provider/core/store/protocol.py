@@ -1,11 +1,12 @@
 """The store protocol, its queries, and what every store does to orphans.
 
-A store persists job records, encoded payloads and results, session records and the
-process records used for orphan detection. The runtime encodes payloads and results
-itself (:mod:`~qsession_provider.core.ir.encoding`: JSON, never pickle) and hands the store
-text, so every store keeps exactly the same bytes. Two stores implement the protocol:
-:class:`~.memory.MemoryStore` (tests, throw-away runtimes) and
-:class:`~.sqlite.SQLiteStore` (the default, shared between processes).
+A store persists job records, encoded payloads and results, session records, the
+process records used for orphan detection, and the token records of a service's users
+(:class:`~qsession_provider.core.user.TokenRecord`: a hash, never the token). The runtime
+encodes payloads and results itself (:mod:`~qsession_provider.core.ir.encoding`: JSON,
+never pickle) and hands the store text, so every store keeps exactly the same bytes. Two
+stores implement the protocol: :class:`~.memory.MemoryStore` (tests, throw-away runtimes)
+and :class:`~.sqlite.SQLiteStore` (the default, shared between processes).
 ``tests/core/store/test_store_contract.py`` runs one contract suite against both;
 :func:`qsession_provider.testing.check_store` offers it to third-party stores.
 
@@ -26,14 +27,17 @@ from typing import Protocol, runtime_checkable
 
 from ..job_record import JobErrorCode, JobRecord, JobStatus
 from ..session import CloseReason, SessionMode, SessionRecord, SessionState
+from ..user import TokenRecord
 from .processes import ProcessRecord
 
 __all__ = [
+    "Adoption",
     "JobQuery",
     "RecordQuery",
     "SessionQuery",
     "OrphanReport",
     "Store",
+    "describe_process",
     "orphan_job",
     "orphan_session",
 ]
@@ -49,6 +53,7 @@ class RecordQuery:
         name_prefix: the name starts with this.
         created_after, created_before: inclusive bounds on ``created_at``.
         owner: owner (process) id.
+        user: the user who submitted or opened it ("" for embedded use).
         limit: at most this many records (None: all).
         skip: leave out this many first matches.
         descending: newest first (default) or oldest first; ties keep submission order.
@@ -60,6 +65,7 @@ class RecordQuery:
     created_after: float | None = None
     created_before: float | None = None
     owner: str | None = None
+    user: str | None = None
     limit: int | None = None
     skip: int = 0
     descending: bool = True
@@ -73,6 +79,7 @@ class RecordQuery:
             and (self.created_after is None or r.created_at >= self.created_after)
             and (self.created_before is None or r.created_at <= self.created_before)
             and (self.owner is None or r.owner == self.owner)
+            and (self.user is None or r.user == self.user)
         )
 
 
@@ -126,23 +133,69 @@ class SessionQuery(RecordQuery):
 
 @dataclass(frozen=True)
 class OrphanReport:
-    """What :meth:`Store.mark_orphans` changed."""
+    """What a runtime's start-up sweep changed (:meth:`Store.mark_orphans`, or adoption).
+
+    Attributes:
+        jobs: jobs that ended ERROR with code ``orphaned``.
+        sessions: sessions closed with reason ``owner_exited``.
+        adopted_jobs: QUEUED jobs the runtime took over and queued again.
+        rerun: RUNNING jobs the runtime queued again to run once more (deterministic
+            payloads; marked ``metadata["rerun"] = 1``).
+        adopted_sessions: open sessions the runtime took over (live again, timers re-armed).
+    """
 
     jobs: tuple[str, ...] = ()
     sessions: tuple[str, ...] = ()
+    adopted_jobs: tuple[str, ...] = ()
+    rerun: tuple[str, ...] = ()
+    adopted_sessions: tuple[str, ...] = ()
 
 
-def orphan_job(record: JobRecord, now: float, process: ProcessRecord | None) -> JobRecord:
-    """The ERROR record an orphaned job gets (shared by every store)."""
-    who = f"process {process.pid} on {process.hostname}" if process else "its process"
+@dataclass(frozen=True)
+class Adoption:
+    """What :meth:`Store.adopt_orphans` took over, as the records were before.
+
+    Their ``owner`` is still the process that left them (the stored copies have the new
+    owner).
+
+    Attributes:
+        jobs: QUEUED and RUNNING jobs, in submission order.
+        sessions: sessions not closed, in creation order.
+    """
+
+    jobs: tuple[JobRecord, ...] = ()
+    sessions: tuple[SessionRecord, ...] = ()
+
+
+def describe_process(process: ProcessRecord | None, owner: str = "") -> str:
+    """How messages name a runtime process: its pid and host, else its owner id."""
+    if process is not None:
+        return f"process {process.pid} on {process.hostname}"
+    return f"the runtime process {owner}" if owner else "its process"
+
+
+def orphan_job(
+    record: JobRecord, now: float, process: ProcessRecord | None, *, message: str | None = None
+) -> JobRecord:
+    """The ERROR record an orphaned job gets (shared by every store and by adoption).
+
+    Args:
+        record: the unfinished job.
+        now: its finish time.
+        process: the process that left it, if its record is known.
+        message: the error message (default: the process exited before the job finished).
+    """
+    if message is None:
+        message = (
+            f"{describe_process(process)} exited before the job finished "
+            f"(it was {record.status.value}); the job was marked failed when the store was "
+            "next opened"
+        )
     return record.replace(
         status=JobStatus.ERROR,
         finished_at=now,
         error_code=JobErrorCode.ORPHANED.value,
-        error_message=(
-            f"{who} exited before the job finished (it was {record.status.value}); "
-            "the job was marked failed when the store was next opened"
-        ),
+        error_message=message,
     )
 
 
@@ -290,6 +343,41 @@ class Store(Protocol):
         :func:`orphan_job`; every session it owns that is not closed becomes
         :func:`orphan_session`; the process records are removed.
         """
+        ...
+
+    def adopt_orphans(self, process_ids: Collection[str], owner: str) -> Adoption:
+        """Take over the unfinished work of processes that are gone, atomically.
+
+        The process records of ``process_ids`` are removed; then every QUEUED or RUNNING
+        job and every session not closed whose owner has no process record (one of
+        ``process_ids``, or a runtime shut down with ``keep_queued=True``) gets ``owner``
+        as its owner, nothing else changed. Two runtimes adopting at once never both get
+        the same record (the caller registered ``owner`` first, so its own work is kept).
+
+        Returns:
+            The records taken over, as they were before (see :class:`Adoption`).
+        """
+        ...
+
+    # -- tokens --------------------------------------------------------------------------------
+    def add_token(self, record: TokenRecord) -> None:
+        """Store a user's token record (written at once: other processes see it on return).
+
+        Raises:
+            AlreadyExistsError: a token of that user name, or with that hash, exists.
+        """
+        ...
+
+    def token_by_hash(self, token_hash: str) -> TokenRecord | None:
+        """The token record with this hash (see :func:`~..user.hash_token`), or None."""
+        ...
+
+    def tokens(self) -> list[TokenRecord]:
+        """Every token record, by user name."""
+        ...
+
+    def remove_token(self, name: str) -> bool:
+        """Delete the token of user ``name``; False if there was none."""
         ...
 
     def close(self) -> None:

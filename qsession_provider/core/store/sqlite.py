@@ -57,10 +57,11 @@ from ..ir.encoding import to_jsonable
 from ..job_record import JobRecord
 from ..session import SessionRecord, SessionState
 from .processes import ProcessRecord
-from .protocol import JobQuery, OrphanReport, SessionQuery, orphan_job, orphan_session
+from .protocol import Adoption, JobQuery, OrphanReport, SessionQuery
 from .sqlite_sql import (
     FINAL,
-    PENDING,
+    INDEXES,
+    MIGRATIONS,
     SCHEMA,
     SCHEMA_VERSION,
     JobWrite,
@@ -74,6 +75,8 @@ from .sqlite_sql import (
     update_job_row,
     update_session_row,
 )
+from .sqlite_sweep import adopt_orphan_rows, mark_orphan_rows
+from .sqlite_tokens import SQLiteTokens
 from .sqlite_writer import GroupCommit, Write, WriteKey, merge_write
 
 __all__ = ["SQLiteStore", "default_store_path", "resolve_store_path", "STORE_ENV_VAR"]
@@ -109,7 +112,7 @@ def resolve_store_path(path: str | os.PathLike[str] | None = None) -> str:
 _OPEN: weakref.WeakSet[SQLiteStore] = weakref.WeakSet()
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteTokens):
     """The SQLite implementation of :class:`~qsession_provider.core.store.protocol.Store`.
 
     Args:
@@ -119,6 +122,9 @@ class SQLiteStore:
         write_behind: commit job and session writes in a writer thread (the default for
             a file; see the module docstring), or before each write returns (False; the
             only choice for ``":memory:"``).
+
+    A file written by an older schema version is migrated when it is opened
+    (:mod:`~.sqlite_sql`).
 
     Raises:
         StoreError: the file cannot be opened or was written by a newer schema.
@@ -198,6 +204,16 @@ class SQLiteStore:
                     f"the store at {self.location} has schema version {row[0]}, newer than "
                     f"this qsession_provider understands ({SCHEMA_VERSION}); upgrade the package"
                 )
+            elif int(row[0]) < SCHEMA_VERSION:
+                for version in range(int(row[0]), SCHEMA_VERSION):
+                    for statement in MIGRATIONS.get(version, ()):
+                        cur.execute(statement)
+                cur.execute(
+                    "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
+                )
+            for statement in INDEXES.split(";"):
+                if statement.strip():
+                    cur.execute(statement)
 
     # -- batches and the write queue -----------------------------------------------------------
     def batch(self) -> _Batch:
@@ -271,9 +287,11 @@ class SQLiteStore:
         """A direct write transaction on the write connection; ``with`` gives its cursor."""
         return _Transaction(self)
 
-    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    def _read(self, sql: str, params: Sequence[Any] = (), *, flush: bool = True) -> list[Any]:
+        """Rows of a query on the reader (after the writer's backlog, unless not ``flush``)."""
         self._check_open()
-        self.flush()
+        if flush:
+            self.flush()
         with self._read_lock:
             self._check_open()
             try:
@@ -460,44 +478,22 @@ class SQLiteStore:
         owners = sorted(set(process_ids))
         if not owners:
             return OrphanReport()
-        marks = ",".join("?" * len(owners))
-        jobs: list[str] = []
-        sessions: list[str] = []
         self.flush()
         with self._tx() as cur:
-            procs = {
-                row[0]: ProcessRecord(*row)
-                for row in cur.execute(
-                    "SELECT id, pid, hostname, start_token, started_at, heartbeat FROM processes "
-                    f"WHERE id IN ({marks})",
-                    owners,
-                )
-            }
-            rows = cur.execute(
-                f"SELECT record FROM jobs WHERE owner IN ({marks}) AND status IN (?, ?)",
-                (*owners, *PENDING),
-            ).fetchall()
-            for (text,) in rows:
-                old = JobRecord.from_json(json.loads(text))
-                new = orphan_job(old, now, procs.get(old.owner))
-                cur.execute(
-                    "UPDATE jobs SET status = ?, record = ? WHERE id = ?",
-                    (new.status.value, new.to_json_text(), new.id),
-                )
-                jobs.append(new.id)
-            rows = cur.execute(
-                f"SELECT record FROM sessions WHERE owner IN ({marks}) AND state != ?",
-                (*owners, SessionState.CLOSED.value),
-            ).fetchall()
-            for (text,) in rows:
-                new_s = orphan_session(SessionRecord.from_json(json.loads(text)), now)
-                cur.execute(
-                    "UPDATE sessions SET state = ?, record = ? WHERE id = ?",
-                    (new_s.state.value, new_s.to_json_text(), new_s.id),
-                )
-                sessions.append(new_s.id)
-            cur.execute(f"DELETE FROM processes WHERE id IN ({marks})", owners)
-        return OrphanReport(tuple(jobs), tuple(sessions))
+            return mark_orphan_rows(cur, owners, now)
+
+    def adopt_orphans(self, process_ids: Collection[str], owner: str) -> Adoption:
+        self.flush()
+        with self._tx() as cur:
+            adopted = adopt_orphan_rows(cur, sorted(set(process_ids)), owner)
+        # Ours now: later writes of these records go through the writer like our own.
+        with self._writes.lock:
+            for job in adopted.jobs:
+                mine = job.replace(owner=owner)
+                self._jobs[job.id] = (mine.status, mine.tags, mine.metadata, _snapshot(mine))
+            for session in adopted.sessions:
+                self._sessions[session.id] = session.state
+        return adopted
 
     def close(self) -> None:
         """Commit what waits, then close the database (idempotent)."""

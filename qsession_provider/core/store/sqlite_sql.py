@@ -1,10 +1,16 @@
 """The SQLite store's schema and statements: what a row holds and how writes are applied.
 
 Indexes are chosen for the write path: every indexed column of a job (``id``, ``created_at``,
-``session_id``, ``owner``) or a session (``id``, ``created_at``) never changes after the
-insert, and updates set only the columns that can change (status, name, tags, state,
+``session_id``, ``owner``, ``user``) or a session (``id``, ``created_at``, ``user``) never
+changes after the insert (but for ``owner`` when a runtime adopts the work of a process that
+is gone), and updates set only the columns that can change (status, name, tags, state,
 record), so an update rewrites the row and never an index entry. Status filters scan;
-owner, session, time and tag filters do not.
+owner, user (but the embedded user ""), session, time and tag filters do not.
+
+Schema versions: 1, the first; 2 adds the ``user`` column of jobs and sessions (NULL for
+embedded use, with partial indexes) and the ``tokens`` table. A store file written by an
+older version is migrated when it is opened (:data:`MIGRATIONS`, in the opening
+transaction).
 
 :func:`apply_writes` applies a group of coalesced writes (:class:`JobWrite`,
 :class:`SessionWrite`) in few statements: one multi-row ``INSERT`` per table for the new
@@ -27,7 +33,7 @@ from .protocol import JobQuery, RecordQuery, SessionQuery
 
 _log = logging.getLogger("qsession_provider.store")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -43,7 +49,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     created_at REAL NOT NULL,
     owner TEXT NOT NULL,
     tags TEXT NOT NULL,
-    record TEXT NOT NULL
+    record TEXT NOT NULL,
+    user TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_by_created ON jobs (created_at, seq);
 CREATE INDEX IF NOT EXISTS jobs_by_session ON jobs (session_id) WHERE session_id IS NOT NULL;
@@ -69,7 +76,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     name TEXT NOT NULL,
     created_at REAL NOT NULL,
     owner TEXT NOT NULL,
-    record TEXT NOT NULL
+    record TEXT NOT NULL,
+    user TEXT
 );
 CREATE INDEX IF NOT EXISTS sessions_by_created ON sessions (created_at, seq);
 CREATE TABLE IF NOT EXISTS processes (
@@ -80,6 +88,31 @@ CREATE TABLE IF NOT EXISTS processes (
     started_at REAL NOT NULL,
     heartbeat REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS tokens (
+    name TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    instance TEXT NOT NULL,
+    share REAL NOT NULL,
+    admin INTEGER NOT NULL,
+    created_at REAL NOT NULL
+);
+"""
+
+#: Statements that bring a store of version ``v`` (the key) to ``v + 1``.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        "ALTER TABLE jobs ADD COLUMN user TEXT",
+        "ALTER TABLE sessions ADD COLUMN user TEXT",
+    ),
+}
+
+#: Indexes on columns a migration may have added: created after migrating. The ``user``
+#: column is NULL for embedded use (user ""), so these partial indexes cost an embedded
+#: runtime nothing; a query for one user (``user = ?``) uses them, newest first.
+INDEXES = """
+CREATE INDEX IF NOT EXISTS jobs_by_user ON jobs (user, created_at, seq) WHERE user IS NOT NULL;
+CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions (user, created_at, seq)
+    WHERE user IS NOT NULL;
 """
 
 FINAL = tuple(s.value for s in FINAL_STATES)
@@ -87,11 +120,12 @@ PENDING = tuple(s.value for s in PENDING_STATES)
 CLOSED = SessionState.CLOSED.value
 
 _JOB_INSERT_COLUMNS = (
-    "id, device, status, program_id, session_id, instance, name, created_at, owner, tags, record"
+    "id, device, status, program_id, session_id, instance, name, created_at, owner, user, tags, "
+    "record"
 )
 _SESSION_INSERT = (
-    "INSERT INTO sessions (id, device, state, mode, instance, name, created_at, owner, record) "
-    "VALUES (?,?,?,?,?,?,?,?,?)"
+    "INSERT INTO sessions (id, device, state, mode, instance, name, created_at, owner, user, "
+    "record) VALUES (?,?,?,?,?,?,?,?,?,?)"
 )
 #: A job update never touches an indexed column; it refuses to leave a final status.
 _JOB_UPDATE = (
@@ -189,7 +223,7 @@ def insert_jobs(cur: sqlite3.Cursor, writes: Sequence[JobWrite]) -> None:
         n = len(chunk)
         cur.execute(
             f"INSERT INTO jobs ({_JOB_INSERT_COLUMNS}) VALUES "
-            + ",".join(["(?,?,?,?,?,?,?,?,?,?,?)"] * n),
+            + ",".join(["(?,?,?,?,?,?,?,?,?,?,?,?)"] * n),
             rows,
         )
         cur.execute(
@@ -263,13 +297,24 @@ def job_columns(r: JobRecord) -> tuple[Any, ...]:
         r.name,
         r.created_at,
         r.owner,
+        r.user or None,
         tags_text(r),
     )
 
 
 def session_columns(r: SessionRecord) -> tuple[Any, ...]:
     """The searchable columns of ``sessions`` (everything but ``seq`` and ``record``)."""
-    return (r.id, r.device, r.state.value, r.mode.value, r.instance, r.name, r.created_at, r.owner)
+    return (
+        r.id,
+        r.device,
+        r.state.value,
+        r.mode.value,
+        r.instance,
+        r.name,
+        r.created_at,
+        r.owner,
+        r.user or None,
+    )
 
 
 # -- queries ------------------------------------------------------------------------------------
@@ -294,6 +339,10 @@ def _shared_filters(query: RecordQuery) -> tuple[list[str], list[Any]]:
     _eq(clauses, params, "device", query.device)
     _eq(clauses, params, "instance", query.instance)
     _eq(clauses, params, "owner", query.owner)
+    if query.user == "":
+        clauses.append("user IS NULL")  # embedded records (see INDEXES)
+    else:
+        _eq(clauses, params, "user", query.user)
     if query.created_after is not None:
         clauses.append("created_at >= ?")
         params.append(query.created_after)
