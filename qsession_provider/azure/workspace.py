@@ -1,9 +1,18 @@
-"""The Azure Quantum ``Workspace``, over the local runtime.
+"""The Azure Quantum ``Workspace``, over the local runtime or a ``qsession serve`` server.
 
 A workspace is a view of one runtime - by default the runtime of a store, which every face
 on that store shares (:func:`qsession_provider.client.open_runtime`). The cloud arguments
 (subscription, resource group, name, location, credential, ...) are accepted and kept
 for display only; ``store``/``clock`` (or ``runtime``) choose the local runtime.
+
+A server is reached with Azure's own words: a connection string whose ``QuantumEndpoint``
+is the server's URL and whose ``ApiKey`` is a token
+(``Workspace.from_connection_string("QuantumEndpoint=http://127.0.0.1:8765;ApiKey=qs_...")``,
+or ``Workspace(connection_string=...)`` as azure-quantum also accepts), or the keywords
+``Workspace(endpoint=..., api_key=...)`` (an ``AzureKeyCredential``-like ``credential``
+gives the key too). A plain ``Workspace()`` connects to ``$QSESSION_URL`` when it is set
+(:func:`qsession_provider.client.runtime_for`). Endpoints of Azure's own cloud
+(``https://<region>.quantum.azure.com``) stay display-only.
 Sessions opened here are sessions of the runtime: a Qiskit service, a Cirq sampler or a
 second workspace on the same store sees them and their jobs.
 
@@ -20,7 +29,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from ..client import RuntimeAPI, open_runtime
+from ..client import RuntimeAPI, runtime_for
 from ..core.clock import Clock
 from ._listing import check_orderby, matches, ordered
 from ._mapping import PROVIDER_ID, as_list, session_details
@@ -39,6 +48,20 @@ _RESOURCE_ID = re.compile(
 )
 
 
+def _connection_fields(connection_string: str) -> dict[str, str]:
+    """The ``Key=value`` fields of an Azure connection string."""
+    if not isinstance(connection_string, str):
+        raise ValueError(f"Invalid connection string: {connection_string!r}")
+    parts = (p.strip() for p in connection_string.split(";"))
+    return dict(p.split("=", 1) for p in parts if "=" in p)
+
+
+def _cloud_location(endpoint: str | None) -> str | None:
+    """The region of an Azure cloud endpoint (``https://<region>.quantum.azure.com``)."""
+    found = re.match(r"https://([^./]+)\.quantum(?:-test)?\.azure\.com", endpoint or "")
+    return found.group(1) if found else None
+
+
 class Workspace:
     """An Azure Quantum workspace backed by the local runtime of a store.
 
@@ -53,7 +76,17 @@ class Workspace:
             clock other than the default store's gives a timeline of its own; see
             ``open_runtime``.
         runtime: use this runtime instead (then give neither ``store`` nor ``clock``).
+        endpoint: the URL of a ``qsession serve`` server (an Azure cloud endpoint is kept
+            for display only).
+        api_key: the server's token (default: ``credential.key``, else ``$QSESSION_TOKEN``).
+        connection_string: an Azure connection string (see :meth:`from_connection_string`).
         **kwargs: other cloud options, kept in :attr:`options`.
+
+    Raises:
+        ValueError: ``runtime`` with ``store``/``clock``, or a server endpoint with them; an
+            invalid resource id; a malformed endpoint or key.
+        NotAuthorizedError: the server does not know the key.
+        QSessionError: the server cannot be reached.
 
     Example:
         >>> from qsession_provider.azure import Workspace
@@ -76,10 +109,21 @@ class Workspace:
         store: str | None = None,
         clock: Clock | None = None,
         runtime: RuntimeAPI | None = None,
+        endpoint: str | None = None,
+        api_key: str | None = None,
+        connection_string: str | None = None,
         **kwargs: Any,
     ) -> None:
         if runtime is not None and (store is not None or clock is not None):
             raise ValueError("pass either runtime or store/clock, not both")
+        if connection_string is not None:
+            fields = _connection_fields(connection_string)
+            subscription_id = subscription_id or fields.get("SubscriptionId")
+            resource_group = resource_group or fields.get("ResourceGroupName")
+            name = name or fields.get("WorkspaceName")
+            endpoint = endpoint or fields.get("QuantumEndpoint")
+            api_key = api_key or fields.get("ApiKey")
+            location = location or _cloud_location(endpoint)
         match = _RESOURCE_ID.search(resource_id or "")
         if resource_id and match is None:
             raise ValueError(f"Invalid resource id: {resource_id}")
@@ -91,21 +135,25 @@ class Workspace:
         self.credential = credential
         self.user_agent = user_agent
         self.options = dict(kwargs)
-        self._runtime = runtime if runtime is not None else open_runtime(store, clock=clock)
+        #: The endpoint given (a server's URL, or Azure's, kept for display).
+        self.endpoint = endpoint
+        if runtime is None:
+            server = None if endpoint is None or _cloud_location(endpoint) else endpoint
+            if server is not None and api_key is None:
+                api_key = getattr(credential, "key", None)
+            runtime = runtime_for(
+                url=server, token=api_key if server else None, store=store, clock=clock
+            )
+        self._runtime = runtime
 
     @classmethod
     def from_connection_string(cls, connection_string: str, **kwargs: Any) -> Workspace:
-        """A workspace from an Azure connection string (its fields are kept for display)."""
-        fields = dict(part.split("=", 1) for part in connection_string.split(";") if "=" in part)
-        endpoint = fields.get("QuantumEndpoint", "")
-        location = re.match(r"https://([^.]+)\.quantum", endpoint)
-        return cls(
-            subscription_id=fields.get("SubscriptionId"),
-            resource_group=fields.get("ResourceGroupName"),
-            name=fields.get("WorkspaceName"),
-            location=location.group(1) if location else None,
-            **kwargs,
-        )
+        """A workspace from an Azure connection string.
+
+        ``QuantumEndpoint`` names a ``qsession serve`` server and ``ApiKey`` is its token
+        (an Azure cloud endpoint and the other fields are kept for display only).
+        """
+        return cls(connection_string=connection_string, **kwargs)
 
     # -- the runtime -------------------------------------------------------------------
     @property

@@ -20,7 +20,7 @@ import cirq
 import duet
 import numpy as np
 
-from ..client import RuntimeAPI, open_runtime
+from ..client import RuntimeAPI, runtime_for
 from ..core.clock import Clock
 from ..errors import InputError, JobCancelledError, JobFailedError
 from ._payloads import cirq_estimator_payload, cirq_sampler_payload, expectation_inputs
@@ -125,7 +125,7 @@ class Sampler(cirq.Sampler):
             raise InputError("pass either a runtime (or a target or session) or a store/clock")
         if isinstance(tags, str):
             raise InputError(f"tags must be a list of strings, got the string {tags!r}")
-        self._runtime = owners[0] if owners else open_runtime(store, clock=clock)
+        self._runtime = owners[0] if owners else runtime_for(store=store, clock=clock)
         self._session = session
         bound = session_id_of(session)
         session_device = None if bound is None else self._runtime.session(bound).device

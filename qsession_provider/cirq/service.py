@@ -11,6 +11,10 @@ time. A session opened with ``target.open_session()`` therefore also applies to
 ``service.sampler(name)`` - the way Azure's Qiskit provider caches its backends.
 As on Azure (``SessionHost``, see :mod:`.host`), every submission through a target joins
 the target's *latest* session.
+
+``Service(url="http://127.0.0.1:8765", token="qs_...")`` works on the runtime of a
+``qsession serve`` server; a plain ``Service()`` does when ``$QSESSION_URL`` (with
+``$QSESSION_TOKEN``) is set (:func:`qsession_provider.client.runtime_for`).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from collections.abc import Iterable
 
 import cirq
 
-from ..client import RuntimeAPI, open_runtime
+from ..client import RuntimeAPI, runtime_for
 from ..core.clock import Clock
 from ..core.device import Device
 from ..core.job import JobStatus
@@ -45,6 +49,14 @@ class Service:
         clock: clock of a runtime opened here (e.g. a ``VirtualClock``).
         runtime: use this runtime instead of opening one.
         default_target: target used when a call names none.
+        url: the URL of a ``qsession serve`` server to work on (not with ``store``/``clock``).
+        token: the server's token for ``url`` (default ``$QSESSION_TOKEN``).
+
+    Raises:
+        InputError: ``runtime`` or ``url`` together with ``store``/``clock``; an unknown
+            ``default_target``; a malformed URL or token.
+        NotAuthorizedError: the server does not know the token.
+        QSessionError: the server cannot be reached.
 
     Example:
         >>> import cirq
@@ -73,10 +85,14 @@ class Service:
         clock: Clock | None = None,
         runtime: RuntimeAPI | None = None,
         default_target: str | None = None,
+        url: str | None = None,
+        token: str | None = None,
     ) -> None:
-        if runtime is not None and (store is not None or clock is not None):
-            raise InputError("pass either a runtime or a store/clock, not both")
-        self._runtime = runtime if runtime is not None else open_runtime(store, clock=clock)
+        if runtime is not None and (store is not None or clock is not None or url is not None):
+            raise InputError("pass either a runtime or a store/clock (or a url), not both")
+        if runtime is None:
+            runtime = runtime_for(url=url, token=token, store=store, clock=clock)
+        self._runtime = runtime
         if default_target is not None:
             self._runtime.device(default_target)  # DeviceNotFoundError now
         self._default_target = default_target

@@ -64,6 +64,7 @@ class RuntimeAPI(Protocol):
         job_id: str | None = None,
         metadata: Mapping[str, Any] | None = None,
         fail_with: str | None = None,
+        user: str = "",
     ) -> Job:
         """Queue ``payload`` for ``program_id`` on ``device``, alone or in a session."""
         ...
@@ -89,6 +90,7 @@ class RuntimeAPI(Protocol):
         limit: int | None = None,
         skip: int = 0,
         descending: bool = True,
+        user: str | None = None,
     ) -> list[Job]:
         """Jobs matching every filter given (newest first by default)."""
         ...

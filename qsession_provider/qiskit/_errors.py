@@ -17,6 +17,8 @@ argument)
                                    ... Job was cancelled.")``
 ``JobTimeoutError``                ``RuntimeJobTimeoutError("Timed out waiting for job to
                                    complete after ... secs.")``
+``NotAuthorizedError``,            ``IBMNotAuthorizedError`` with the server's message (a
+``ForbiddenError`` (a server's)    token it does not know, or a right the token lacks)
 any other ``QSessionError``        ``IBMRuntimeError`` with the core's message
 =================================  ==============================================================
 
@@ -32,6 +34,7 @@ from typing import Any
 from qiskit.providers.exceptions import QiskitBackendNotFoundError
 from qiskit_ibm_runtime.exceptions import (
     IBMInputValueError,
+    IBMNotAuthorizedError,
     IBMRuntimeError,
     RuntimeInvalidStateError,
     RuntimeJobFailureError,
@@ -49,6 +52,7 @@ from ..errors import (
     JobFailedError,
     JobNotFoundError,
     JobTimeoutError,
+    NotAuthorizedError,
     QSessionError,
     SessionClosedError,
     SessionNotFoundError,
@@ -83,6 +87,8 @@ def translate(exc: BaseException, *, timeout: float | None = None) -> BaseExcept
     """
     if not isinstance(exc, QSessionError) or isinstance(exc, ClockStalledError):
         return exc
+    if isinstance(exc, NotAuthorizedError):
+        return IBMNotAuthorizedError(str(exc))
     if isinstance(exc, DeviceNotFoundError):
         return QiskitBackendNotFoundError(f"No backend matches the criteria. {exc}")
     if isinstance(exc, InputError):

@@ -21,10 +21,20 @@ in-memory runtime per clock object), so a test can simply write::
 On a ``VirtualClock`` (auto-advance, the default) a thread waiting for a job result jumps
 virtual time to the next event, so emulated QPU time and timeouts cost nothing real.
 
-The cloud arguments (``channel``, ``token``, ``url``, ``filename``, ``name``, ``proxies``,
-``verify``, ``private_endpoint``, ``url_resolver``, ``region``, ``plans_preference``,
-``tags``) are accepted and ignored, so code that builds the cloud service runs unchanged;
-``instance`` names the fair-share instance jobs are charged to (default ``"default"``).
+A runtime served by ``qsession serve`` takes IBM's own words::
+
+    service = QiskitRuntimeService(url="http://127.0.0.1:8765", token="qs_...")
+
+and a plain ``QiskitRuntimeService()`` connects there when ``$QSESSION_URL`` (with
+``$QSESSION_TOKEN``) is set (:func:`qsession_provider.client.runtime_for`). Jobs and
+sessions are then the token's user's, charged to the token's instance.
+
+The other cloud arguments (``channel``, ``filename``, ``name``, ``proxies``, ``verify``,
+``private_endpoint``, ``url_resolver``, ``region``, ``plans_preference``, ``tags``, and
+``url``/``token`` when they name IBM's own cloud or come with ``store``/``clock``) are
+accepted and ignored, so code that builds the cloud service runs unchanged; ``instance``
+names the fair-share instance jobs are charged to (default ``"default"``; on a server, the
+token's).
 """
 
 from __future__ import annotations
@@ -32,14 +42,20 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from qiskit.providers.exceptions import QiskitBackendNotFoundError
-from qiskit_ibm_runtime.exceptions import IBMInputValueError, IBMRuntimeError, RuntimeJobNotFound
+from qiskit_ibm_runtime.exceptions import (
+    IBMInputValueError,
+    IBMNotAuthorizedError,
+    IBMRuntimeError,
+    RuntimeJobNotFound,
+)
 
-from ..client import RuntimeAPI, open_runtime
+from ..client import RuntimeAPI, runtime_for
 from ..core.clock import Clock
 from ..core.job import Job
-from ..errors import InvalidJobStateError, JobNotFoundError, QSessionError
+from ..errors import InvalidJobStateError, JobNotFoundError, NotAuthorizedError, QSessionError
 from ._convert import check_job_tags, to_timestamp
 from ._decoding import decoding_from_metadata, primitive_of
 from ._errors import ibm_errors
@@ -54,17 +70,22 @@ class QiskitRuntimeService:
     """The runtime service: backends, jobs and usage of the local runtime.
 
     Args:
-        channel, token, url, filename, name, proxies, verify, private_endpoint,
-            url_resolver, region, plans_preference, tags: cloud arguments, ignored.
+        url: the URL of a ``qsession serve`` server (ignored when it is IBM's cloud, or
+            with ``store`` or ``clock``, which choose the local runtime).
+        token: the server's token for ``url`` (default ``$QSESSION_TOKEN``).
+        channel, filename, name, proxies, verify, private_endpoint, url_resolver, region,
+            plans_preference, tags: cloud arguments, ignored.
         instance: the instance (user or group) jobs are charged to; fair share is across
-            instances. Default ``"default"``.
+            instances. Default ``"default"``; on a server, the token's instance.
         store: the store file (``str`` or path); None: ``$QSESSION_STORE`` or the user data
             directory; ``":memory:"``: an in-memory store of this service's own.
         clock: the runtime's clock, e.g. a :class:`~qsession_provider.core.VirtualClock`
             (see the module docstring for how it combines with ``store``).
 
     Raises:
-        IBMInputValueError: the store's runtime already runs on another clock.
+        IBMInputValueError: the store's runtime already runs on another clock; a malformed
+            ``url`` or token; the server cannot be reached.
+        IBMNotAuthorizedError: the server does not know the token.
 
     Example:
         >>> from qsession_provider.qiskit import QiskitRuntimeService, VirtualClock
@@ -98,15 +119,26 @@ class QiskitRuntimeService:
         store: str | os.PathLike[str] | None = None,
         clock: Clock | None = None,
     ) -> None:
-        del channel, token, url, filename, name, proxies, verify, private_endpoint
+        del channel, filename, name, proxies, verify, private_endpoint
         del url_resolver, region, plans_preference, tags
         if instance is not None and (not isinstance(instance, str) or not instance):
             raise IBMInputValueError(f"instance must be a non-empty string, got {instance!r}")
+        # A server's URL, unless it is IBM's own or a store/clock asks for the local runtime
+        # (then url and token stay ignored cloud arguments, as in code built for the cloud).
+        local = store is not None or clock is not None
+        server = None if url is None or local or _is_ibm_cloud(url) else url
         try:
-            runtime = open_runtime(None if store is None else os.fspath(store), clock=clock)
+            runtime = runtime_for(
+                url=server,
+                token=token if server is not None else None,
+                store=None if store is None else os.fspath(store),
+                clock=clock,
+            )
+        except NotAuthorizedError as exc:
+            raise IBMNotAuthorizedError(str(exc)) from exc
         except QSessionError as exc:
             raise IBMInputValueError(str(exc)) from exc
-        self._setup(runtime, instance or "default")
+        self._setup(runtime, instance or getattr(runtime, "instance", None) or "default")
 
     def _setup(
         self, runtime: RuntimeAPI, instance: str, translations: TranslationCache | None = None
@@ -390,6 +422,12 @@ class QiskitRuntimeService:
 
     def __repr__(self) -> str:
         return f"<QiskitRuntimeService store={self.store_location!r} instance={self._instance!r}>"
+
+
+def _is_ibm_cloud(url: Any) -> bool:
+    """True for a URL of IBM's own cloud (kept as an ignored cloud argument)."""
+    host = urlsplit(url).hostname if isinstance(url, str) else None
+    return bool(host) and (host == "ibm.com" or str(host).endswith(".ibm.com"))
 
 
 def _attribute(backend: Any, key: str) -> Any:
