@@ -7,9 +7,6 @@ first use, so importing a low layer never loads the runtime or the plugins.
 
 from __future__ import annotations
 
-import warnings
-from typing import Any
-
 from ._lazy import lazy_exports
 
 __version__ = "0.1.0"
@@ -30,14 +27,7 @@ _EXPORTS = {
     "open_runtime": ".client",
 }
 
-_lazy_getattr, __dir__ = lazy_exports(__name__, _EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name == "Program":  # the IR circuit's name before 0.2
-        warnings.warn("qsession_provider Program is now Circuit", DeprecationWarning, stacklevel=2)
-        name = "Circuit"
-    return _lazy_getattr(name)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = [

@@ -59,3 +59,12 @@ def test_readme_documents_every_hook() -> None:
     assert hooks
     undocumented = [h for h in hooks if h not in README]
     assert not undocumented, f"README.md does not mention hooks {undocumented}"
+
+
+@pytest.mark.parametrize("module", ["qsession_provider", "qsession_provider.core"])
+def test_the_old_name_of_circuit_still_resolves_with_a_warning(module: str) -> None:
+    mod = importlib.import_module(module)
+    with pytest.warns(DeprecationWarning, match="Program is now Circuit"):
+        old = mod.Program
+    assert old is mod.Circuit
+    assert "Program" not in mod.__all__

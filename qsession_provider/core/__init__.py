@@ -17,9 +17,6 @@ are loaded on first use, so ``import qsession_provider.core.ir`` loads the IR al
 
 from __future__ import annotations
 
-import warnings
-from typing import Any
-
 from .._lazy import lazy_exports
 
 _EXPORTS = {
@@ -70,14 +67,7 @@ _EXPORTS = {
     "TokenRecord": ".user",
 }
 
-_lazy_getattr, __dir__ = lazy_exports(__name__, _EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name == "Program":  # the IR circuit's name before 0.2
-        warnings.warn("qsession_provider Program is now Circuit", DeprecationWarning, stacklevel=2)
-        name = "Circuit"
-    return _lazy_getattr(name)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = [
