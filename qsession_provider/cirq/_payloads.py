@@ -6,7 +6,9 @@ circuit is translated once and stays symbolic; when a gate cannot stay symbolic 
 library has no symbolic form for it, or a ``CircuitOperation`` has symbolic repetitions) the
 circuit is resolved per resolver instead, one pub per resolver. Either way every pub has
 a leading axis of resolvers. :func:`cirq_estimator_payload` is the exact-expectation job
-of ``simulate_expectation_values_sweep``: one pub, one row of values per resolver.
+of ``simulate_expectation_values_sweep``: one pub, one row of values per resolver. An
+observable with complex coefficients ``O = A + iB`` is sent as its two Hermitian parts ``A``
+and ``B`` (each has a real expectation value) and put back together as ``<A> + i<B>``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import cirq
 import numpy as np
 
 from ..core.ir.circuit import Circuit
+from ..core.ir.observables import PauliSum, PauliTerm
 from ..core.ir.payload import (
     EstimatorPayload,
     EstimatorPub,
@@ -27,7 +30,17 @@ from ..core.ir.payload import (
 from ..errors import InputError, InvalidCircuitError, UnboundParameterError
 from ..translate.cirq import circuit_to_ir, pauli_sum_to_sum, qubit_index_map, resolver_values
 
-__all__ = ["cirq_estimator_payload", "cirq_sampler_payload", "expectation_inputs"]
+__all__ = [
+    "ObservableParts",
+    "cirq_estimator_payload",
+    "cirq_sampler_payload",
+    "combine_parts",
+    "expectation_inputs",
+]
+
+#: Per observable: the index of its Hermitian part's column and of its anti-Hermitian part's
+#: (None when every coefficient is real).
+ObservableParts = list[tuple[int, int | None]]
 
 
 def _symbolic_pub(
@@ -144,19 +157,33 @@ def expectation_inputs(
     return program, sums
 
 
+def _hermitian_parts(observable: PauliSum) -> tuple[PauliSum, PauliSum | None]:
+    """``(A, B)`` with ``observable = A + iB`` and both Hermitian; ``B`` None when zero."""
+    if all(t.coeff.imag == 0 for t in observable.terms):
+        return observable, None
+    real = PauliSum(PauliTerm(t.paulis, t.qubits, complex(t.coeff.real)) for t in observable.terms)
+    imag = PauliSum(PauliTerm(t.paulis, t.qubits, complex(t.coeff.imag)) for t in observable.terms)
+    return real, imag
+
+
 def cirq_estimator_payload(
     program: cirq.AbstractCircuit,
     sums: Sequence[cirq.PauliSum],
     resolvers: Sequence[cirq.ParamResolver],
     qubit_order: cirq.QubitOrderOrList,
-) -> EstimatorPayload:
+) -> tuple[EstimatorPayload, ObservableParts]:
     """The exact (precision 0) ``estimator`` payload of every observable under every resolver.
 
     Args:
         program: a circuit without measurements (see :func:`expectation_inputs`).
-        sums: the observables; they may act on qubits the circuit does not touch.
+        sums: the observables; they may act on qubits the circuit does not touch, and may
+            have complex coefficients (sent as two Hermitian parts).
         resolvers: one per row of results, at least one.
         qubit_order: the qubit order, as for ``cirq.Simulator``.
+
+    Returns:
+        The payload and, per observable, the columns of its parts (see
+        :func:`combine_parts`).
 
     Raises:
         InvalidCircuitError: mid-circuit measurements or a circuit that cannot be translated.
@@ -167,9 +194,32 @@ def cirq_estimator_payload(
     ir, qubits = circuit_to_ir(program, qubit_order=list(order))
     index = qubit_index_map(qubits)
     values = [[resolver_values(r, ir)[n] for n in ir.parameters] for r in resolvers]
-    neutral = np.empty(len(sums), dtype=object)
-    for i, observable in enumerate(sums):
-        neutral[i] = pauli_sum_to_sum(observable, index)
+    columns: list[PauliSum] = []
+    parts: ObservableParts = []
+    for observable in sums:
+        real, imag = _hermitian_parts(pauli_sum_to_sum(observable, index))
+        columns.append(real)
+        if imag is None:
+            parts.append((len(columns) - 1, None))
+        else:
+            columns.append(imag)
+            parts.append((len(columns) - 2, len(columns) - 1))
+    neutral = np.empty(len(columns), dtype=object)
+    for i, column in enumerate(columns):
+        neutral[i] = column
     shape = (len(resolvers), 1, len(ir.parameters))  # resolvers x observables
     pub = EstimatorPub(ir, np.asarray(values, dtype=float).reshape(shape), neutral)
-    return EstimatorPayload((pub,))
+    return EstimatorPayload((pub,)), parts
+
+
+def combine_parts(evs: np.ndarray, parts: ObservableParts) -> list[list[float | complex]]:
+    """Rows of expectation values, one per resolver, from the columns of the job's ``evs``.
+
+    A real observable gives a float; one with complex coefficients gives ``<A> + i<B>`` as
+    a complex (never cast to float: its imaginary part is part of the answer).
+    """
+    rows = np.asarray(evs, dtype=float).reshape(len(evs), -1)
+    return [
+        [float(row[re]) if im is None else complex(row[re], row[im]) for re, im in parts]
+        for row in rows
+    ]

@@ -23,7 +23,12 @@ import numpy as np
 from ..client import RuntimeAPI, runtime_for
 from ..core.clock import Clock
 from ..errors import InputError, JobCancelledError, JobFailedError
-from ._payloads import cirq_estimator_payload, cirq_sampler_payload, expectation_inputs
+from ._payloads import (
+    cirq_estimator_payload,
+    cirq_sampler_payload,
+    combine_parts,
+    expectation_inputs,
+)
 from ._results import JobResult
 from ._waiting import until_final
 from .host import SessionHost
@@ -262,13 +267,15 @@ class Sampler(cirq.Sampler):
         param_resolver: cirq.ParamResolverOrSimilarType = None,
         qubit_order: cirq.QubitOrderOrList = cirq.QubitOrder.DEFAULT,
         permit_terminal_measurements: bool = False,
-    ) -> list[float]:
+    ) -> list[float | complex]:
         """Exact expectation values, as ``cirq.Simulator.simulate_expectation_values``.
 
         One runtime ``estimator`` job (precision 0) on the sampler's device and session.
         Unlike ``cirq.Simulator``, permitted terminal measurements are dropped (the values
         are those of the state before measurement, not of one random collapse), and
         observables may act on qubits the circuit does not touch (they start in |0>).
+        A non-Hermitian observable (complex coefficients), which ``cirq.Simulator``
+        refuses, gets its complex value ``<psi|O|psi>``; a Hermitian one a float.
 
         Raises:
             ValueError: no observables, terminal measurements not permitted, mid-circuit
@@ -285,28 +292,29 @@ class Sampler(cirq.Sampler):
         params: cirq.Sweepable,
         qubit_order: cirq.QubitOrderOrList = cirq.QubitOrder.DEFAULT,
         permit_terminal_measurements: bool = False,
-    ) -> list[list[float]]:
+    ) -> list[list[float | complex]]:
         """:meth:`simulate_expectation_values` for every resolver of ``params``, in one job."""
         program, sums = expectation_inputs(program, observables, permit_terminal_measurements)
         resolvers = list(cirq.to_resolvers(params))
         if not resolvers:
             return []
+        payload, parts = cirq_estimator_payload(program, sums, resolvers, qubit_order)
         job = self._runtime.submit(
             "estimator",
             self._device,
-            cirq_estimator_payload(program, sums, resolvers, qubit_order),
+            payload,
             session_id=self.session_id,
             name=self._name,
             tags=self._tags,
         )
         self._last_jobs = [Job(self._runtime, job)]
         try:
-            evs = np.asarray(job.result(self._timeout)["pubs"][0]["evs"], dtype=float)
+            evs = job.result(self._timeout)["pubs"][0]["evs"]
         except (JobFailedError, JobCancelledError):
             raise UnsuccessfulJobError(
                 job.id, STATUS_NAMES[job.status], job.error_message
             ) from None
-        return [[float(v) for v in row] for row in evs]
+        return combine_parts(evs, parts)
 
     # -- helpers ------------------------------------------------------------------------------
     def _next_seed(self) -> int | None:

@@ -25,7 +25,7 @@ require("qiskit_ibm_runtime", "qiskit", "qsession_provider.qiskit")
 from ..core.clock.virtual import VirtualClock  # noqa: E402
 from ..translate.qiskit.circuits import circuit_to_ir, sparse_pauli_to_sum  # noqa: E402
 from .backend import QSessionBackend  # noqa: E402
-from .primitives import Estimator, EstimatorV2, Sampler, SamplerV2  # noqa: E402
+from .primitives import Estimator, EstimatorOptions, EstimatorV2, Sampler, SamplerV2  # noqa: E402
 from .runtime_job import RuntimeJob, RuntimeJobStatus, RuntimeJobV2  # noqa: E402
 from .service import QiskitRuntimeService  # noqa: E402
 from .session import Batch, Session  # noqa: E402
@@ -33,6 +33,7 @@ from .session import Batch, Session  # noqa: E402
 __all__ = [
     "Batch",
     "Estimator",
+    "EstimatorOptions",
     "EstimatorV2",
     "QSessionBackend",
     "QiskitRuntimeService",

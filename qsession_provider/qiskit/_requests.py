@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from qiskit import QuantumCircuit
 from qiskit.primitives.containers import EstimatorPub, SamplerPub
 from qiskit_ibm_runtime.exceptions import IBMInputValueError
 
@@ -114,8 +115,26 @@ def _estimator_seed(options: Mapping[str, Any]) -> Any:
 
 
 # -- coercion --------------------------------------------------------------------------------
-def _coerce_each(coerce: Callable[[Any], Any], pubs: Any) -> list[Any]:
+#: What qiskit's ``SamplerPub.coerce`` / ``EstimatorPub.coerce`` say when given a bare circuit
+#: where a list of pubs belongs (``run(circuit)``), with the type of what was given.
+_WRAP_HINTS = {
+    "sampler": (
+        "An invalid Sampler pub-like was given ({type}). If you want to run a single "
+        "circuit, you need to wrap it with `[]` like `sampler.run([circuit])` instead of "
+        "`sampler.run(circuit)`."
+    ),
+    "estimator": (
+        "An invalid Estimator pub-like was given ({type}). If you want to run a single pub, "
+        "you need to wrap it with `[]` like `estimator.run([(circuit, observables, "
+        "param_values)])` instead of `estimator.run((circuit, observables, param_values))`."
+    ),
+}
+
+
+def _coerce_each(coerce: Callable[[Any], Any], pubs: Any, kind: str) -> list[Any]:
     """``[coerce(pub) ...]`` with qiskit's ``ValueError`` as ``IBMInputValueError``."""
+    if isinstance(pubs, QuantumCircuit):
+        raise IBMInputValueError(_WRAP_HINTS[kind].format(type=type(pubs)))
     if isinstance(pubs, (str, bytes)) or not isinstance(pubs, Iterable):
         raise IBMInputValueError(f"pubs must be an iterable of pubs, got {type(pubs).__name__}")
     out = []
@@ -133,9 +152,10 @@ def coerce_sampler_pubs(pubs: Any, shots: int) -> list[SamplerPub]:
     """``SamplerPub.coerce(pub, shots)`` for each pub.
 
     Raises:
-        IBMInputValueError: not an iterable of pubs, no pubs, or an invalid pub (named).
+        IBMInputValueError: not an iterable of pubs (a bare circuit: qiskit's hint to wrap
+            it in ``[]``), no pubs, or an invalid pub (named).
     """
-    return _coerce_each(lambda pub: SamplerPub.coerce(pub, shots), pubs)
+    return _coerce_each(lambda pub: SamplerPub.coerce(pub, shots), pubs, "sampler")
 
 
 def coerce_estimator_pubs(
@@ -144,10 +164,13 @@ def coerce_estimator_pubs(
     """``EstimatorPub.coerce(pub, precision)`` for each pub (observables from ``cache``).
 
     Raises:
-        IBMInputValueError: not an iterable of pubs, no pubs, or an invalid pub (named).
+        IBMInputValueError: not an iterable of pubs (a bare circuit: qiskit's hint to wrap
+            it in ``[]``), no pubs, or an invalid pub (named).
     """
     observables = cache.coerced_observables
-    return _coerce_each(lambda pub: coerce_estimator_pub(pub, precision, cache=observables), pubs)
+    return _coerce_each(
+        lambda pub: coerce_estimator_pub(pub, precision, cache=observables), pubs, "estimator"
+    )
 
 
 # -- the request -----------------------------------------------------------------------------

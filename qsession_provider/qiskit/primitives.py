@@ -12,22 +12,31 @@ registers, per-pub shots and precision.
 the cloud does), build the job request with the defaults resolved once
 (:mod:`._requests`), and submit it through the session (or in job mode on the backend).
 Defaults follow the cloud: 4096 shots, precision 0.015625. The estimator is exact at
-precision 0 (``run(pubs, precision=0)`` or per pub) and otherwise adds Gaussian noise of
-standard deviation ``precision`` to each expectation value, as qiskit's
-``StatevectorEstimator`` does; ``stds`` report the precision. Seeds:
-``options.simulator.seed_simulator`` (sampler and estimator) and
-``options.seed_estimator`` (estimator).
+precision 0 (``run(pubs, precision=0)``, per pub, or as the default:
+``options.default_precision = 0``, which IBM's validator refuses and ours,
+:class:`EstimatorOptions`, accepts) and otherwise adds Gaussian noise of standard deviation
+``precision`` to each expectation value, as qiskit's ``StatevectorEstimator`` does; ``stds``
+report the precision. The read-only ``EstimatorV2.default_precision`` and
+``SamplerV2.default_shots`` give the defaults in force, as on qiskit's reference primitives
+(qiskit-algorithms reads them). Seeds: ``options.simulator.seed_simulator`` (sampler and
+estimator) and ``options.seed_estimator`` (estimator).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any
 
 from qiskit.primitives import BaseEstimatorV2, BaseSamplerV2
-from qiskit_ibm_runtime.options import EstimatorOptions, SamplerOptions
-from qiskit_ibm_runtime.options.utils import Unset, merge_options_v2
+from qiskit_ibm_runtime.options import EstimatorOptions as IBMEstimatorOptions
+from qiskit_ibm_runtime.options import SamplerOptions
+from qiskit_ibm_runtime.options.utils import (
+    Unset,
+    make_constraint_validator,
+    merge_options_v2,
+    primitive_dataclass,
+)
 from qiskit_ibm_runtime.utils import validate_classical_registers, validate_isa_circuits
 
 from ._convert import check_job_tags
@@ -42,7 +51,23 @@ from ._requests import (
 from ._submit import submit
 from .runtime_job import RuntimeJob
 
-__all__ = ["Estimator", "EstimatorV2", "Sampler", "SamplerV2"]
+__all__ = ["Estimator", "EstimatorOptions", "EstimatorV2", "Sampler", "SamplerV2"]
+
+
+@primitive_dataclass
+class EstimatorOptions(IBMEstimatorOptions):
+    """qiskit-ibm-runtime's ``EstimatorOptions``, with ``default_precision=0`` (exact) allowed.
+
+    IBM's validator wants ``default_precision > 0``; on our simulators 0 means exact
+    expectation values, so this class accepts ``>= 0`` and is otherwise IBM's. It is the
+    class of ``EstimatorV2(...).options``; IBM's instances and dicts are accepted too.
+
+    Example:
+        >>> EstimatorOptions(default_precision=0).default_precision
+        0.0
+    """
+
+    _gt0 = make_constraint_validator("default_precision", ge=0)  # type: ignore[arg-type]
 
 
 def _set(value: Any) -> bool:
@@ -53,6 +78,8 @@ class _Primitive:
     """Mode, options and submission shared by the sampler and the estimator."""
 
     _options_class: type[Any]
+    #: The options classes accepted as ``options`` (converted to ``_options_class``).
+    _accepted_options: tuple[type[Any], ...]
     _program_id: str
 
     def __init__(self, mode: Any = None, options: Any = None) -> None:
@@ -65,6 +92,10 @@ class _Primitive:
             self._options = self._options_class(**merge_options_v2(defaults, options))
         elif isinstance(options, self._options_class):
             self._options = replace(options)
+        elif isinstance(options, self._accepted_options):  # IBM's class: the same fields
+            self._options = self._options_class(
+                **{f.name: getattr(options, f.name) for f in fields(options)}
+            )
         elif options is not None:
             raise TypeError(
                 f"Invalid 'options' type. It can only be a dictionary of {self._options_class}"
@@ -154,10 +185,20 @@ class SamplerV2(_Primitive, BaseSamplerV2):
     """
 
     _options_class = SamplerOptions
+    _accepted_options = (SamplerOptions,)
     _program_id = "sampler"
 
     def __init__(self, mode: Any = None, options: SamplerOptions | dict | None = None) -> None:
         _Primitive.__init__(self, mode, options)
+
+    @property
+    def default_shots(self) -> int:
+        """Shots of a pub that sets none when ``run()`` is given none (read-only).
+
+        ``options.default_shots`` if set, else 4096 (IBM's default); as on qiskit's
+        ``StatevectorSampler``.
+        """
+        return default_shots(self._primitive_options())
 
     def run(self, pubs: Iterable[Any], *, shots: int | None = None) -> RuntimeJob:
         """Submit sampler pubs; each runs with its own shots, else ``shots``, else the default.
@@ -185,10 +226,11 @@ class EstimatorV2(_Primitive, BaseEstimatorV2):
     Args:
         mode: a :class:`~.session.Session` or :class:`~.session.Batch`, a backend (job
             mode), or None inside ``with Session(...)``.
-        options: ``EstimatorOptions`` or a dict merged into the defaults. Used:
-            ``default_precision`` (default 0.015625), ``default_shots`` (if set, precision
-            ``1/sqrt(shots)`` instead), ``seed_estimator``, ``simulator.seed_simulator``,
-            ``environment.job_tags``, ``max_execution_time``.
+        options: :class:`EstimatorOptions` (ours, or IBM's) or a dict merged into the
+            defaults. Used: ``default_precision`` (default 0.015625; 0 for exact values),
+            ``default_shots`` (if set, precision ``1/sqrt(shots)`` instead),
+            ``seed_estimator``, ``simulator.seed_simulator``, ``environment.job_tags``,
+            ``max_execution_time``.
 
     Example:
         >>> from qiskit import QuantumCircuit
@@ -203,10 +245,21 @@ class EstimatorV2(_Primitive, BaseEstimatorV2):
     """
 
     _options_class = EstimatorOptions
+    _accepted_options = (IBMEstimatorOptions,)
     _program_id = "estimator"
 
-    def __init__(self, mode: Any = None, options: EstimatorOptions | dict | None = None) -> None:
+    def __init__(self, mode: Any = None, options: IBMEstimatorOptions | dict | None = None) -> None:
         _Primitive.__init__(self, mode, options)
+
+    @property
+    def default_precision(self) -> float:
+        """Precision of a pub that sets none when ``run()`` is given none (read-only).
+
+        From the options: ``1/sqrt(default_shots)`` if that is set, else
+        ``default_precision`` (0 for exact values), else 0.015625 (IBM's default); as on
+        qiskit's ``StatevectorEstimator``.
+        """
+        return default_precision(self._primitive_options())
 
     def run(self, pubs: Iterable[Any], *, precision: float | None = None) -> RuntimeJob:
         """Submit estimator pubs; each uses its own precision, else ``precision``, else the default.

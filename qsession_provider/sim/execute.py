@@ -34,7 +34,11 @@ def execute(program_id: str, payload: Payload, simulator: StatevectorSimulator) 
 
     A job with a seed draws from ``np.random.default_rng(seed)`` (the same seed gives the
     same bits); a job without one draws from this process's shared generator
-    (:mod:`.rng`).
+    (:mod:`.rng`). A seeded estimator job starts each pub's noise afresh from
+    ``default_rng(seed)``, as qiskit's ``StatevectorEstimator`` does (one ``normal`` draw
+    per value of the pub's broadcast shape, in C order): identical pubs get identical
+    noise, and the values equal the reference's for the same seed. Sampler and ``run`` jobs
+    draw one stream through all their pubs.
 
     Raises:
         InputError: the circuit id does not match the payload.
@@ -44,9 +48,7 @@ def execute(program_id: str, payload: Payload, simulator: StatevectorSimulator) 
         rng = simulator.job_random.generator(payload.seed)
         return {"pubs": [_sample_pub(simulator, pub, rng) for pub in payload.pubs]}
     if program_id == "estimator" and isinstance(payload, EstimatorPayload):
-        noisy = any(pub.precision > 0 for pub in payload.pubs)
-        rng = simulator.job_random.generator(payload.seed) if noisy else None
-        return {"pubs": [_estimate_pub(simulator, pub, rng) for pub in payload.pubs]}
+        return {"pubs": [_estimate_pub(simulator, pub, payload.seed) for pub in payload.pubs]}
     if program_id == "run" and isinstance(payload, RunPayload):
         rng = simulator.job_random.generator(payload.seed)
         results = []
@@ -95,9 +97,7 @@ def _sample_pub(
     return {"registers": registers, "shots": pub.shots}
 
 
-def _estimate_pub(
-    sim: StatevectorSimulator, pub: EstimatorPub, rng: np.random.Generator | None
-) -> dict[str, Any]:
+def _estimate_pub(sim: StatevectorSimulator, pub: EstimatorPub, seed: Any) -> dict[str, Any]:
     circuit = pub.circuit
     compiled = sim.compiled_for(circuit)
     observables = list(pub.observables.ravel())
@@ -116,8 +116,7 @@ def _estimate_pub(
         vidx = np.broadcast_to(np.arange(per_binding.shape[0]).reshape(vshape), shape)
         oidx = np.broadcast_to(np.arange(len(observables)).reshape(pub.observables.shape), shape)
         evs = per_binding[vidx, oidx].astype(float)
-    if pub.precision > 0:
-        assert rng is not None
-        evs = rng.normal(evs, pub.precision)
+    if pub.precision > 0:  # noise from the seed's start for every pub (see execute)
+        evs = sim.job_random.generator(seed).normal(evs, pub.precision)
     stds = np.full(shape, pub.precision, dtype=float)
     return {"evs": np.asarray(evs, dtype=float), "stds": stds, "precision": pub.precision}

@@ -245,6 +245,29 @@ def test_simulate_expectation_values_is_exact(rt: Runtime) -> None:
     assert np.allclose(kept, sampler.simulate_expectation_values(circuit, observables, {"t": 0.5}))
 
 
+def test_simulate_expectation_values_keeps_the_imaginary_part(rt: Runtime) -> None:
+    q = cirq.LineQubit(0)
+    sampler = Sampler(runtime=rt)
+    got = sampler.simulate_expectation_values(
+        cirq.Circuit(cirq.I(q)), [1j * cirq.Z(q) + 0.5 * cirq.X(q)]
+    )
+    assert got == [1j] and isinstance(got[0], complex)  # the reproducer
+    circuit = cirq.Circuit(cirq.ry(T).on(Q[0]), cirq.CNOT(Q[0], Q[1]), cirq.rx(0.4).on(Q[1]))
+    observables = [
+        (0.3 + 2j) * cirq.X(Q[0]) * cirq.Y(Q[1]) + 0.5 * cirq.Z(Q[1]),
+        cirq.Z(Q[0]),
+        -1j * cirq.Y(Q[1]) + 1j * cirq.X(Q[0]),
+    ]
+    sweep = cirq.Linspace("t", 0, 2, 3)
+    got_rows = sampler.simulate_expectation_values_sweep(circuit, observables, sweep)
+    for resolver, row in zip(cirq.to_resolvers(sweep), got_rows):
+        state = cirq.Simulator().simulate(circuit, resolver, qubit_order=Q[:2]).final_state_vector
+        exact = [np.vdot(state, cirq.PauliSum.wrap(o).matrix(Q[:2]) @ state) for o in observables]
+        assert np.allclose(row, exact, atol=1e-6)
+        assert isinstance(row[1], float)  # a Hermitian observable stays real
+        assert all(isinstance(v, complex) for v in (row[0], row[2]))
+
+
 def test_collector_drives_the_sampler(rt: Runtime) -> None:
     circuit = cirq.Circuit(cirq.ry(0.8).on(Q[0]))
     energy = cirq.Z(Q[0]) + 0.5 * cirq.X(Q[0])

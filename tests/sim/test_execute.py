@@ -76,6 +76,20 @@ def test_estimator_precision_adds_gaussian_noise_with_that_std() -> None:
     assert np.all(pub["stds"] == 0.1)
 
 
+def test_seeded_estimator_noise_starts_afresh_for_every_pub() -> None:
+    z0 = PauliSum([PauliTerm("Z", (0,))])
+    values = np.array([[0.2], [0.9], [1.7]])
+    pub = EstimatorPub(ry_program(False), values, z0, precision=0.1)
+    exact = np.cos(values[:, 0])
+    sim = StatevectorSimulator()
+    seeded = execute("estimator", EstimatorPayload((pub, pub), seed=5), sim)["pubs"]
+    want = np.random.default_rng(5).normal(exact, 0.1)  # qiskit's rule: default_rng per pub
+    for got in seeded:
+        np.testing.assert_allclose(got["evs"], want, atol=1e-12)
+    unseeded = execute("estimator", EstimatorPayload((pub, pub)), sim)["pubs"]
+    assert not np.allclose(unseeded[0]["evs"], unseeded[1]["evs"])  # one fresh stream
+
+
 def test_run_payload_and_json_round_trip() -> None:
     bell = Circuit(
         2,

@@ -2,7 +2,8 @@
 
 Qubit ``i`` of the program is ``circuit.find_bit(q).index``. Standard gates map onto the
 library by name, controlled gates become their base gate plus controls, small constant gates
-become ``"unitary"`` matrices and anything else is expanded through its ``definition``.
+become ``"unitary"`` matrices, a ``PauliEvolutionGate`` its exact exponential when small
+enough (:mod:`.evolution`), and anything else is expanded through its ``definition``.
 Classical bits keep their register names; bits that belong to no register are gathered, in
 circuit order, into one synthetic register (see :data:`LOOSE_CLBITS_REGISTER`).
 """
@@ -30,13 +31,14 @@ from qiskit.circuit import (
     Reset,
     Store,
 )
-from qiskit.circuit.library import CUGate, GlobalPhaseGate, Initialize
+from qiskit.circuit.library import CUGate, GlobalPhaseGate, Initialize, PauliEvolutionGate
 
 from ...core.ir import circuit as ir
 from ...core.ir.circuit import Circuit
 from ...errors import InvalidCircuitError
 from ..context import TOP, CircuitBuilder, Context
 from .classical import LOOSE_CLBITS_REGISTER, Locations, clbit_locations, condition_for
+from .evolution import exact_evolution
 from .gatemap import PLAIN_CLASSES, STANDARD, constant_matrix
 from .observables import sparse_pauli_to_sum
 from .params import ParamConverter
@@ -170,7 +172,15 @@ class _Translator(CircuitBuilder):
             else:
                 self.qiskit_gate(ir_name, qubits, op.params, ctx, name)
             return
-        matrix = constant_matrix(op)
+        if isinstance(op, PauliEvolutionGate):
+            exact = exact_evolution(op)
+            if isinstance(exact, QuantumCircuit):
+                self.qiskit_phase(exact.global_phase, ctx, name)
+                self.walk_block(exact, qubits, (), ctx, depth)
+                return
+            matrix = exact
+        else:
+            matrix = constant_matrix(op)
         if matrix is not None:
             self.gate("unitary", qubits, (), ctx, name, matrix)
             return

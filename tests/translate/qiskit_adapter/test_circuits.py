@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 
 import numpy as np
 import pytest
 import scipy.linalg
+import scipy.sparse
 
 pytest.importorskip("qiskit")
 
@@ -238,6 +240,43 @@ def test_parameterized_composites(sim: StatevectorSimulator) -> None:
     np.testing.assert_allclose(sim.final_state(program, {"t": 0.37}), expected, atol=ATOL)
     bound = circuit_to_ir(qc.assign_parameters({t: 0.37}))
     np.testing.assert_allclose(sim.final_state(bound), expected, atol=ATOL)
+
+
+def test_pauli_evolution_is_the_exact_exponential_as_in_the_reference(
+    sim: StatevectorSimulator,
+) -> None:
+    t = Parameter("t")
+    hamiltonian = SparsePauliOp(["XX", "ZI", "IY", "II"], [0.7, -0.4, 0.3, 0.2])  # not commuting
+    qc = _prepared(3, np.random.default_rng(5))
+    qc.append(PauliEvolutionGate(hamiltonian, 2 * t), [0, 2])
+    qc.append(PauliEvolutionGate(hamiltonian, t).control(1), [1, 0, 2])
+    bound = qc.assign_parameters({t: 0.9})
+    with warnings.catch_warnings():  # qiskit's to_matrix() warns about scipy's formats
+        warnings.simplefilter("ignore", scipy.sparse.SparseEfficiencyWarning)
+        expected = Statevector(bound).data  # qiskit applies the gate's exact to_matrix()
+    trotter = Statevector(bound.decompose(["PauliEvolution"])).data
+    assert not np.allclose(trotter, expected, atol=1e-3)  # the definition would be wrong here
+    symbolic = circuit_to_ir(qc)
+    assert symbolic.parameters == ("t",)
+    np.testing.assert_allclose(sim.final_state(symbolic, {"t": 0.9}), expected, atol=ATOL)
+    np.testing.assert_allclose(sim.final_state(circuit_to_ir(bound)), expected, atol=ATOL)
+    one = QuantumCircuit(2)
+    one.append(PauliEvolutionGate(hamiltonian, 0.9), [0, 1])
+    assert [op.name for op in circuit_to_ir(one).operations] == ["unitary"]  # one dense block
+
+
+def test_pauli_evolution_wider_than_a_dense_block_uses_its_definition(
+    sim: StatevectorSimulator,
+) -> None:
+    hamiltonian = SparsePauliOp(["XXIIIII", "ZIIIIIZ", "IIIYYII"], [0.7, -0.4, 0.3])
+    qc = _prepared(7, np.random.default_rng(6))
+    qc.append(PauliEvolutionGate(hamiltonian, 0.8), range(7))
+    got = sim.final_state(circuit_to_ir(qc))
+    np.testing.assert_allclose(got, Statevector(qc.decompose(["PauliEvolution"])).data, atol=ATOL)
+    with warnings.catch_warnings():  # qiskit's to_matrix() warns about scipy's formats
+        warnings.simplefilter("ignore", scipy.sparse.SparseEfficiencyWarning)
+        exact = Statevector(qc).data
+    assert not np.allclose(got, exact, atol=1e-3)  # Lie-Trotter, not exact
 
 
 # -- random circuits, bound afterwards ----------------------------------------------------------
