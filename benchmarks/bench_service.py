@@ -192,7 +192,7 @@ def aggregate_embedded(store: str, seconds: float) -> float:
 def vqe_latencies(make: Callable[[], Any], jobs: int) -> list[float]:
     """Seconds per exact estimator job of ``jobs`` sequential VQE steps."""
     circuit, hamiltonian, values = vqe_workload(seed=11)
-    run = make()
+    run, close = make()
     for k in range(3):
         run((circuit, hamiltonian, values[k]))
     times = []
@@ -200,6 +200,7 @@ def vqe_latencies(make: Callable[[], Any], jobs: int) -> list[float]:
         start = time.perf_counter()
         run((circuit, hamiltonian, values[100 + k]))
         times.append(time.perf_counter() - start)
+    close()  # a dedicated session left open would hold the device for its window
     return times
 
 
@@ -209,7 +210,7 @@ def ours_estimator(svc: Any) -> Callable[[], Any]:
 
         session = Session(backend=svc.backend("statevector"))
         estimator = EstimatorV2(mode=session)
-        return lambda pub: estimator.run([pub], precision=0.0).result()
+        return (lambda pub: estimator.run([pub], precision=0.0).result()), session.close
 
     return make
 
@@ -218,7 +219,7 @@ def statevector_estimator() -> Any:
     from qiskit.primitives import StatevectorEstimator
 
     estimator = StatevectorEstimator()
-    return lambda pub: estimator.run([pub]).result()
+    return (lambda pub: estimator.run([pub]).result()), (lambda: None)
 
 
 # -- main --------------------------------------------------------------------------------------

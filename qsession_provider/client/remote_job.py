@@ -7,8 +7,9 @@ Faces use a remote job exactly as an embedded one: the record views, ``wait``,
   until the job is final or its wait ended (at most :data:`~.transport.LONG_POLL` real
   seconds), and the handle asks again until the job is final or the caller's timeout,
   measured on the server's clock (virtual seconds on a ``--virtual-clock`` server), passed;
-- a DONE job's answer carries its result, so a job that was final at submission (a tiny
-  job) costs no request after the submission;
+- a DONE job's answer carries its result, so a job that is final when the submission
+  answers costs no request after it: a tiny job (run at submission), or a short one the
+  server waited for briefly before answering (see :mod:`qsession_provider.server.jobs`);
 - a wait outlives a server restart (the server keeps queued jobs): while the server cannot
   be reached, the poll is tried again for up to the connection's timeout;
 - ``add_done_callback`` on an unfinished job starts one daemon thread for that job that

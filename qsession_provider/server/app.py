@@ -19,7 +19,7 @@ from starlette.responses import Response
 from ..errors import NotAuthorizedError
 from . import clock, devices, jobs, sessions
 from .auth import Authenticator, apply_shares
-from .endpoints import ServerState, log_request
+from .endpoints import SUBMIT_WAIT, ServerState, log_request
 from .errors import NOT_FOUND, error_body, error_response
 from .limits import QueuedJobs
 from .waits import Waits
@@ -39,6 +39,7 @@ def create_app(
     *,
     max_body: int = DEFAULT_MAX_BODY,
     max_queued_per_user: int = DEFAULT_MAX_QUEUED,
+    submit_wait: float = SUBMIT_WAIT,
 ) -> Starlette:
     """The HTTP API of ``runtime``.
 
@@ -50,12 +51,18 @@ def create_app(
         runtime: the runtime to serve (its store must keep token records).
         max_body: largest request body in bytes (413 past it).
         max_queued_per_user: most queued or running jobs per user (429 past it).
+        submit_wait: real seconds ``POST /jobs`` waits for a short job that started at
+            once, so that it answers final (0: answer at once; see :mod:`.jobs`).
 
     Returns:
         The Starlette application; ``app.state.qsession`` is its :class:`ServerState`.
     """
     if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 1:
         raise ValueError(f"max_body must be a positive integer, got {max_body!r}")
+    if isinstance(submit_wait, bool) or not isinstance(submit_wait, (int, float)):
+        raise ValueError(f"submit_wait must be a number of seconds, got {submit_wait!r}")
+    if not 0 <= submit_wait <= 1:
+        raise ValueError(f"submit_wait must be within 0 and 1 second, got {submit_wait!r}")
     apply_shares(runtime.policy, runtime.store.tokens())
     queued = QueuedJobs(max_queued_per_user)
     for job in runtime.jobs(pending=True, owner=runtime.process_id):  # adopted at start
@@ -67,6 +74,7 @@ def create_app(
         waits=Waits(runtime.clock),
         queued=queued,
         max_body=max_body,
+        submit_wait=float(submit_wait),
     )
     routes = [
         *jobs.routes(PREFIX),

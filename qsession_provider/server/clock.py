@@ -15,7 +15,7 @@ from starlette.routing import Route
 from ..core.clock import parse_duration
 from ..errors import InputError
 from . import inputs as f
-from .endpoints import Context, answer, blocking, endpoint
+from .endpoints import Context, answer, endpoint
 from .errors import Conflict
 
 __all__ = ["routes"]
@@ -56,7 +56,7 @@ async def advance_clock(request: Request, ctx: Context) -> Response:
         raise Conflict("the server's clock is real time; start it with --virtual-clock to move it")
     body = await f.read_object(request, ctx.state.max_body)
     seconds = f.fields(body, required={"seconds": _seconds})["seconds"]
-    now = await blocking(clock.advance, seconds)
+    now = await ctx.blocking(clock.advance, seconds)
     return answer({"now": now})
 
 

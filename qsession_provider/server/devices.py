@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from ..core.device import Device
 from ..core.ir.encoding import to_jsonable
-from .endpoints import Context, answer, blocking, endpoint
+from .endpoints import Context, answer, endpoint
 
 __all__ = ["describe", "routes"]
 
@@ -44,7 +44,7 @@ def describe(device: Device) -> dict[str, Any]:
 @endpoint
 async def list_devices(request: Request, ctx: Context) -> Response:
     """GET /devices: every device."""
-    devices = await blocking(ctx.runtime.devices)
+    devices = await ctx.blocking(ctx.runtime.devices)
     return answer({"devices": [describe(d) for d in devices]})
 
 
@@ -61,7 +61,7 @@ def _device(ctx: Context, name: str) -> dict[str, Any]:
 @endpoint
 async def get_device(request: Request, ctx: Context) -> Response:
     """GET /devices/{name}: one device, its pending jobs and the session holding it."""
-    return answer(await blocking(_device, ctx, request.path_params["name"]))
+    return answer(await ctx.blocking(_device, ctx, request.path_params["name"]))
 
 
 def routes(prefix: str) -> list[Route]:

@@ -3,33 +3,50 @@
 A route is ``async def route(request, ctx) -> Response`` wrapped by :func:`endpoint`,
 which authenticates the request, turns any exception into its JSON error answer
 (:mod:`.errors`) and logs one line per request at debug level. Blocking runtime calls go
-through :func:`blocking` (the thread pool), so the event loop never waits for a job, a
-store or a lock.
+through :meth:`Context.blocking` (the server's thread pool), so the event loop never
+waits for a job, a store or a lock.
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from anyio import CapacityLimiter
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..core.ir.encoding import Interner, compact
 from .auth import Authenticator, Principal
 from .errors import error_response
 from .limits import QueuedJobs
 from .waits import Waits
 
-__all__ = ["ServerState", "Context", "endpoint", "blocking", "answer", "log", "log_request"]
+__all__ = [
+    "ServerState",
+    "Context",
+    "endpoint",
+    "answer",
+    "log",
+    "log_request",
+    "BLOCKING_THREADS",
+    "SUBMIT_WAIT",
+]
 
 #: The server's logger: one line per request at debug level.
 log = logging.getLogger("qsession_provider.server")
+
+#: Threads for blocking runtime calls (as many as anyio's default thread pool).
+BLOCKING_THREADS = 40
+#: Real seconds ``POST /jobs`` waits for a job that started at once to finish, so that a
+#: short job's answer is final (one round trip); see :mod:`.jobs`.
+SUBMIT_WAIT = 0.03
 
 T = TypeVar("T")
 
@@ -45,7 +62,13 @@ class ServerState:
         queued: unfinished jobs per user, against ``--max-queued``.
         max_body: largest request body, in bytes.
         wait_threads: the threads long-polls may hold (their own, so that waiting clients
-            never starve the other requests of the default thread pool).
+            never starve the other requests' threads).
+        interner: decodes payloads sharing the circuits and observables of earlier ones
+            (a VQE loop's circuit is decoded and validated once, and the engine's
+            identity-keyed compile cache hits).
+        submit_wait: real seconds ``POST /jobs`` waits for a short job (0: never).
+        executor: the threads of blocking calls (:meth:`Context.blocking`); a plain pool
+            costs less per call than anyio's worker threads.
     """
 
     runtime: Any
@@ -54,6 +77,11 @@ class ServerState:
     queued: QueuedJobs
     max_body: int
     wait_threads: CapacityLimiter = field(default_factory=lambda: CapacityLimiter(256))
+    interner: Interner = field(default_factory=Interner)
+    submit_wait: float = SUBMIT_WAIT
+    executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(BLOCKING_THREADS, "qsession-http")
+    )
 
 
 @dataclass
@@ -68,20 +96,22 @@ class Context:
         """The served runtime."""
         return self.state.runtime
 
+    async def blocking(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a blocking call in the server's thread pool."""
+        loop = asyncio.get_running_loop()
+        if kwargs:
+            return await loop.run_in_executor(
+                self.state.executor, functools.partial(fn, *args, **kwargs)
+            )
+        return await loop.run_in_executor(self.state.executor, fn, *args)
+
 
 Route = Callable[[Request, Context], Awaitable[Response]]
 
 
-async def blocking(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a blocking call in the thread pool."""
-    return await run_in_threadpool(fn, *args, **kwargs)
-
-
 def answer(data: Any, status: int = 200) -> Response:
     """A JSON answer (compact)."""
-    return Response(
-        json.dumps(data, separators=(",", ":")), status_code=status, media_type="application/json"
-    )
+    return Response(compact(data), status_code=status, media_type="application/json")
 
 
 def log_request(request: Request, status: int, started: float, user: str | None) -> None:

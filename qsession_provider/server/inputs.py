@@ -22,6 +22,7 @@ __all__ = [
     "Kind",
     "read_body",
     "read_object",
+    "parse_object",
     "fields",
     "query",
     "STR",
@@ -89,7 +90,15 @@ async def read_object(request: Request, limit: int, *, empty_ok: bool = False) -
         RequestTooLargeError: the body is too large.
         InputError: not JSON, or not an object.
     """
-    body = await read_body(request, limit)
+    return parse_object(await read_body(request, limit), empty_ok=empty_ok)
+
+
+def parse_object(body: bytes, *, empty_ok: bool = False) -> dict[str, Any]:
+    """A request body read by :func:`read_body` as a JSON object (see :func:`read_object`).
+
+    Raises:
+        InputError: not JSON, or not an object.
+    """
     if not body.strip():
         if empty_ok:
             return {}

@@ -3,10 +3,33 @@
 A user reaches only jobs whose ``user`` is theirs (an administrator reaches all); any
 other id answers 404 exactly as an unknown id does. Payloads and results travel as the
 text of the store's encoding (:mod:`qsession_provider.core.ir.encoding`), never pickled.
+
+Submissions are the hot path (a VQE loop, a stream of tiny jobs), so ``POST /jobs``:
+
+- decodes payloads through the server's
+  :class:`~qsession_provider.core.ir.encoding.Interner`: the circuit and observables of a
+  loop's jobs are decoded and validated once, and the engine's identity-keyed caches hit;
+- runs on the event loop itself when the body is at most :data:`INLINE_BODY` bytes and
+  names no ``job_id`` (an id chosen by the client is looked up in the store), and the
+  device is the built-in engine or has modelled time: decoding such a payload takes tens of
+  microseconds, and ``runtime.submit`` does bookkeeping under the runtime lock and computes
+  only tiny jobs of the engine (tens of microseconds), so a thread-pool round trip would
+  cost more than the call. Larger bodies, and devices whose ``execute`` may take any time
+  (a tiny job runs at submission), go to the pool;
+- answers in one round trip for short jobs: a tiny job is final when ``runtime.submit``
+  returns (it runs at submission); another job that *started* at once - a free slot, on a
+  device without modelled time, of at most :data:`SUBMIT_WAIT_MAX_WORK`
+  amplitude-executions - is waited for, passively (real time, on the event loop, never
+  moving a virtual clock, as a client's done-callback waits), for up to
+  ``ServerState.submit_wait`` real seconds (30 ms). A job done by then comes back final with
+  its result, so the client needs no ``/wait``; any other job answers as before, QUEUED or
+  RUNNING, and the client long-polls. The answer of a job whose result may be large (more
+  than :data:`INLINE_RESULT` numbers, or of unknown size) is encoded in the pool.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from anyio.to_thread import run_sync
@@ -15,13 +38,23 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..core.ir.encoding import dumps
-from ..core.job import JobStatus
+from ..core.job import FINAL_STATES, JobStatus
 from ..core.runtime.checks import decode_payload
 from ..errors import InputError, JobNotFoundError
+from ..sim import execute as engine_execute
 from . import inputs as f
-from .endpoints import Context, answer, blocking, endpoint
+from .endpoints import Context, answer, endpoint
 
-__all__ = ["routes", "job_answer"]
+__all__ = ["routes", "job_answer", "INLINE_BODY", "INLINE_RESULT", "SUBMIT_WAIT_MAX_WORK"]
+
+#: Largest request body (bytes) of a submission handled on the event loop (module doc).
+INLINE_BODY = 32 * 2**10
+#: Most numbers (expectation values; shots times classical bits) in the result of a done
+#: job whose answer is encoded on the event loop.
+INLINE_RESULT = 1 << 16
+#: Largest ``num_executions * 2**num_qubits`` of a job ``POST /jobs`` waits for (a larger
+#: one would not be done within the wait: the answer would only come later).
+SUBMIT_WAIT_MAX_WORK = 1 << 20
 
 _SUBMIT_REQUIRED = {"program_id": f.STR, "device": f.STR, "payload": f.STR}
 _SUBMIT_OPTIONAL = {
@@ -73,11 +106,11 @@ def _visible_job(ctx: Context, job_id: str) -> Any:
     return job
 
 
-def _payload(runtime: Any, program_id: str, device: str, text: str) -> Any:
+def _payload(ctx: Context, program_id: str, device: str, text: str) -> Any:
     """Decode and check the payload text; errors name the field ``payload``."""
-    dev = runtime.device(device)  # DeviceNotFoundError (404) first
+    dev = ctx.runtime.device(device)  # DeviceNotFoundError (404) first
     try:
-        payload = decode_payload(program_id, text)
+        payload = decode_payload(program_id, text, ctx.state.interner)
     except Exception as exc:
         raise InputError(f"field 'payload' is not a valid {program_id} payload: {exc}") from None
     if program_id in dev.programs:  # else submit names the program
@@ -93,9 +126,14 @@ def _payload(runtime: Any, program_id: str, device: str, text: str) -> Any:
     return payload
 
 
-def _submit(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
+def _prepare(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
+    """Check the body and decode the payload: the arguments of ``runtime.submit``.
+
+    Reserves a place among the user's unfinished jobs (429 past the limit, before the
+    payload is decoded); :func:`_enter` takes the reservation over.
+    """
     args = f.fields(body, required=_SUBMIT_REQUIRED, optional=_SUBMIT_OPTIONAL)
-    principal, runtime = ctx.principal, ctx.runtime
+    principal = ctx.principal
     instance = args.pop("instance", None)
     if instance is not None:
         principal.require_admin("choose the instance of a job")
@@ -105,29 +143,113 @@ def _submit(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
     queued.reserve(principal.user)
     try:
         program_id, device = args.pop("program_id"), args.pop("device")
-        payload = _payload(runtime, program_id, device, args.pop("payload"))
+        args["payload"] = _payload(ctx, program_id, device, args.pop("payload"))
         if "metadata" in args:
             args["metadata"] = f.metadata(args["metadata"])
-        job = runtime.submit(
-            program_id,
-            device,
-            payload,
-            instance=instance or principal.instance,
-            user=principal.user,
-            **args,
-        )
     except BaseException:
         queued.release(principal.user)
         raise
-    queued.track(principal.user, job)
-    return job_answer(job)
+    return {
+        "program_id": program_id,
+        "device": device,
+        "instance": instance or principal.instance,
+        "user": principal.user,
+        **args,
+    }
+
+
+def _enter(ctx: Context, call: dict[str, Any]) -> Any:
+    """``runtime.submit(**call)`` for a reservation of :func:`_prepare`; the job's handle."""
+    queued, user = ctx.state.queued, ctx.principal.user
+    try:
+        job = ctx.runtime.submit(**call)
+    except BaseException:
+        queued.release(user)
+        raise
+    queued.track(user, job)
+    return job
+
+
+def _submit(ctx: Context, body: dict[str, Any]) -> Any:
+    """Check the body, decode the payload and submit the job; its handle."""
+    return _enter(ctx, _prepare(ctx, body))
+
+
+def _quick(runtime: Any, call: dict[str, Any]) -> bool:
+    """Whether ``runtime.submit(**call)`` is bookkeeping, or a computation known to be short.
+
+    ``submit`` computes a job at submission only if it is tiny and its device has no
+    modelled time; the built-in engine computes a tiny job in tens of microseconds, but
+    another device's ``execute`` may take any time (a plugin's hardware), so it runs in
+    the pool.
+    """
+    try:
+        dev = runtime.device(call["device"])
+        if dev.execution_time(call["payload"]) != 0:
+            return True  # modelled time: never computed at submission
+    except Exception:  # let submit, in the pool, say what is wrong
+        return False
+    return getattr(dev.execute, "func", None) is engine_execute
+
+
+def _short(runtime: Any, job: Any) -> bool:
+    """Whether ``job`` started at once and may well be done within the submission's wait:
+    RUNNING on a device without modelled time, at most :data:`SUBMIT_WAIT_MAX_WORK`."""
+    if job.status is not JobStatus.RUNNING:
+        return False  # queued: it waits for others, the client long-polls
+    try:
+        payload = job.payload
+        if runtime.device(job.device).execution_time(payload) != 0:
+            return False  # modelled time: ends on the clock, not when computed
+        work = int(payload.num_executions) << int(payload.num_qubits)
+    except Exception:  # a payload of unknown size
+        return False
+    return work <= SUBMIT_WAIT_MAX_WORK
+
+
+def _small_answer(job: Any) -> bool:
+    """Whether the answer of ``job`` (its result, if done) is cheap to encode: at most
+    :data:`INLINE_RESULT` numbers (expectation values, or shots times classical bits)."""
+    if job.status is not JobStatus.DONE:
+        return True
+    try:
+        payload, program = job.payload, job.program_id
+        if program == "estimator":
+            size = sum(math.prod(pub.shape) for pub in payload.pubs)
+        elif program == "sampler":
+            size = sum(
+                math.prod(pub.shape) * pub.shots * max(1, pub.circuit.num_clbits)
+                for pub in payload.pubs
+            )
+        elif program == "run":
+            size = payload.shots * sum(max(1, c.num_clbits) for c in payload.circuits)
+        else:
+            return False  # a result of unknown size
+    except Exception:  # a payload of unknown size
+        return False
+    return size <= INLINE_RESULT
 
 
 @endpoint
 async def submit_job(request: Request, ctx: Context) -> Response:
-    """POST /jobs: queue a job; 201 with its record (and result, if it already ran)."""
-    body = await f.read_object(request, ctx.state.max_body)
-    return answer(await blocking(_submit, ctx, body), 201)
+    """POST /jobs: queue a job; 201 with its record (and result, if it is done already or
+    within the submission's short wait)."""
+    state = ctx.state
+    raw = await f.read_body(request, state.max_body)
+    body = f.parse_object(raw)
+    if len(raw) <= INLINE_BODY and body.get("job_id") is None:
+        call = _prepare(ctx, body)
+        if _quick(ctx.runtime, call):
+            job = _enter(ctx, call)
+        else:
+            job = await ctx.blocking(_enter, ctx, call)
+    else:
+        job = await ctx.blocking(_submit, ctx, body)
+    if state.submit_wait > 0 and job.status not in FINAL_STATES and _short(ctx.runtime, job):
+        await state.waits.settle(job, state.submit_wait)
+    if _small_answer(job):
+        return answer(job_answer(job), 201)
+    return answer(await ctx.blocking(job_answer, job), 201)
 
 
 def _list(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
@@ -145,13 +267,13 @@ def _list(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 async def list_jobs(request: Request, ctx: Context) -> Response:
     """GET /jobs: the principal's jobs matching the query."""
     params = f.query(request, _LIST)
-    return answer(await blocking(_list, ctx, params))
+    return answer(await ctx.blocking(_list, ctx, params))
 
 
 @endpoint
 async def get_job(request: Request, ctx: Context) -> Response:
     """GET /jobs/{id}: one job's record."""
-    job = await blocking(_visible_job, ctx, request.path_params["job_id"])
+    job = await ctx.blocking(_visible_job, ctx, request.path_params["job_id"])
     return answer({"job": job.record.to_json()})
 
 
@@ -163,7 +285,7 @@ def _payload_text(ctx: Context, job_id: str) -> dict[str, Any]:
 @endpoint
 async def get_payload(request: Request, ctx: Context) -> Response:
     """GET /jobs/{id}/payload: the payload's encoded text."""
-    return answer(await blocking(_payload_text, ctx, request.path_params["job_id"]))
+    return answer(await ctx.blocking(_payload_text, ctx, request.path_params["job_id"]))
 
 
 def _wait(ctx: Context, job_id: str, timeout: float | None, passive: bool) -> dict[str, Any]:
@@ -194,7 +316,7 @@ def _cancel(ctx: Context, job_id: str) -> dict[str, Any]:
 @endpoint
 async def cancel_job(request: Request, ctx: Context) -> Response:
     """POST /jobs/{id}/cancel: cancel a queued (or cancellable running) job."""
-    return answer(await blocking(_cancel, ctx, request.path_params["job_id"]))
+    return answer(await ctx.blocking(_cancel, ctx, request.path_params["job_id"]))
 
 
 def _update(ctx: Context, job_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -210,7 +332,7 @@ def _update(ctx: Context, job_id: str, body: dict[str, Any]) -> dict[str, Any]:
 async def update_job(request: Request, ctx: Context) -> Response:
     """PATCH /jobs/{id}: replace the name, tags or metadata."""
     body = await f.read_object(request, ctx.state.max_body)
-    return answer(await blocking(_update, ctx, request.path_params["job_id"], body))
+    return answer(await ctx.blocking(_update, ctx, request.path_params["job_id"], body))
 
 
 def _delete(ctx: Context, job_id: str) -> None:
@@ -221,7 +343,7 @@ def _delete(ctx: Context, job_id: str) -> None:
 @endpoint
 async def delete_job(request: Request, ctx: Context) -> Response:
     """DELETE /jobs/{id}: remove a finished job; 204."""
-    await blocking(_delete, ctx, request.path_params["job_id"])
+    await ctx.blocking(_delete, ctx, request.path_params["job_id"])
     return Response(status_code=204)
 
 

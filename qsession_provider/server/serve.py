@@ -171,6 +171,7 @@ def serve(
         server.run()
     finally:
         state.waits.stop()
+        state.executor.shutdown(wait=False)
         _log.info("stopping the runtime; queued jobs stay queued in %s", runtime.location)
         runtime.shutdown(keep_queued=True, timeout=SHUTDOWN_TIMEOUT)
     return 0 if server.started else 1

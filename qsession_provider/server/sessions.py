@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from ..errors import SessionNotFoundError
 from . import inputs as f
-from .endpoints import Context, answer, blocking, endpoint
+from .endpoints import Context, answer, endpoint
 
 __all__ = ["routes"]
 
@@ -83,7 +83,7 @@ def _open(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
 async def open_session(request: Request, ctx: Context) -> Response:
     """POST /sessions: open a session or batch; 201 with its record."""
     body = await f.read_object(request, ctx.state.max_body)
-    return answer(await blocking(_open, ctx, body), 201)
+    return answer(await ctx.blocking(_open, ctx, body), 201)
 
 
 def _list(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
@@ -101,7 +101,7 @@ def _list(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 async def list_sessions(request: Request, ctx: Context) -> Response:
     """GET /sessions: the principal's sessions matching the query."""
     params = f.query(request, _LIST)
-    return answer(await blocking(_list, ctx, params))
+    return answer(await ctx.blocking(_list, ctx, params))
 
 
 def _get(ctx: Context, session_id: str) -> dict[str, Any]:
@@ -111,7 +111,7 @@ def _get(ctx: Context, session_id: str) -> dict[str, Any]:
 @endpoint
 async def get_session(request: Request, ctx: Context) -> Response:
     """GET /sessions/{id}: one session's record."""
-    return answer(await blocking(_get, ctx, request.path_params["session_id"]))
+    return answer(await ctx.blocking(_get, ctx, request.path_params["session_id"]))
 
 
 def _close(ctx: Context, session_id: str, cancel: bool) -> dict[str, Any]:
@@ -124,13 +124,13 @@ def _close(ctx: Context, session_id: str, cancel: bool) -> dict[str, Any]:
 @endpoint
 async def close_session(request: Request, ctx: Context) -> Response:
     """POST /sessions/{id}/close: accept no more jobs; closes once the last one ends."""
-    return answer(await blocking(_close, ctx, request.path_params["session_id"], False))
+    return answer(await ctx.blocking(_close, ctx, request.path_params["session_id"], False))
 
 
 @endpoint
 async def cancel_session(request: Request, ctx: Context) -> Response:
     """POST /sessions/{id}/cancel: close now; queued jobs fail."""
-    return answer(await blocking(_close, ctx, request.path_params["session_id"], True))
+    return answer(await ctx.blocking(_close, ctx, request.path_params["session_id"], True))
 
 
 def routes(prefix: str) -> list[Route]:

@@ -9,10 +9,13 @@ long-poll of a job that stays queued.
 
 A *passive* wait (a client's background watcher, for ``add_done_callback``) waits in real
 time only and never moves a virtual clock, as an embedded done-callback never does.
+:meth:`Waits.settle` is a short passive wait on the event loop itself (no thread): the
+submission's wait for a short job (see :mod:`.jobs`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from typing import Any
@@ -36,6 +39,7 @@ class Waits:
         self._real_cap = real_cap
         self._lock = threading.Lock()
         self._conds: set[threading.Condition] = set()
+        self._futures: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = set()
         self._stopping = False
 
     @property
@@ -92,11 +96,58 @@ class Waits:
             with self._lock:
                 self._conds.discard(cond)
 
+    async def settle(self, job: Any, seconds: float) -> bool:
+        """Wait on the event loop, passively (real time; a virtual clock never moves), up to
+        ``seconds`` for ``job`` to be final; ends early when the server stops.
+
+        The job's done-callback wakes the loop; a final job's waiters are released once
+        its state is stored, and callbacks run after that, so the job is settled then.
+
+        Returns:
+            True if the job is final.
+        """
+        if job.in_final_state() or self._stopping:
+            return bool(job.in_final_state())
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        entry = (loop, future)
+
+        def wake(_job: Any = None) -> None:
+            try:
+                loop.call_soon_threadsafe(_resolve, future)
+            except RuntimeError:  # the loop is closed: nobody waits any more
+                pass
+
+        with self._lock:
+            self._futures.add(entry)
+        timer = loop.call_later(seconds, _resolve, future)
+        try:
+            job.add_done_callback(wake)
+            if not self._stopping:
+                await future
+        finally:
+            timer.cancel()
+            with self._lock:
+                self._futures.discard(entry)
+        return bool(job.in_final_state())
+
     def stop(self) -> None:
         """End every wait in progress and refuse to start new ones (they answer at once)."""
         with self._lock:
             self._stopping = True
             conds = list(self._conds)
+            futures = list(self._futures)
         for cond in conds:
             with cond:
                 cond.notify_all()
+        for loop, future in futures:
+            try:
+                loop.call_soon_threadsafe(_resolve, future)
+            except RuntimeError:  # the loop is closed
+                pass
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    """End a :meth:`Waits.settle` (on its loop)."""
+    if not future.done():
+        future.set_result(None)

@@ -48,6 +48,24 @@ _PROGRAMS_KEPT = 64  # circuits whose compiled form is found by identity
 _OBSERVABLE_LISTS_KEPT = 32  # observable lists whose Pauli tables are kept
 
 
+class _StructureKey:
+    """A circuit's structure key with its hash computed once (the key is a long tuple)."""
+
+    __slots__ = ("key", "hash")
+
+    def __init__(self, key: tuple[Any, ...]) -> None:
+        self.key = key
+        self.hash = hash(key)
+
+    def __hash__(self) -> int:
+        return self.hash
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _StructureKey):
+            return NotImplemented
+        return self is other or (self.hash == other.hash and self.key == other.key)
+
+
 class StatevectorSimulator:
     """Exact statevector simulation of :class:`Circuit` objects.
 
@@ -99,7 +117,7 @@ class StatevectorSimulator:
                 threads=int(self.kernel.get_num_threads()),
                 simd=str(self.kernel.simd_level()),
             )
-        self._cache: OrderedDict[Any, CompiledCircuit] = OrderedDict()
+        self._cache: dict[_StructureKey, CompiledCircuit] = {}  # LRU: oldest first
         self._cache_size = cache_size
         self._obs_cache: OrderedDict[Any, Any] = OrderedDict()
         self._lock = threading.Lock()
@@ -119,20 +137,26 @@ class StatevectorSimulator:
 
     # -- compilation -------------------------------------------------------------------
     def compile(self, circuit: Circuit) -> CompiledCircuit:
-        """The compiled form of ``circuit`` (cached by structure)."""
+        """The compiled form of ``circuit`` (cached by structure).
+
+        A structure key is hashed once and compared once (a circuit's parameter
+        expressions compare in Python): a hit is taken out of the LRU (a plain dict in
+        insertion order, whose ``pop`` looks the key up once) and put back under the new
+        key, which makes it the most recent.
+        """
         if not isinstance(circuit, Circuit):
             raise InputError(f"expected a Circuit, got {type(circuit).__name__}")
-        key = circuit.structure_key()
+        key = _StructureKey(circuit.structure_key())
         with self._lock:
-            compiled = self._cache.get(key)
+            compiled = self._cache.pop(key, None)
             if compiled is not None:
-                self._cache.move_to_end(key)
+                self._cache[key] = compiled
                 return compiled
         compiled = compile_circuit(circuit, options=self.options)
         with self._lock:
             self._cache[key] = compiled
             while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+                del self._cache[next(iter(self._cache))]
         return compiled
 
     # -- public API --------------------------------------------------------------------

@@ -219,6 +219,22 @@ def test_a_tiny_job_is_one_round_trip(alice: RemoteRuntime, counting: Counting) 
     )
 
 
+def test_a_short_job_that_is_not_tiny_is_one_round_trip_too(
+    alice: RemoteRuntime, counting: Counting
+) -> None:
+    # 12 qubits: computed by the server's executor, not at submission; the submission waits
+    # for it briefly (real time: the server's virtual clock does not move) and answers final.
+    ops: list[Any] = [Gate("h", (0,))] + [Gate("x", (q + 1,), controls=(q,)) for q in range(11)]
+    ops += [Measure(q, "c", q) for q in range(12)]
+    wide = SamplerPayload((SamplerPub(Circuit(12, ops, {"c": 12}), None, 8),), seed=2)
+    start = alice.clock.now()
+    counting.sent.clear()
+    bits = alice.submit("sampler", "statevector", wide).result()["pubs"][0]["registers"]["c"]
+    assert counting.sent == [("POST", "/jobs")]
+    assert bits.shape == (8, 12) and all(len(set(row)) == 1 for row in bits.tolist())
+    assert alice.clock.now() == start
+
+
 def test_results_equal_the_embedded_ones(alice: RemoteRuntime) -> None:
     embedded = open_runtime(":memory:", clock=VirtualClock())
     try:

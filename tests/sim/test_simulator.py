@@ -201,3 +201,21 @@ def test_compiled_for_remembers_programs_by_identity() -> None:
     for k in range(100):  # the identity cache stays bounded
         sim.compiled_for(Circuit(1, [Gate("rx", (0,), (0.01 * k,))]))
     assert len(sim._by_circuit) <= 64
+
+
+def test_compile_cache_is_an_lru_keyed_by_structure() -> None:
+    sim = StatevectorSimulator(cache_size=3)
+    a = Parameter("a")
+
+    def circuit(k: int) -> Circuit:  # a new object each time, with expressions to compare
+        return Circuit(2, [Gate("rx", (0,), (a * (k + 1),)), Gate("x", (1,), controls=(0,))])
+
+    first = [sim.compile(circuit(k)) for k in range(3)]
+    assert all(sim.compile(circuit(k)) is first[k] for k in range(3))  # equal structures hit
+    assert sim.compile(circuit(0)) is first[0]  # 0 is now the most recent: 1 goes next
+    sim.compile(circuit(3))
+    assert len(sim._cache) == 3
+    assert sim.compile(circuit(0)) is first[0] and sim.compile(circuit(2)) is first[2]
+    assert sim.compile(circuit(1)) is not first[1]  # evicted, compiled again
+    key = next(iter(sim._cache))
+    assert key == key and key != object() and hash(key) == key.hash

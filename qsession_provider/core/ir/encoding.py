@@ -13,6 +13,13 @@ encoded text of a circuit's operations and of a Pauli sum is kept on the object 
 while its operations / terms tuple is the same object (both are immutable: the engine's
 compile cache relies on that too). The rest of a circuit (name, registers, metadata...) is
 kept with a copy of what it encoded, and reused while the circuit still equals that copy.
+
+Decoding can share objects too: ``loads(text, interner=...)`` with an :class:`Interner`
+returns, for a circuit or Pauli sum whose encoded text that interner decoded before, the
+very object it built then (a bounded LRU keyed by the exact text). A server that decodes
+the payloads of a VQE loop so skips rebuilding and re-validating the same circuit job after
+job, and the engine's identity-keyed caches hit. The interner belongs to its caller (one
+per server): there is no module-level cache.
 """
 
 from __future__ import annotations
@@ -20,6 +27,8 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import threading
+from collections import OrderedDict
 from json.encoder import encode_basestring_ascii as _json_str
 from typing import Any
 
@@ -29,7 +38,15 @@ from ...errors import StoreError
 from .circuit import Circuit
 from .observables import PauliSum
 
-__all__ = ["compact", "dumps", "loads", "to_jsonable", "from_jsonable", "circuit_text"]
+__all__ = [
+    "compact",
+    "dumps",
+    "loads",
+    "to_jsonable",
+    "from_jsonable",
+    "circuit_text",
+    "Interner",
+]
 
 _TAGS = (
     "__nd__",
@@ -296,13 +313,213 @@ def _pauli_sum_text(pauli_sum: PauliSum) -> str:
     return text
 
 
-def loads(text: str | bytes) -> Any:
+def loads(text: str | bytes, *, interner: Interner | None = None) -> Any:
     """Decode JSON text written by :func:`dumps`.
+
+    Args:
+        text: the encoded text.
+        interner: share the circuits and Pauli sums of ``text`` with earlier decodings by
+            this interner (see :class:`Interner`); the value decoded is the same.
 
     Raises:
         StoreError: the text is not valid JSON.
     """
+    if interner is not None and type(text) is str:
+        found = interner.decode(text)
+        if found is not _PLAIN:
+            return found
     try:
         return from_jsonable(json.loads(text))
     except (ValueError, TypeError, KeyError) as exc:
         raise StoreError(f"stored record is not valid encoded data: {exc}") from None
+
+
+#: What :meth:`Interner.decode` returns when ``text`` needs the plain decoding.
+_PLAIN: Any = object()
+#: The openings of the tagged objects an :class:`Interner` shares (compact, as ``dumps``
+#: writes them; text written otherwise is decoded without sharing).
+_OPENINGS = ('{"__program__":', '{"__paulisum__":')
+#: Key of the stand-in object an interned span is replaced by before the rest is parsed.
+_STAND_IN = "__interned__"
+#: Tags whose content ``from_jsonable`` takes as it is: an interned object anywhere in it
+#: means the text is not what it seems (malformed, or not written by ``dumps``). (In
+#: ``{"__dict__": value}`` only ``value`` itself is taken as it is: a user's dict.)
+_RAW_TAGS = frozenset(_TAGS) - {"__objarr__", "__tuple__", "__dict__"}
+_decoder = json.JSONDecoder()
+
+
+class Interner:
+    """Circuits and Pauli sums decoded before, by the exact text that encoded them.
+
+    :func:`loads` with an interner finds each encoded circuit (``{"__program__": ...}``)
+    and Pauli sum (``{"__paulisum__": ...}``) in the text; one whose text this interner
+    decoded before is not parsed or validated again: the object built then is returned
+    (the same object, so identity-keyed caches of the engine hit); the others are decoded
+    and kept. Both classes are immutable values, so sharing them between payloads (and
+    threads) is safe. The value decoded is always what the plain :func:`loads` gives;
+    text the interner cannot take apart with certainty (written with other separators,
+    malformed, or holding a user dict whose key is a tag) is decoded the plain way.
+
+    Thread-safe. Keeps at most ``size`` objects and ``max_chars`` characters of their text
+    (least recently used first out); an object whose text is longer than a quarter of
+    ``max_chars`` is decoded but not kept.
+
+    Args:
+        size: most objects kept.
+        max_chars: most characters of encoded text kept, over all objects.
+
+    Example:
+        >>> interner = Interner()
+        >>> text = dumps({"c": Circuit(1)})
+        >>> loads(text, interner=interner)["c"] is loads(text, interner=interner)["c"]
+        True
+    """
+
+    #: Characters of an object's text that index it (shorter objects are not kept).
+    PREFIX = 32
+
+    def __init__(self, size: int = 128, *, max_chars: int = 32 * 2**20) -> None:
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"size must be a positive integer, got {size!r}")
+        if isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 1:
+            raise ValueError(f"max_chars must be a positive integer, got {max_chars!r}")
+        self.size = size
+        self.max_chars = max_chars
+        self._lock = threading.Lock()
+        self._objects: OrderedDict[str, Any] = OrderedDict()  # text -> object, LRU order
+        self._by_prefix: dict[str, list[str]] = {}  # first PREFIX characters -> texts
+        self._chars = 0
+        #: Objects found again / decoded and kept (for tests and diagnostics).
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._objects)
+
+    @property
+    def chars(self) -> int:
+        """Characters of encoded text kept."""
+        return self._chars
+
+    def clear(self) -> None:
+        """Forget every object."""
+        with self._lock:
+            self._objects.clear()
+            self._by_prefix.clear()
+            self._chars = 0
+
+    def decode(self, text: str) -> Any:
+        """``loads(text)`` sharing this interner's objects, or ``_PLAIN`` when ``text``
+        should be decoded the plain way (no tagged object in it, or any doubt)."""
+        starts = _openings(text)
+        if not starts:
+            return _PLAIN
+        parts: list[str] = []
+        objects: list[Any] = []
+        pos = 0
+        for start in starts:
+            if start < pos:
+                continue  # inside an object already taken (e.g. circuit metadata)
+            found = self._find(text, start)
+            if found is None:
+                found = self._decode_one(text, start)
+                if found is None:
+                    return _PLAIN  # malformed, or not a tag here: the plain way decides
+            end, obj = found
+            parts.append(text[pos:start])
+            parts.append(f'{{"{_STAND_IN}":{len(objects)}}}')
+            objects.append(obj)
+            pos = end
+        parts.append(text[pos:])
+        seen = 0
+        doubt = False
+
+        def hook(d: dict[str, Any]) -> Any:
+            nonlocal seen, doubt
+            if len(d) != 1:
+                return d
+            key, value = next(iter(d.items()))
+            if key == _STAND_IN:
+                seen += 1
+                if type(value) is int and 0 <= value < len(objects):
+                    return objects[value]
+                doubt = True
+            elif key == "__dict__":
+                doubt = doubt or isinstance(value, (Circuit, PauliSum))
+            elif key in _RAW_TAGS and _holds_object(value):
+                doubt = True
+            return d
+
+        try:
+            data = json.loads("".join(parts), object_hook=hook)
+            if doubt or seen != len(objects):
+                return _PLAIN  # a stand-in the text itself holds, or an object out of place
+            return from_jsonable(data)
+        except Exception:
+            return _PLAIN  # the plain way raises its own error
+
+    def _find(self, text: str, start: int) -> tuple[int, Any] | None:
+        """``(end, object)`` of a kept object whose text starts at ``start``, or None."""
+        with self._lock:
+            for known in self._by_prefix.get(text[start : start + self.PREFIX], ()):
+                if text.startswith(known, start):
+                    self._objects.move_to_end(known)
+                    self.hits += 1
+                    return start + len(known), self._objects[known]
+        return None
+
+    def _decode_one(self, text: str, start: int) -> tuple[int, Any] | None:
+        """Decode the tagged object at ``start`` and keep it; None if it is not one."""
+        try:
+            data, end = _decoder.raw_decode(text, start)
+            if not (type(data) is dict and len(data) == 1):
+                return None
+            obj = from_jsonable(data)
+        except Exception:
+            return None
+        if not isinstance(obj, (Circuit, PauliSum)):
+            return None
+        known = text[start:end]
+        if self.PREFIX <= len(known) <= self.max_chars // 4:
+            self._keep(known, obj)
+        return end, obj
+
+    def _keep(self, known: str, obj: Any) -> None:
+        with self._lock:
+            if known in self._objects:
+                return  # another thread decoded it meanwhile
+            self.misses += 1
+            self._objects[known] = obj
+            self._by_prefix.setdefault(known[: self.PREFIX], []).append(known)
+            self._chars += len(known)
+            while len(self._objects) > self.size or self._chars > self.max_chars:
+                old, _ = self._objects.popitem(last=False)
+                self._chars -= len(old)
+                prefix = old[: self.PREFIX]
+                texts = self._by_prefix[prefix]
+                texts.remove(old)
+                if not texts:
+                    del self._by_prefix[prefix]
+
+
+def _openings(text: str) -> list[int]:
+    """Where the tagged objects an :class:`Interner` shares may start, in order."""
+    starts: list[int] = []
+    for opening in _OPENINGS:
+        i = text.find(opening)
+        while i >= 0:
+            starts.append(i)
+            i = text.find(opening, i + 1)
+    starts.sort()
+    return starts
+
+
+def _holds_object(value: Any) -> bool:
+    """True if ``value`` is, or holds at any depth, a decoded circuit or Pauli sum."""
+    if isinstance(value, (Circuit, PauliSum)):
+        return True
+    if type(value) is list:
+        return any(_holds_object(v) for v in value)
+    if type(value) is dict:
+        return any(_holds_object(v) for v in value.values())
+    return False

@@ -13,11 +13,12 @@ from typing import Any
 
 from ...errors import InputError, StoreError
 from ..clock import parse_duration
-from ..ir.encoding import dumps, loads, to_jsonable
+from ..ir.encoding import Interner, dumps, loads, to_jsonable
 from ..ir.payload import PROGRAMS, payload_from_json
 from ..job_record import JobStatus
 
 __all__ = [
+    "check_encodable",
     "check_text",
     "check_name",
     "check_tags",
@@ -34,16 +35,35 @@ __all__ = [
 ]
 
 
+def check_encodable(value: str, what: str) -> str:
+    """``value`` if it can be written as UTF-8 (the store's text encoding).
+
+    Raises:
+        InputError: it holds a lone surrogate (e.g. a file name decoded with
+            ``surrogateescape``); the message names ``what`` and the position.
+    """
+    if value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputError(
+            f"{what} must be valid Unicode text (UTF-8 encodable), got {value!r}: "
+            f"character {value[exc.start]!r} at position {exc.start} is a lone surrogate"
+        ) from None
+    return value
+
+
 def check_text(value: Any, what: str) -> str:
     if not isinstance(value, str):
         raise InputError(f"{what} must be a string, got {type(value).__name__}")
-    return value
+    return check_encodable(value, what)
 
 
 def check_name(value: Any, what: str) -> str:
     if not isinstance(value, str) or not value:
         raise InputError(f"{what} must be a non-empty string, got {value!r}")
-    return value
+    return check_encodable(value, what)
 
 
 def check_tags(tags: Iterable[str]) -> tuple[str, ...]:
@@ -56,6 +76,7 @@ def check_tags(tags: Iterable[str]) -> tuple[str, ...]:
     for tag in out:
         if not isinstance(tag, str):
             raise InputError(f"tags must be strings, got {tag!r}")
+        check_encodable(tag, "a tag")
     return out
 
 
@@ -146,8 +167,10 @@ def check_storable(value: Any, what: str) -> None:
         raise InputError(f"the {what} cannot be stored: {exc}") from None
 
 
-def decode_payload(program_id: str, text: str) -> Any:
-    data = loads(text)
+def decode_payload(program_id: str, text: str, interner: Interner | None = None) -> Any:
+    """The payload encoded as ``text`` (``interner``: share its circuits and observables
+    with earlier decodings, see :class:`~qsession_provider.core.ir.encoding.Interner`)."""
+    data = loads(text, interner=interner)
     return payload_from_json(program_id, data) if program_id in PROGRAMS else data
 
 

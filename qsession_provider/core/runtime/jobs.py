@@ -7,7 +7,14 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ...errors import InputError, InvalidJobStateError, JobError, StoreError
+from ...errors import (
+    ForbiddenError,
+    InputError,
+    InvalidJobStateError,
+    JobError,
+    JobNotFoundError,
+    StoreError,
+)
 from ..clock import Clock, parse_duration
 from ..device import DeviceRegistry
 from ..job import FINAL_STATES, PENDING_STATES, Job, JobErrorCode, JobRecord, JobStatus
@@ -252,15 +259,27 @@ class JobsAPI:
                 message="cancelled by the user",
             )
 
-    def delete_job(self, job_id: str) -> None:
+    def delete_job(
+        self, job_id: str, *, instance: str | None = None, user: str | None = None
+    ) -> None:
         """Delete a final job with its payload and result.
 
+        Args:
+            job_id: the job.
+            instance: the caller's instance: only a job of this instance may be deleted
+                (None: not checked - embedded, administrative use).
+            user: the authenticated caller: another user's job is "not found" (None or
+                "": not checked).
+
         Raises:
-            JobNotFoundError: no such job.
+            JobNotFoundError: no such job (or a job of another user).
+            ForbiddenError: the job belongs to another instance.
             InvalidJobStateError: the job has not finished (cancel it first).
         """
+        _check_caller_args(instance, user)
         with self._ctx.locked():
             record = self.store.get_job(job_id)
+            _check_caller(record, instance, user)
             if record.status not in FINAL_STATES:
                 raise InvalidJobStateError(
                     f"job {job_id} is {record.status.value}; only finished jobs can be deleted"
@@ -275,14 +294,21 @@ class JobsAPI:
         name: str | None = None,
         tags: Iterable[str] | None = None,
         metadata: Mapping[str, Any] | None = None,
+        instance: str | None = None,
+        user: str | None = None,
     ) -> Job:
         """Change a job's name, tags (replaced) or metadata (replaced).
 
+        ``instance`` and ``user`` identify the caller as for :meth:`delete_job`: a job of
+        another instance cannot be changed, a job of another user is "not found".
+
         Raises:
-            JobNotFoundError: no such job.
+            JobNotFoundError: no such job (or a job of another user).
+            ForbiddenError: the job belongs to another instance.
             InputError: invalid values.
             JobError: another process runs the (unfinished) job.
         """
+        _check_caller_args(instance, user)
         changes: dict[str, Any] = {}
         if name is not None:
             changes["name"] = args.check_text(name, "name")
@@ -293,6 +319,9 @@ class JobsAPI:
             changes["metadata"] = dict(metadata)
         with self._ctx.locked():
             job = self._live.get(job_id)
+            _check_caller(
+                job.record if job is not None else self.store.get_job(job_id), instance, user
+            )
             if job is not None:
                 job._update(**changes)
                 self.store.update_job(job.record)
@@ -331,3 +360,22 @@ class JobsAPI:
         with self._ctx.lock:
             handle = self._live.get(record.id) or self._handles.get(record.id)
             return handle if handle is not None else self._new_handle(record)
+
+
+def _check_caller(record: JobRecord, instance: str | None, user: str | None) -> None:
+    """Refuse a change of ``record`` by another user (not found) or instance (forbidden)."""
+    if user and record.user != user:
+        raise JobNotFoundError(f"no job with id {record.id!r}")
+    if instance is not None and record.instance != instance:
+        raise ForbiddenError(
+            f"job {record.id} belongs to another instance than {instance!r}; only its own "
+            "instance can change or delete it"
+        )
+
+
+def _check_caller_args(instance: str | None, user: str | None) -> None:
+    """Validate the ``instance`` and ``user`` a caller names itself by (InputError)."""
+    if instance is not None:
+        args.check_name(instance, "instance")
+    if user is not None:
+        args.check_text(user, "user")

@@ -153,6 +153,10 @@ class DeviceQueue:
         if heap is not None and len(heap) == 0:
             del self._sessions[session_id]
 
+    def has(self, job_id: str) -> bool:
+        """True if the job is queued here."""
+        return job_id in self._entries
+
     def job_ids(self) -> list[str]:
         """Ids of every queued job."""
         return list(self._entries)

@@ -30,13 +30,13 @@ import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ...errors import QSessionError, StoreError
+from ...errors import InputError, QSessionError, StoreError
 from ..clock import Clock, RealClock
 from ..device import Device, DeviceRegistry
-from ..job import Job, JobErrorCode
+from ..job import PENDING_STATES, Job, JobErrorCode, JobStatus
 from ..store.memory import MemoryStore
-from ..store.processes import Heartbeat, current_process, is_process_alive
-from ..store.protocol import OrphanReport, Store
+from ..store.processes import HEARTBEAT_INTERVAL, Heartbeat, current_process, is_process_alive
+from ..store.protocol import JobQuery, OrphanReport, Store
 from ..store.sqlite import SQLiteStore, resolve_store_path
 from .adoption import OrphanAdoption
 from .context import RuntimeContext
@@ -47,6 +47,7 @@ from .policies import FairSharePolicy, SchedulingPolicy
 from .scheduler import Scheduler
 from .session_rules import SessionRules
 from .sessions import SessionsAPI
+from .signals import install_sigterm_handler
 
 __all__ = ["Runtime", "registered_runtime"]
 
@@ -78,6 +79,22 @@ class Runtime(JobsAPI, SessionsAPI, OrphanAdoption):
             re-run once if deterministic, else fail ``orphaned``. It also adopts what a
             runtime shut down with ``keep_queued=True`` left. Default False: embedded
             runtimes fail the work of exited processes and leave kept work alone.
+        wall_clock: the real-time clock of heartbeats and of the sweep of dead owners
+            (default: a private :class:`~qsession_provider.core.clock.RealClock`; tests
+            pass a :class:`~qsession_provider.core.clock.VirtualClock` and advance it).
+        heartbeat_interval: seconds of ``wall_clock`` between two heartbeats.
+
+    Dead owners: with a file store, every ``heartbeat_interval`` the runtime writes its
+    heartbeat and sweeps the store like at start-up: the work of processes found gone
+    (:func:`~qsession_provider.core.store.processes.is_process_alive`: on this host as
+    soon as their pid is gone, on another host once their heartbeat is older than
+    :data:`~qsession_provider.core.store.processes.STALE_AFTER`) is failed ``orphaned``,
+    or adopted with ``adopt_orphans``. So a job of a killed process is final within one
+    heartbeat for the live processes sharing the store, and ``result()`` returns.
+
+    Signals: creating a runtime on a file store in the main thread installs a SIGTERM
+    handler if SIGTERM has its default action (:mod:`~.signals`): SIGTERM then exits
+    through ``SystemExit``, so runtimes shut down and stores commit what waits.
 
     Example:
         >>> from qsession_provider.core.clock import VirtualClock
@@ -100,7 +117,15 @@ class Runtime(JobsAPI, SessionsAPI, OrphanAdoption):
         executor: Executor | None = None,
         sweep_orphans: bool = True,
         adopt_orphans: bool = False,
+        wall_clock: Clock | None = None,
+        heartbeat_interval: float = HEARTBEAT_INTERVAL,
     ) -> None:
+        if isinstance(heartbeat_interval, bool) or not (
+            isinstance(heartbeat_interval, (int, float)) and heartbeat_interval > 0
+        ):
+            raise InputError(
+                f"heartbeat_interval must be a number of seconds > 0, got {heartbeat_interval!r}"
+            )
         self._own_clock = clock is None
         self.clock: Clock = clock if clock is not None else RealClock()
         self._own_store = store is None
@@ -126,14 +151,18 @@ class Runtime(JobsAPI, SessionsAPI, OrphanAdoption):
         self._handles: weakref.WeakValueDictionary[str, Job] = weakref.WeakValueDictionary()
         self._closed = False
         self._registry_key: str | None = None
+        self._wall: Clock = wall_clock if wall_clock is not None else RealClock()
+        self._own_wall = wall_clock is None
+        self._adopt = adopt_orphans
+        self._sweep = sweep_orphans
         self.store.register_process(self._process)
         #: What the start-up sweep changed (jobs failed, sessions closed, work adopted).
         self.orphans = self._sweep_orphans(adopt_orphans) if sweep_orphans else OrphanReport()
         self._heartbeat: Heartbeat | None = None
         if not self.store.location.startswith(":memory:"):
-            wall = RealClock()
-            self._heartbeat = Heartbeat(lambda: self.store.heartbeat(self._process.id, wall.now()))
+            self._heartbeat = Heartbeat(self._beat, heartbeat_interval, self._wall)
             self._heartbeat.start()
+            install_sigterm_handler()
 
     # -- the per-store registry -------------------------------------------------------------------
     @classmethod
@@ -278,12 +307,17 @@ class Runtime(JobsAPI, SessionsAPI, OrphanAdoption):
                 running jobs are waited for. Session timers stop here.
 
         Jobs still running when the runtime stops fail with code ``shutdown``; sessions
-        still open close with reason ``shutdown`` (unless ``keep_queued``).
+        still open close with reason ``shutdown`` (unless ``keep_queued``). Before the
+        runtime unregisters its process, every job of its own still pending in the store
+        ends ``shutdown`` too - also one an interrupt (Ctrl-C) caught half-way through the
+        runtime's bookkeeping - so nothing it accepted stays QUEUED or RUNNING for ever
+        (unless ``keep_queued``: then its queued jobs are left for adoption).
         """
         with self._ctx.locked():
             if self._closed:
                 return
             self._closed = True
+            self._end_lost_jobs()
             if keep_queued:
                 self._scheduler.paused = True  # queued jobs stay queued
             elif cancel_pending:
@@ -308,12 +342,17 @@ class Runtime(JobsAPI, SessionsAPI, OrphanAdoption):
                     self._rules.shutdown(session)
         if self._heartbeat is not None:
             self._heartbeat.stop()
+        if self._own_wall:
+            self._wall.close()
         if self._own_executor:
             self._executor.shutdown(wait=False)
         try:
-            self.store.unregister_process(self._process.id)
+            if keep_queued:
+                self.store.unregister_process(self._process.id)
+            else:
+                self._end_leftovers()
         except StoreError:
-            pass
+            pass  # the process record stays: the next sweep fails what is left
         if self._own_store:
             self.store.close()
         if self._own_clock:
@@ -325,8 +364,11 @@ class Runtime(JobsAPI, SessionsAPI, OrphanAdoption):
     def __enter__(self) -> Runtime:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown()
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        # Ctrl-C or SystemExit (SIGTERM) leaving the block: do not wait for the jobs (an
+        # interrupt may have cut their bookkeeping short); they end ``shutdown``.
+        interrupted = isinstance(exc, BaseException) and not isinstance(exc, Exception)
+        self.shutdown(wait=not interrupted, cancel_pending=interrupted)
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
@@ -337,21 +379,66 @@ class Runtime(JobsAPI, SessionsAPI, OrphanAdoption):
         if self._closed:
             raise QSessionError("the runtime has been shut down")
 
-    def _sweep_orphans(self, adopt: bool) -> OrphanReport:
+    def _shutdown_fields(self) -> dict[str, Any]:
+        return {
+            "finished_at": self.clock.now(),
+            "error_code": JobErrorCode.SHUTDOWN.value,
+            "error_message": "the runtime shut down before the job finished",
+        }
+
+    def _end_lost_jobs(self) -> None:
+        """End the live jobs the scheduler does not track (a submission an interrupt cut
+        short after the job was stored): nothing would ever finish them (lock held)."""
+        ended = self._shutdown_fields()
+        for job in list(self._live.values()):
+            if not job.in_final_state() and not self._scheduler.tracks(job.id):
+                for callback in job._transition(JobStatus.ERROR, **ended):
+                    self._ctx.after_unlock(callback)
+                try:
+                    self.store.update_job(job.record)
+                except StoreError:
+                    pass  # the store's own pass at the end of shutdown tries again
+
+    def _end_leftovers(self) -> None:
+        """At shutdown: end every job of this runtime still pending in the store (the
+        in-memory ones have ended), then close its leftover sessions and unregister,
+        atomically (the store's sweep)."""
+        me = self._process.id
+        with self._ctx.locked():
+            self._end_lost_jobs()
+            ended = self._shutdown_fields()
+            for record in self.store.query_jobs(JobQuery(owner=me, statuses=PENDING_STATES)):
+                live = self._live.get(record.id)
+                if live is not None and live._is_settled():  # final, its waiters released
+                    self.store.update_job(live.record)
+                else:
+                    self.store.update_job(record.replace(status=JobStatus.ERROR, **ended))
+        self.store.mark_orphans([me], self._wall.now())
+
+    def _beat(self) -> None:
+        """One heartbeat: write ours, then sweep the processes found gone since the last."""
+        if self._closed:
+            return
+        self.store.heartbeat(self._process.id, self._wall.now())
+        if self._sweep and not self._closed:
+            self._sweep_orphans(self._adopt, live=True)
+
+    def _sweep_orphans(self, adopt: bool, *, live: bool = False) -> OrphanReport:
         """Fail (or ``adopt``) the jobs and sessions of registered processes that are gone.
 
         Every runtime registers its process before it accepts anything and finishes its
         jobs before it unregisters - but for ``shutdown(keep_queued=True)``, whose work
-        only an adopting runtime takes (as work without a process record).
+        only an adopting runtime takes (as work without a process record). The sweep of a
+        ``live`` runtime (at a heartbeat) adopts only when it finds a process gone.
         """
-        wall = RealClock().now()
+        wall = self._wall.now()
         dead = {
             p.id: p
             for p in self.store.processes()
             if p.id != self._process.id and not is_process_alive(p, now=wall)
         }
         if adopt:
-            return self._adopt_orphans(dead)
+            return self._adopt_orphans(dead) if dead or not live else OrphanReport()
         return self.store.mark_orphans(dead, wall) if dead else OrphanReport()
 
 

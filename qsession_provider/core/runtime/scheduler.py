@@ -352,6 +352,11 @@ class Scheduler:
         self._end(job, status, now, code, message)
         self.ctx.emitter.post("job_finished", job)
 
+    def tracks(self, job_id: str) -> bool:
+        """True if the job is queued or running here (False for a job a submission
+        interrupted half-way never handed over)."""
+        return job_id in self._running or any(q.has(job_id) for q in self._queues.values())
+
     @property
     def busy(self) -> bool:
         """True while any job of this runtime is queued or running."""

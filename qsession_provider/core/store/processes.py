@@ -2,8 +2,9 @@
 
 Each runtime registers a :class:`ProcessRecord` in its store: a random owner id, the pid,
 the host, a start token and a heartbeat. Jobs and sessions carry the owner id. When a
-store is opened, records of processes that are gone are swept: their unfinished jobs
-become ERROR (``orphaned``) and their open sessions close (``owner_exited``).
+store is opened, and then at every heartbeat of each live runtime, records of processes
+that are gone are swept: their unfinished jobs become ERROR (``orphaned``) and their open
+sessions close (``owner_exited``).
 
 A process counts as gone when, on the same host,
 
@@ -25,7 +26,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..clock import RealClock
+from ..clock import Clock, RealClock, Timer
 
 __all__ = [
     "ProcessRecord",
@@ -116,28 +117,55 @@ def is_process_alive(
 
 
 class Heartbeat:
-    """A daemon thread that calls ``beat()`` every ``interval`` real seconds until stopped."""
+    """Calls ``beat()`` every ``interval`` seconds of ``clock`` until stopped.
 
-    def __init__(self, beat: Callable[[], object], interval: float = HEARTBEAT_INTERVAL) -> None:
+    The beats are timers of ``clock``: by default a private
+    :class:`~qsession_provider.core.clock.RealClock` (one daemon thread, closed by
+    :meth:`stop`); tests pass a :class:`~qsession_provider.core.clock.VirtualClock` and
+    advance it. A beat that raises is skipped (a busy or closed store must not stop the
+    beating).
+    """
+
+    def __init__(
+        self,
+        beat: Callable[[], object],
+        interval: float = HEARTBEAT_INTERVAL,
+        clock: Clock | None = None,
+    ) -> None:
+        if not interval > 0:
+            raise ValueError(f"the heartbeat interval must be > 0 seconds, got {interval!r}")
         self._beat = beat
         self._interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="qsession-heartbeat", daemon=True)
+        self._own_clock = clock is None
+        self._clock: Clock = clock if clock is not None else RealClock()
+        self._lock = threading.Lock()
+        self._stopped = False
+        self._timer: Timer | None = None
 
     def start(self) -> None:
-        """Start beating."""
-        self._thread.start()
+        """Start beating (the first beat comes one interval from now)."""
+        self._schedule()
 
     def stop(self) -> None:
-        """Stop and wait for the thread (idempotent)."""
-        self._stop.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=5)
+        """Stop beating (idempotent); a beat already under way finishes."""
+        with self._lock:
+            self._stopped = True
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+        if self._own_clock:
+            self._clock.close()
 
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self._beat()
-            except Exception:  # a busy or closed store must not kill the thread loudly
-                if self._stop.is_set():
-                    return
+    def _schedule(self) -> None:
+        with self._lock:
+            if not self._stopped:
+                self._timer = self._clock.call_later(self._interval, self._tick)
+
+    def _tick(self) -> None:
+        if self._stopped:
+            return
+        try:
+            self._beat()
+        except Exception:  # a busy or closed store must not stop the beating
+            pass
+        self._schedule()

@@ -20,9 +20,18 @@ millisecond; tens of milliseconds while a loop of tiny jobs keeps the interprete
 Reads, the other writes and :meth:`SQLiteStore.flush` wait for the writer first, so a
 process always reads its own writes and other processes see them as soon as they are
 committed; closing the store, shutting its runtime down and leaving the interpreter
-flush. What a crash of the process can lose is the last group not yet committed: jobs
-whose results the process itself had just received. ``write_behind=False`` commits every
-write before it returns instead (the choice for ``":memory:"``).
+flush (each waits at most :data:`~.sqlite_writer.CLOSE_LIMIT` seconds; a flush at most
+:data:`~.sqlite_writer.FLUSH_LIMIT` unless told otherwise). What a crash of the process
+can lose is the last group not yet committed: jobs whose results the process itself had
+just received. ``write_behind=False`` commits every write before it returns instead (the
+choice for ``":memory:"``).
+
+**Failures.** A record SQLite rejects is dropped alone, logged and reported by the next
+flush; a store that fails (full disk, I/O error) holds the writes in memory and turns
+synchronous until a commit succeeds: every write and read raises its
+:class:`~qsession_provider.errors.StoreError` meanwhile (see :mod:`~.sqlite_writer`).
+New files are private: mode 0600 (SQLite gives ``-wal`` and ``-shm`` the same), new
+directories 0700, and the default data directory is made 0700.
 
 The store keeps in memory the status of the jobs it wrote whose final state is not
 committed yet (and the state of its open sessions), which is how ``update_job`` and
@@ -39,6 +48,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -77,9 +87,11 @@ from .sqlite_sql import (
 )
 from .sqlite_sweep import adopt_orphan_rows, mark_orphan_rows
 from .sqlite_tokens import SQLiteTokens
-from .sqlite_writer import GroupCommit, Write, WriteKey, merge_write
+from .sqlite_writer import CLOSE_LIMIT, GroupCommit, Write, WriteKey, merge_write
 
 __all__ = ["SQLiteStore", "default_store_path", "resolve_store_path", "STORE_ENV_VAR"]
+
+_log = logging.getLogger("qsession_provider.store")
 
 #: Environment variable that overrides the default store file.
 STORE_ENV_VAR = "QSESSION_STORE"
@@ -108,6 +120,34 @@ def resolve_store_path(path: str | os.PathLike[str] | None = None) -> str:
     return os.path.realpath(os.path.expanduser(raw))
 
 
+#: Mode of a store file this package creates (SQLite gives its ``-wal`` and ``-shm`` the same).
+FILE_MODE = 0o600
+#: Mode of the directories created for a store, and of the default data directory.
+DIR_MODE = 0o700
+
+
+def _create_private(location: str, *, own_dir: bool) -> None:
+    """Create the store file (mode :data:`FILE_MODE`) and its missing parent directories
+    (:data:`DIR_MODE`) unless they exist; ``own_dir``: the default data directory, made
+    private even if it exists. An existing file keeps its mode (sharing it is a choice).
+
+    Raises:
+        StoreError: the directory or file cannot be created (the message names the path).
+    """
+    directory = os.path.dirname(location) or "."
+    try:
+        os.makedirs(directory, mode=DIR_MODE, exist_ok=True)
+        if own_dir:
+            os.chmod(directory, DIR_MODE)
+        try:
+            fd = os.open(location, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        except FileExistsError:
+            return
+    except OSError as exc:
+        raise StoreError(f"cannot create the store at {location}: {exc}") from exc
+    os.close(fd)
+
+
 #: Stores with a writer thread, flushed when the interpreter exits.
 _OPEN: weakref.WeakSet[SQLiteStore] = weakref.WeakSet()
 
@@ -117,7 +157,8 @@ class SQLiteStore(SQLiteTokens):
 
     Args:
         path: database file, ``":memory:"``, or None for :func:`default_store_path`.
-            Parent directories are created.
+            A new file is created private (mode 0600, and its parent directories 0700;
+            the default data directory is made 0700 even if it exists).
         busy_timeout: seconds to wait for another process's write lock.
         write_behind: commit job and session writes in a writer thread (the default for
             a file; see the module docstring), or before each write returns (False; the
@@ -144,7 +185,9 @@ class SQLiteStore(SQLiteTokens):
             raise InputError("write_behind needs a store file, not ':memory:'")
         self.write_behind = not memory if write_behind is None else bool(write_behind)
         if not memory:
-            os.makedirs(os.path.dirname(self.location) or ".", exist_ok=True)
+            _create_private(
+                self.location, own_dir=path is None and not os.environ.get(STORE_ENV_VAR)
+            )
         #: Guards the write connection (and, for ":memory:", reads too).
         self._lock = threading.RLock()
         self._db = self._connect(busy_timeout)
@@ -258,9 +301,13 @@ class SQLiteStore(SQLiteTokens):
             try:
                 apply_writes(cur, group)
                 self._db.execute("COMMIT")
-            except sqlite3.Error as error:
+            except BaseException as error:
+                # Whatever failed (SQLite, or text it cannot encode), no transaction stays
+                # open: an open one would lock the file for every other process.
                 with contextlib.suppress(sqlite3.Error):
                     self._db.execute("ROLLBACK")
+                if isinstance(error, StoreError) or not isinstance(error, Exception):
+                    raise
                 raise StoreError(f"cannot write to store {self.location}: {error}") from error
 
     def _committed(self, group: list[Write], stored: bool) -> None:
@@ -500,9 +547,9 @@ class SQLiteStore(SQLiteTokens):
         if self._closed:
             return
         try:
-            self.flush()
+            self.flush(timeout=CLOSE_LIMIT)
         except StoreError:
-            pass  # logged by the writer when it dropped the write
+            pass  # logged: by the writer (a dropped write), by close() below (held writes)
         finally:
             self._writes.close()
             with self._lock, self._read_lock:
@@ -519,10 +566,15 @@ class SQLiteStore(SQLiteTokens):
 
 @atexit.register
 def _flush_open_stores() -> None:
-    """Leaving the interpreter commits what the writers still hold."""
+    """Leaving the interpreter commits what the writers still hold (waiting at most
+    :data:`~.sqlite_writer.CLOSE_LIMIT` seconds per store); what cannot be is logged."""
     for store in list(_OPEN):
-        with contextlib.suppress(Exception):
-            store.flush(timeout=30.0)
+        try:
+            store.flush(timeout=CLOSE_LIMIT)
+        except StoreError as exc:
+            _log.error("leaving the interpreter, store %s: %s", store.location, exc)
+        except Exception:  # noqa: S110 - the interpreter is going away: never block it
+            pass
 
 
 def _snapshot(record: JobRecord | SessionRecord) -> Any:
