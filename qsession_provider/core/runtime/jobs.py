@@ -110,7 +110,7 @@ class JobsAPI:
         tags = args.check_tags(tags)
         args.check_text(name, "name")
         args.check_name(instance, "instance")
-        if type(user) is not str:
+        if type(user) is not str or not user.isascii():  # the ASCII common case costs nothing
             args.check_text(user, "user")
         if isinstance(priority, bool) or not isinstance(priority, int):
             raise InputError(f"priority must be an integer, got {priority!r}")

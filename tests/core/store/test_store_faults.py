@@ -88,6 +88,7 @@ def open_in_another_process(path: str) -> int:
         ({"name": BAD}, "name"),
         ({"instance": BAD}, "instance"),
         ({"job_id": BAD}, "job_id"),
+        ({"user": BAD}, "user"),
     ],
 )
 def test_text_that_is_not_utf8_is_refused_at_submit_and_the_store_works_on(
