@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.ir.encoding import loads
 from ..core.job import FINAL_STATES, JobRecord, JobStatus
+from ..core.job_record import JobRecordView
 from ..core.runtime.checks import decode_payload
 from ..errors import InputError, JobCancelledError, JobFailedError, JobTimeoutError
 from .transport import LONG_POLL
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
 __all__ = ["RemoteJob"]
 
 
-class RemoteJob:
+class RemoteJob(JobRecordView):
     """A handle on one job of a remote runtime (see the module docstring).
 
     Made by :class:`~.remote.RemoteRuntime` (``submit``, ``job``, ``jobs``); one handle
@@ -64,86 +65,7 @@ class RemoteJob:
         self._callbacks: list[Callable[[RemoteJob], object]] = []
         self._watcher: threading.Thread | None = None
 
-    # -- record views ----------------------------------------------------------------------
-    @property
-    def record(self) -> JobRecord:
-        """The record as last read (an immutable snapshot)."""
-        return self._record
-
-    @property
-    def id(self) -> str:
-        """The job id."""
-        return self._record.id
-
-    def job_id(self) -> str:
-        """The job id (Qiskit spelling)."""
-        return self._record.id
-
-    @property
-    def status(self) -> JobStatus:
-        """Status as last read (:meth:`refresh` reads it again)."""
-        return self._record.status
-
-    @property
-    def program_id(self) -> str:
-        """``sampler``, ``estimator`` or ``run``."""
-        return self._record.program_id
-
-    @property
-    def device(self) -> str:
-        """Name of the device the job runs on."""
-        return self._record.device
-
-    @property
-    def session_id(self) -> str | None:
-        """Id of the job's session, or None in job mode."""
-        return self._record.session_id
-
-    @property
-    def instance(self) -> str:
-        """The instance the job is charged to."""
-        return self._record.instance
-
-    @property
-    def tags(self) -> tuple[str, ...]:
-        """Job tags."""
-        return self._record.tags
-
-    @property
-    def name(self) -> str:
-        """Job name."""
-        return self._record.name
-
-    @property
-    def metadata(self) -> dict[str, Any]:
-        """Face-specific data stored with the job (read-only by convention)."""
-        return self._record.metadata
-
-    @property
-    def created_at(self) -> float:
-        """Submission time (server clock)."""
-        return self._record.created_at
-
-    @property
-    def started_at(self) -> float | None:
-        """Time execution began, or None."""
-        return self._record.started_at
-
-    @property
-    def finished_at(self) -> float | None:
-        """Time the job reached a final state, or None."""
-        return self._record.finished_at
-
-    @property
-    def error_message(self) -> str | None:
-        """Why the job failed or was cancelled, or None."""
-        return self._record.error_message
-
-    @property
-    def error_code(self) -> str | None:
-        """A ``JobErrorCode`` value for ERROR/CANCELLED jobs, or None."""
-        return self._record.error_code
-
+    # -- what the shared record views do not cover ----------------------------------
     @property
     def payload(self) -> Any:
         """The neutral payload (fetched from the server on first use if not submitted here)."""
@@ -156,27 +78,6 @@ class RemoteJob:
     def is_foreign(self) -> bool:
         """Always True: the server runs the job, so :meth:`refresh` reads its state."""
         return True
-
-    # -- state queries ----------------------------------------------------------------------
-    def in_final_state(self) -> bool:
-        """True once DONE, ERROR or CANCELLED (as last read)."""
-        return self._record.status in FINAL_STATES
-
-    def running(self) -> bool:
-        """True while RUNNING (as last read)."""
-        return self._record.status is JobStatus.RUNNING
-
-    def cancelled(self) -> bool:
-        """True if CANCELLED (as last read)."""
-        return self._record.status is JobStatus.CANCELLED
-
-    def errored(self) -> bool:
-        """True if ERROR (as last read)."""
-        return self._record.status is JobStatus.ERROR
-
-    def succeeded(self) -> bool:
-        """True if DONE (as last read)."""
-        return self._record.status is JobStatus.DONE
 
     # -- waiting and results ----------------------------------------------------------------
     def wait(self, timeout: float | None = None) -> bool:

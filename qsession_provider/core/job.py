@@ -37,6 +37,7 @@ from .job_record import (
     TRANSITIONS,
     JobErrorCode,
     JobRecord,
+    JobRecordView,
     JobStatus,
 )
 
@@ -52,7 +53,7 @@ __all__ = [
 ]
 
 
-class Job:
+class Job(JobRecordView):
     """A handle on one job: status, waiting, result, cancellation.
 
     Handles for jobs this process runs are updated in place by the runtime. Handles for
@@ -100,86 +101,7 @@ class Job:
         #: in the calling thread instead, returns True if it did (see the module docstring).
         self._steal: Callable[[], bool] | None = None
 
-    # -- record views ----------------------------------------------------------------------
-    @property
-    def record(self) -> JobRecord:
-        """The current record (an immutable snapshot)."""
-        return self._record
-
-    @property
-    def id(self) -> str:
-        """The job id."""
-        return self._record.id
-
-    def job_id(self) -> str:
-        """The job id (Qiskit spelling)."""
-        return self._record.id
-
-    @property
-    def status(self) -> JobStatus:
-        """Current status."""
-        return self._record.status
-
-    @property
-    def program_id(self) -> str:
-        """``sampler``, ``estimator`` or ``run``."""
-        return self._record.program_id
-
-    @property
-    def device(self) -> str:
-        """Name of the device the job runs on."""
-        return self._record.device
-
-    @property
-    def session_id(self) -> str | None:
-        """Id of the job's session, or None in job mode."""
-        return self._record.session_id
-
-    @property
-    def instance(self) -> str:
-        """The instance (user or group) the job is charged to."""
-        return self._record.instance
-
-    @property
-    def tags(self) -> tuple[str, ...]:
-        """Job tags."""
-        return self._record.tags
-
-    @property
-    def name(self) -> str:
-        """Job name."""
-        return self._record.name
-
-    @property
-    def metadata(self) -> dict[str, Any]:
-        """Face-specific data stored with the job (read-only by convention)."""
-        return self._record.metadata
-
-    @property
-    def created_at(self) -> float:
-        """Submission time."""
-        return self._record.created_at
-
-    @property
-    def started_at(self) -> float | None:
-        """Time execution began, or None."""
-        return self._record.started_at
-
-    @property
-    def finished_at(self) -> float | None:
-        """Time the job reached a final state, or None."""
-        return self._record.finished_at
-
-    @property
-    def error_message(self) -> str | None:
-        """Why the job failed or was cancelled, or None."""
-        return self._record.error_message
-
-    @property
-    def error_code(self) -> str | None:
-        """A :class:`JobErrorCode` value for ERROR/CANCELLED jobs, or None."""
-        return self._record.error_code
-
+    # -- what the shared record views do not cover ----------------------------------
     @property
     def payload(self) -> Any:
         """The neutral payload (loaded from the store on first use for stored jobs)."""
@@ -192,28 +114,6 @@ class Job:
         """True if another process runs this job (this handle reads the store)."""
         return self._reload is not None
 
-    # -- state queries -------------------------------------------------------------------
-    def in_final_state(self) -> bool:
-        """True once DONE, ERROR or CANCELLED."""
-        return self._record.status in FINAL_STATES
-
-    def running(self) -> bool:
-        """True while RUNNING."""
-        return self._record.status is JobStatus.RUNNING
-
-    def cancelled(self) -> bool:
-        """True if CANCELLED."""
-        return self._record.status is JobStatus.CANCELLED
-
-    def errored(self) -> bool:
-        """True if ERROR."""
-        return self._record.status is JobStatus.ERROR
-
-    def succeeded(self) -> bool:
-        """True if DONE."""
-        return self._record.status is JobStatus.DONE
-
-    # -- waiting and results -------------------------------------------------------------
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the job is final or ``timeout`` clock seconds pass.
 
