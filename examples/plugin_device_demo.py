@@ -34,7 +34,7 @@ def main() -> None:
     )
     payload = SamplerPayload((SamplerPub(bell, None, 2000),), seed=11)
     job = runtime.submit("sampler", "noisy_readout_5", payload, name="bell")
-    bits = job.result()["pubs"][0]["registers"]["c"]
+    bits = job.result()["pubs"][0]["registers"]["c"].unpack()  # packed bits -> (shots, 2) 0/1
     values, counts = (bits[:, 0] + 2 * bits[:, 1]), {}
     for v in values.tolist():
         key = format(v, "02b")

@@ -22,6 +22,7 @@ __all__ = [
     "JobFailedError",
     "JobCancelledError",
     "JobTimeoutError",
+    "ResultUnavailableError",
     "InvalidJobStateError",
     "ClockStalledError",
     "PluginError",
@@ -96,6 +97,10 @@ class JobCancelledError(JobError):
 
 class JobTimeoutError(JobError, TimeoutError):
     """Waiting for a job exceeded the given timeout."""
+
+
+class ResultUnavailableError(JobError, LookupError):
+    """The job is DONE but its result is no longer kept (an in-memory store's retention)."""
 
 
 class InvalidJobStateError(JobError):

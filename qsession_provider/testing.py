@@ -223,6 +223,28 @@ def check_query_jobs(store: Store) -> None:
     assert ids(tags=("x",)) == ["q1"]
 
 
+def check_job_counts_by_session(store: Store) -> None:
+    """``count_jobs_by_session``: counts per session and status; sessions without jobs left out."""
+    specs = [
+        ("c1", "s1", JobStatus.QUEUED),
+        ("c2", "s1", JobStatus.QUEUED),
+        ("c3", "s1", JobStatus.DONE),
+        ("c4", "s2", JobStatus.ERROR),
+        ("c5", None, JobStatus.DONE),
+        ("c6", "s3", JobStatus.DONE),
+    ]
+    for job_id, session_id, status in specs:
+        store.add_job(_job(job_id, session_id=session_id, status=status), "{}")
+    counts = store.count_jobs_by_session(["s1", "s2", "empty"])
+    assert counts == {
+        "s1": {JobStatus.QUEUED: 2, JobStatus.DONE: 1},
+        "s2": {JobStatus.ERROR: 1},
+    }, counts
+    assert store.count_jobs_by_session([]) == {}
+    many = [f"x{k}" for k in range(1200)] + ["s3"]  # more ids than one SQL statement binds
+    assert store.count_jobs_by_session(many) == {"s3": {JobStatus.DONE: 1}}
+
+
 def check_query_sessions(store: Store) -> None:
     """Session filters and ordering."""
     store.add_session(_session("s1", created_at=1.0, name="one"))
@@ -371,6 +393,7 @@ STORE_CHECKS: tuple[Callable[[Store], None], ...] = (
     check_final_states_never_change,
     check_query_jobs,
     check_query_sessions,
+    check_job_counts_by_session,
     check_metadata_is_copied,
     check_processes_and_orphans,
     check_adopt_orphans,

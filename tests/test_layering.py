@@ -95,10 +95,31 @@ LAYERS = [
         (*FRAMEWORKS, "starlette", "uvicorn"),
     ),
     (
+        "visual",
+        _modules(f"{PKG}.visual"),
+        (*BASE, f"{PKG}.core", f"{PKG}.sim", f"{PKG}.plugins", f"{PKG}.client", f"{PKG}.visual"),
+        (*FRAMEWORKS, "starlette", "uvicorn"),
+    ),
+    (
         "server",
-        _modules(f"{PKG}.server"),
+        _modules(f"{PKG}.server", skip=(f"{PKG}.server.ibm",)),
         (*BASE, f"{PKG}.core", f"{PKG}.sim", f"{PKG}.plugins", f"{PKG}.client", f"{PKG}.server"),
         FRAMEWORKS,
+    ),
+    (
+        # The IBM platform API decodes with qiskit-ibm-runtime's own decoders (QPY inside).
+        "server.ibm",
+        _modules(f"{PKG}.server.ibm"),
+        (
+            *BASE,
+            f"{PKG}.core",
+            f"{PKG}.sim",
+            f"{PKG}.plugins",
+            f"{PKG}.client",
+            f"{PKG}.server",
+            f"{PKG}.translate.qiskit",
+        ),
+        ("cirq", "sympy"),
     ),
 ]
 

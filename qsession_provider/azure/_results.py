@@ -3,6 +3,10 @@
 Each shot's outcome is the list of its classical bits, bit 0 first (``[0, 1]``); a circuit
 with several classical registers gives a tuple of such lists, one per register in circuit
 order (``([0, 1], [1])``); its display string is the ``str()`` of the outcome.
+
+The registers arrive packed (:class:`~qsession_provider.core.ir.bits.PackedBits`; results
+stored before bits were kept packed hold uint8 arrays): the distinct shots are found on the
+packed bytes and only they are unpacked.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
+
+from ..core.ir.bits import PackedBits, as_packed
 
 __all__ = ["Outcomes", "decode", "copy_outcome"]
 
@@ -29,24 +35,26 @@ def decode(raw: Any) -> Outcomes | None:
         return None
     (experiment,) = raw["results"][:1]
     shots = int(experiment["shots"])
-    arrays = [
-        np.asarray(bits, dtype=np.uint8).reshape(shots, -1)
-        for bits in experiment["registers"].values()
+    packed = [
+        as_packed(bits, where=f"register {name!r}").reshape(shots)
+        for name, bits in experiment["registers"].items()
     ]
-    sizes = [a.shape[1] for a in arrays]
-    if not arrays or sum(sizes) == 0:
-        empty: Any = [] if len(arrays) <= 1 else tuple([] for _ in arrays)
+    if not packed or sum(p.num_bits for p in packed) == 0:
+        empty: Any = [] if len(packed) <= 1 else tuple([] for _ in packed)
         return Outcomes([empty], [shots], [0] * shots)
-    joined = np.concatenate(arrays, axis=1)
+    joined = np.concatenate([p.data for p in packed], axis=1)
     uniq, inverse, counts = np.unique(joined, axis=0, return_inverse=True, return_counts=True)
-    outcomes: list[Any] = []
-    for row in uniq.tolist():
-        parts, at = [], 0
-        for size in sizes:
-            parts.append(row[at : at + size])
-            at += size
-        outcomes.append(parts[0] if len(parts) == 1 else tuple(parts))
-    return Outcomes(outcomes, counts.tolist(), np.ravel(inverse).tolist())
+    parts, at = [], 0
+    for p in packed:  # unpack the distinct rows only
+        parts.append(PackedBits(p.num_bits, uniq[:, at : at + p.num_bytes]).unpack())
+        at += p.num_bytes
+    # Outcomes in the order of their bit lists (bit 0 first), as they always were.
+    order = np.lexsort(np.concatenate(parts, axis=1).T[::-1])
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    columns = [part[order].tolist() for part in parts]
+    outcomes: list[Any] = [parts[0] if len(parts) == 1 else tuple(parts) for parts in zip(*columns)]
+    return Outcomes(outcomes, counts[order].tolist(), rank[np.ravel(inverse)].tolist())
 
 
 def copy_outcome(outcome: Any) -> Any:

@@ -136,6 +136,11 @@ class Job(WorkspaceItem[JobDetails]):
         self.refresh()
 
     # -- state ---------------------------------------------------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the runtime's job handle: it is read back by id when needed (the
+        workspace reconnects, see :mod:`qsession_provider.client.handles`)."""
+        return {**self.__dict__, "_handle": None}
+
     def _core(self) -> CoreJob:
         if self._handle is None:
             self._handle = self.workspace.runtime.job(self.id)

@@ -174,6 +174,16 @@ class Session(WorkspaceItem[SessionDetails]):
         """True once Succeeded, Failed or TimedOut (``Failure(s)`` is not terminal)."""
         return self.details.status in TERMINAL_SESSION_STATUSES
 
+    def draw_timeline(self, **options: Any) -> Any:
+        """A matplotlib figure of the session's jobs over time (needs the ``plot`` extra).
+
+        Options as for :func:`qsession_provider.visual.draw_timeline` (``others``, ``ax``,
+        ``title``).
+        """
+        from ..visual.timeline import draw_timeline  # matplotlib loads only when drawing
+
+        return draw_timeline(self.id, runtime=self.workspace.runtime, **options)
+
     def __enter__(self) -> Session:
         """A no-op (it does not open the session), as in azure-quantum."""
         return self

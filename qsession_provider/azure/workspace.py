@@ -29,7 +29,8 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from ..client import RuntimeAPI, runtime_for
+from ..client import KEEP_DEFAULT, RuntimeAPI, runtime_for
+from ..client.handles import Handle
 from ..core.clock import Clock
 from ._listing import check_orderby, matches, ordered
 from ._mapping import PROVIDER_ID, as_list, session_details
@@ -62,7 +63,7 @@ def _cloud_location(endpoint: str | None) -> str | None:
     return found.group(1) if found else None
 
 
-class Workspace:
+class Workspace(Handle):
     """An Azure Quantum workspace backed by the local runtime of a store.
 
     Args:
@@ -76,11 +77,17 @@ class Workspace:
             clock other than the default store's gives a timeline of its own; see
             ``open_runtime``.
         runtime: use this runtime instead (then give neither ``store`` nor ``clock``).
+        keep_results: how many of the latest results an in-memory store keeps (default 100;
+            None: all; see :func:`~qsession_provider.client.open_runtime`).
         endpoint: the URL of a ``qsession serve`` server (an Azure cloud endpoint is kept
             for display only).
         api_key: the server's token (default: ``credential.key``, else ``$QSESSION_TOKEN``).
         connection_string: an Azure connection string (see :meth:`from_connection_string`).
         **kwargs: other cloud options, kept in :attr:`options`.
+
+    A workspace pickles as its runtime's address (store file, or server URL and key) and
+    its display fields, without ``credential``, and reconnects on unpickling
+    (:mod:`qsession_provider.client.handles`); so do its targets and jobs.
 
     Raises:
         ValueError: ``runtime`` with ``store``/``clock``, or a server endpoint with them; an
@@ -112,6 +119,7 @@ class Workspace:
         endpoint: str | None = None,
         api_key: str | None = None,
         connection_string: str | None = None,
+        keep_results: int | None = KEEP_DEFAULT,
         **kwargs: Any,
     ) -> None:
         if runtime is not None and (store is not None or clock is not None):
@@ -142,9 +150,30 @@ class Workspace:
             if server is not None and api_key is None:
                 api_key = getattr(credential, "key", None)
             runtime = runtime_for(
-                url=server, token=api_key if server else None, store=store, clock=clock
+                url=server,
+                token=api_key if server else None,
+                store=store,
+                clock=clock,
+                keep_results=keep_results,
             )
         self._runtime = runtime
+
+    def _handle_state(self) -> tuple[RuntimeAPI, Any, tuple[Any, ...]]:
+        fields = {
+            "subscription_id": self.subscription_id,
+            "resource_group": self.resource_group,
+            "name": self.name,
+            "storage": self.storage,
+            "location": self.location,
+            "user_agent": self.user_agent,
+            "endpoint": self.endpoint,
+            **self.options,
+        }
+        return self._runtime, type(self)._from_pickle, (fields,)
+
+    @classmethod
+    def _from_pickle(cls, runtime: RuntimeAPI, fields: dict[str, Any]) -> Workspace:
+        return cls(runtime=runtime, **fields)
 
     @classmethod
     def from_connection_string(cls, connection_string: str, **kwargs: Any) -> Workspace:

@@ -153,8 +153,30 @@ def expectation_inputs(
                 "Provided circuit has terminal measurements, which may skew expectation "
                 "values. If this is intentional, set permit_terminal_measurements=True."
             )
-        program = cirq.drop_terminal_measurements(program)
+        program = _without_terminal_measurements(program)
     return program, sums
+
+
+def _without_terminal_measurements(program: cirq.AbstractCircuit) -> cirq.AbstractCircuit:
+    """``program`` without its terminal measurements: those no later operation acts on or
+    reads. Mid-circuit ones stay (the estimator weighs their outcomes exactly)."""
+    controlled = any(cirq.control_keys(op) for op in program.all_operations())
+    if not controlled and program.are_all_measurements_terminal():
+        return cirq.drop_terminal_measurements(program)
+    circuit = program.unfreeze(copy=True)
+    later_keys: set[cirq.MeasurementKey] = set()
+    later_qubits: set[cirq.Qid] = set()
+    terminal = []
+    for index in range(len(circuit) - 1, -1, -1):
+        for op in circuit[index].operations:
+            keys = set(cirq.measurement_key_objs(op))
+            if cirq.is_measurement(op) and not (later_qubits & set(op.qubits) or later_keys & keys):
+                terminal.append((index, op))
+        for op in circuit[index].operations:
+            later_qubits.update(op.qubits)
+            later_keys.update(cirq.control_keys(op))
+    circuit.batch_remove(terminal)
+    return circuit
 
 
 def _hermitian_parts(observable: PauliSum) -> tuple[PauliSum, PauliSum | None]:

@@ -5,7 +5,9 @@ Results are :class:`JobResult` objects: ``cirq.ResultDict`` carrying the ``job_i
 column ``j`` the ``j``-th qubit of the measurement gate (the IR register's bit ``j``).
 Every pub of a Cirq face sampler job has a leading axis of resolvers (see
 :mod:`._payloads`), so :func:`sweep_results` reads one symbolic pub and one pub per
-resolver the same way.
+resolver the same way. The neutral result's registers are packed
+(:class:`~qsession_provider.core.ir.bits.PackedBits`); each resolver's bits are unpacked
+when its result is built (results stored before bits were kept packed hold uint8 arrays).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import cirq
 import numpy as np
 
+from ..core.ir.bits import PackedBits, as_packed
 from ..errors import InputError
 
 __all__ = ["JobResult", "cirq_results", "sweep_results"]
@@ -63,7 +66,7 @@ class JobResult(cirq.ResultDict):
 
 
 def cirq_results(
-    result_registers: Mapping[str, np.ndarray],
+    result_registers: Mapping[str, np.ndarray | PackedBits],
     params: cirq.ParamResolverOrSimilarType,
     *,
     job_id: str | None,
@@ -71,8 +74,9 @@ def cirq_results(
     """The Cirq result of one resolver.
 
     Args:
-        result_registers: ``{key: (repetitions, n) bits}`` of one parameter set, as in the
-            neutral result (column ``j`` = ``j``-th qubit of the measurement).
+        result_registers: ``{key: (repetitions, n) bits}`` of one parameter set (packed
+            bits of shape ``(repetitions,)`` or a 0/1 array; column ``j`` = ``j``-th qubit of
+            the measurement).
         params: the resolver the circuit ran with.
         job_id: the job's id.
 
@@ -84,12 +88,15 @@ def cirq_results(
     """
     measurements = {}
     for key, bits in result_registers.items():
-        arr = np.asarray(bits)
+        if isinstance(bits, PackedBits):
+            arr = bits.unpack(np.int8)
+        else:
+            arr = np.asarray(bits).astype(np.int8)
         if arr.ndim != 2:
             raise InputError(
                 f"measurement {key!r}: expected a (repetitions, qubits) array, got {arr.shape}"
             )
-        measurements[str(key)] = arr.astype(np.int8)
+        measurements[str(key)] = arr
     return JobResult(job_id=job_id, params=cirq.ParamResolver(params), measurements=measurements)
 
 
@@ -113,11 +120,13 @@ def sweep_results(
     keys = list(pubs[0]["registers"])
     registers = {}
     for key in keys:
-        parts = [np.asarray(pub["registers"][key]) for pub in pubs]
-        if any(part.ndim != 3 for part in parts):
+        parts = [as_packed(pub["registers"][key], where=f"register {key!r}") for pub in pubs]
+        if any(len(part.shape) != 2 for part in parts):
             raise InputError(f"register {key!r}: expected (sets, repetitions, qubits) arrays")
-        registers[key] = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
-    found = len(registers[keys[0]]) if keys else 0
+        if len({part.num_bits for part in parts}) != 1:
+            raise InputError(f"register {key!r}: the pubs measure different numbers of qubits")
+        registers[key] = parts[0] if len(parts) == 1 else PackedBits.concatenate(parts)
+    found = registers[keys[0]].shape[0] if keys else 0
     if found != len(resolvers):
         raise InputError(
             f"sampler result has {found} parameter sets for {len(resolvers)} resolvers"

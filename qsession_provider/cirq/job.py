@@ -30,6 +30,7 @@ import numpy as np
 import sympy
 
 from ..client import RuntimeAPI
+from ..client.handles import Handle
 from ..core.ir.circuit import Circuit, Measure
 from ..core.job import Job as CoreJob
 from ..core.job import JobStatus
@@ -79,8 +80,10 @@ class UnsuccessfulJobError(JobError, RuntimeError):
         self.error_message = error_message
 
 
-class Job:
+class Job(Handle):
     """A job of the Cirq face (a handle over a runtime job).
+
+    Pickles as its runtime's address and job id; unpickled, it reads the job back by id.
 
     Usually obtained from ``Target.submit``, ``Service.create_job`` or
     ``Service.get_job``; jobs a :class:`~qsession_provider.cirq.Sampler` submits are
@@ -105,6 +108,14 @@ class Job:
         self._resolvers = None if resolvers is None else list(resolvers)
         self._results: list[JobResult] | None = None
         self._deleted = False
+
+    # -- pickling: a read-only re-fetch by id ---------------------------------------------
+    def _handle_state(self) -> tuple[RuntimeAPI, Any, tuple[Any, ...]]:
+        return self._runtime, type(self)._from_pickle, (self.job_id(), self._resolvers)
+
+    @classmethod
+    def _from_pickle(cls, runtime: RuntimeAPI, job_id: str, resolvers: list[Any] | None) -> Job:
+        return cls(runtime, runtime.job(job_id), resolvers=resolvers)
 
     # -- identity -------------------------------------------------------------------------
     def job_id(self) -> str:
@@ -166,11 +177,16 @@ class Job:
         return {}
 
     # -- results --------------------------------------------------------------------------
-    def results(self, timeout_seconds: float | None = 7200) -> JobResult | list[JobResult]:
+    def results(
+        self, timeout_seconds: float | None = 7200, *, progress: Any = False
+    ) -> JobResult | list[JobResult]:
         """Wait for the job and return its results.
 
         Args:
             timeout_seconds: clock seconds to wait (None: no limit).
+            progress: show a tqdm bar while waiting (queue position, then running): True
+                (on a terminal only), a dict of tqdm options or a tqdm bar (see
+                :mod:`qsession_provider.visual.progress`). Off by default.
 
         Returns:
             One :class:`~qsession_provider.cirq.JobResult` (a ``cirq.Result`` with
@@ -182,17 +198,25 @@ class Job:
             UnsuccessfulJobError: the job failed, was cancelled or was deleted.
             InputError: the job was not submitted through the Cirq face.
         """
-        results = self.sweep_results(timeout_seconds)
+        results = self.sweep_results(timeout_seconds, progress=progress)
         return results[0] if len(results) == 1 else results
 
-    def sweep_results(self, timeout_seconds: float | None = 7200) -> list[JobResult]:
+    def sweep_results(
+        self, timeout_seconds: float | None = 7200, *, progress: Any = False
+    ) -> list[JobResult]:
         """Like :meth:`results`, but always a list (one result per resolver)."""
         if self._results is not None:
             return list(self._results)
         if self._deleted:
             raise UnsuccessfulJobError(self.job_id(), "deleted", "the job was deleted")
         try:
-            data = self._job.result(timeout_seconds)
+            if progress:
+                from ..visual.progress import observing  # tqdm loads only when asked
+
+                with observing(progress, runtime=self._runtime) as observer:
+                    data = self._job.result(timeout_seconds, progress=observer)
+            else:
+                data = self._job.result(timeout_seconds)
         except (JobFailedError, JobCancelledError):
             status = STATUS_NAMES[self._job.status]
             raise UnsuccessfulJobError(self.job_id(), status, self._job.error_message) from None

@@ -20,7 +20,8 @@ import cirq
 import duet
 import numpy as np
 
-from ..client import RuntimeAPI, runtime_for
+from ..client import KEEP_DEFAULT, RuntimeAPI, runtime_for
+from ..client.handles import Handle
 from ..core.clock import Clock
 from ..errors import InputError, JobCancelledError, JobFailedError
 from ._payloads import (
@@ -50,7 +51,7 @@ class TargetSource(Protocol):
         ...
 
 
-class Sampler(cirq.Sampler):
+class Sampler(Handle, cirq.Sampler):
     """A Cirq sampler bound to a device of the local runtime, and optionally a session.
 
     Every ``run_sweep`` is one runtime ``sampler`` job: the circuit is translated once and
@@ -76,6 +77,14 @@ class Sampler(cirq.Sampler):
         name: name of every job.
         tags: tags of every job.
         timeout: clock seconds to wait for each job (None: no limit).
+        keep_results: how many of the latest results an in-memory store keeps (default 100;
+            None: all; see :func:`~qsession_provider.client.open_runtime`).
+
+    A sampler pickles (e.g. to a ``multiprocessing`` pool) as its runtime's address, device,
+    session id *at pickling time* (a target's latest session is not followed further),
+    random state, name, tags and timeout; unpickled, it reconnects
+    (:mod:`qsession_provider.client.handles`). As with ``cirq.Simulator``, copies of a
+    seeded sampler draw the same seeds.
 
     Raises:
         DeviceNotFoundError: unknown device.
@@ -113,6 +122,7 @@ class Sampler(cirq.Sampler):
         name: str = "cirq-job",
         tags: Iterable[str] = (),
         timeout: float | None = None,
+        keep_results: int | None = KEEP_DEFAULT,
     ) -> None:
         self._target = _host_of(device)
         owners = [
@@ -130,7 +140,11 @@ class Sampler(cirq.Sampler):
             raise InputError("pass either a runtime (or a target or session) or a store/clock")
         if isinstance(tags, str):
             raise InputError(f"tags must be a list of strings, got the string {tags!r}")
-        self._runtime = owners[0] if owners else runtime_for(store=store, clock=clock)
+        self._runtime = (
+            owners[0]
+            if owners
+            else runtime_for(store=store, clock=clock, keep_results=keep_results)
+        )
         self._session = session
         bound = session_id_of(session)
         session_device = None if bound is None else self._runtime.session(bound).device
@@ -153,6 +167,28 @@ class Sampler(cirq.Sampler):
         self._tags = tuple(tags)
         self._timeout = timeout
         self._last_jobs: list[Job] = []
+
+    # -- pickling ------------------------------------------------------------------------------
+    def _handle_state(self) -> tuple[RuntimeAPI, Any, tuple[Any, ...]]:
+        state = (self._device, self.session_id, self._prng, self._name, self._tags, self._timeout)
+        return self._runtime, type(self)._from_pickle, state
+
+    @classmethod
+    def _from_pickle(
+        cls,
+        runtime: RuntimeAPI,
+        device: str,
+        session_id: str | None,
+        prng: Any,
+        name: str,
+        tags: tuple[str, ...],
+        timeout: float | None,
+    ) -> Sampler:
+        sampler = cls(
+            device, runtime=runtime, session=session_id, name=name, tags=tags, timeout=timeout
+        )
+        sampler._prng = prng
+        return sampler
 
     # -- what the sampler is bound to ---------------------------------------------------------
     @property

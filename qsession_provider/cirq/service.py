@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from typing import Any
 
 import cirq
 
-from ..client import RuntimeAPI, runtime_for
+from ..client import KEEP_DEFAULT, RuntimeAPI, runtime_for
+from ..client.handles import Handle
 from ..core.clock import Clock
 from ..core.device import Device
 from ..core.job import JobStatus
@@ -40,7 +42,7 @@ __all__ = ["Service", "Target"]
 _STATUS_BY_NAME = {name: status for status, name in STATUS_NAMES.items()}
 
 
-class Service:
+class Service(Handle):
     """The local runtime as a Cirq service (Azure Quantum / IonQ shaped).
 
     Args:
@@ -51,6 +53,11 @@ class Service:
         default_target: target used when a call names none.
         url: the URL of a ``qsession serve`` server to work on (not with ``store``/``clock``).
         token: the server's token for ``url`` (default ``$QSESSION_TOKEN``).
+        keep_results: how many of the latest results an in-memory store keeps (default 100;
+            None: all; see :func:`~qsession_provider.client.open_runtime`).
+
+    A service pickles as its runtime's address and default target, and reconnects on
+    unpickling (:mod:`qsession_provider.client.handles`).
 
     Raises:
         InputError: ``runtime`` or ``url`` together with ``store``/``clock``; an unknown
@@ -87,11 +94,14 @@ class Service:
         default_target: str | None = None,
         url: str | None = None,
         token: str | None = None,
+        keep_results: int | None = KEEP_DEFAULT,
     ) -> None:
         if runtime is not None and (store is not None or clock is not None or url is not None):
             raise InputError("pass either a runtime or a store/clock (or a url), not both")
         if runtime is None:
-            runtime = runtime_for(url=url, token=token, store=store, clock=clock)
+            runtime = runtime_for(
+                url=url, token=token, store=store, clock=clock, keep_results=keep_results
+            )
         self._runtime = runtime
         if default_target is not None:
             self._runtime.device(default_target)  # DeviceNotFoundError now
@@ -103,6 +113,13 @@ class Service:
     def runtime(self) -> RuntimeAPI:
         """The runtime behind the service."""
         return self._runtime
+
+    def _handle_state(self) -> tuple[RuntimeAPI, Any, tuple[Any, ...]]:
+        return self._runtime, type(self)._from_pickle, (self._default_target,)
+
+    @classmethod
+    def _from_pickle(cls, runtime: RuntimeAPI, default_target: str | None) -> Service:
+        return cls(runtime=runtime, default_target=default_target)
 
     # -- targets ------------------------------------------------------------------------------
     def targets(self, name: str | None = None) -> list[Target]:

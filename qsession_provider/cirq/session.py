@@ -180,6 +180,16 @@ class Session:
             for job in self._runtime.jobs(session_id=self._id, descending=False)
         ]
 
+    def draw_timeline(self, **options: Any) -> Any:
+        """A matplotlib figure of the session's jobs over time (needs the ``plot`` extra).
+
+        Options as for :func:`qsession_provider.visual.draw_timeline` (``others``, ``ax``,
+        ``title``).
+        """
+        from ..visual.timeline import draw_timeline  # matplotlib loads only when drawing
+
+        return draw_timeline(self._id, runtime=self._runtime, **options)
+
     # -- changing ---------------------------------------------------------------------------
     def close(self) -> Session:
         """Stop accepting jobs; queued and running jobs finish, then the session closes.

@@ -11,6 +11,15 @@ from __future__ import annotations
 
 from .api import RuntimeAPI
 from .choose import TOKEN_ENV, URL_ENV, connect, runtime_for
-from .local import open_runtime
+from .local import KEEP_DEFAULT, KEEP_RESULTS, open_runtime
 
-__all__ = ["RuntimeAPI", "open_runtime", "connect", "runtime_for", "URL_ENV", "TOKEN_ENV"]
+__all__ = [
+    "RuntimeAPI",
+    "open_runtime",
+    "KEEP_DEFAULT",
+    "KEEP_RESULTS",
+    "connect",
+    "runtime_for",
+    "URL_ENV",
+    "TOKEN_ENV",
+]

@@ -99,8 +99,9 @@ class RuntimeAPI(Protocol):
         """Cancel a job; False if it was already final."""
         ...
 
-    def delete_job(self, job_id: str) -> None:
-        """Remove a final job from the store."""
+    def delete_job(self, job_id: str, *, instance: str | None = None) -> None:
+        """Remove a final job from the store (``instance``: the caller's; a job of another
+        instance is refused with ``ForbiddenError``; a server checks its token's)."""
         ...
 
     def update_job(
@@ -110,8 +111,9 @@ class RuntimeAPI(Protocol):
         name: str | None = None,
         tags: Iterable[str] | None = None,
         metadata: Mapping[str, Any] | None = None,
+        instance: str | None = None,
     ) -> Job:
-        """Replace a job's name, tags or metadata."""
+        """Replace a job's name, tags or metadata (``instance``: as for ``delete_job``)."""
         ...
 
     # -- sessions

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.clock import Clock
 from ..errors import InputError
 from .api import RuntimeAPI
-from .local import open_runtime
+from .local import KEEP_DEFAULT, open_runtime
 
 if TYPE_CHECKING:
     from .remote import RemoteRuntime
@@ -36,6 +36,8 @@ TOKEN_ENV = "QSESSION_TOKEN"
 
 _SHARED: dict[tuple[str, str], RemoteRuntime] = {}
 _LOCK = threading.Lock()
+if hasattr(os, "register_at_fork"):  # a forked child's connections are its own, not the parent's
+    os.register_at_fork(after_in_child=_SHARED.clear)
 
 
 def connect(url: str, token: str, *, timeout: float = 30.0, client: Any = None) -> RemoteRuntime:
@@ -57,6 +59,7 @@ def runtime_for(
     token: str | None = None,
     store: str | None = None,
     clock: Clock | None = None,
+    keep_results: int | None = KEEP_DEFAULT,
 ) -> RuntimeAPI:
     """The runtime a face built with these arguments uses (see the module docstring).
 
@@ -65,6 +68,8 @@ def runtime_for(
         token: the token for ``url`` (None: ``$QSESSION_TOKEN``).
         store: the embedded runtime's store (see :func:`.local.open_runtime`).
         clock: the embedded runtime's clock.
+        keep_results: results an in-memory embedded runtime keeps (see
+            :func:`.local.open_runtime`); not for a server.
 
     Raises:
         InputError: ``url`` together with ``store`` or ``clock``; a URL without a token.
@@ -80,7 +85,9 @@ def runtime_for(
     elif store is None and clock is None:
         url = os.environ.get(URL_ENV) or None
     if url is None:
-        return open_runtime(store, clock=clock)
+        return open_runtime(store, clock=clock, keep_results=keep_results)
+    if keep_results is not KEEP_DEFAULT:
+        raise InputError("keep_results is for an embedded in-memory runtime, not a server")
     if token is None:
         token = os.environ.get(TOKEN_ENV) or None
     if token is None:

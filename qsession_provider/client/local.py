@@ -11,6 +11,11 @@ How faces find their runtime (every face calls :func:`open_runtime` with the ``s
 - a clock without a store gives that clock's own timeline: the default store's runtime if
   it already runs on this very clock, else one in-memory runtime per clock, shared by every
   face built with that clock object.
+
+In-memory runtimes keep the last :data:`KEEP_RESULTS` results (``keep_results=``; None keeps
+all): a long session in one ``":memory:"`` runtime stays bounded. A job handle still
+referenced keeps its own result; an older result looked up by id raises
+:class:`~qsession_provider.errors.ResultUnavailableError`. Store files keep every result.
 """
 
 from __future__ import annotations
@@ -34,10 +39,24 @@ from ..plugins.manager import (
     scheduling_policy,
 )
 
-__all__ = ["MEMORY", "open_runtime"]
+__all__ = ["KEEP_DEFAULT", "KEEP_RESULTS", "MEMORY", "open_runtime"]
 
 #: The store name that asks for a private in-memory runtime.
 MEMORY = ":memory:"
+#: How many of the latest results an in-memory runtime keeps unless told otherwise.
+KEEP_RESULTS = 100
+
+
+class _KeepDefault:
+    """The type of :data:`KEEP_DEFAULT`."""
+
+    def __repr__(self) -> str:
+        return "KEEP_DEFAULT"
+
+
+#: ``keep_results`` not given: in-memory runtimes keep :data:`KEEP_RESULTS` results, store
+#: files all (faces pass it on as they got it).
+KEEP_DEFAULT: Any = _KeepDefault()
 
 _TIMELINES: weakref.WeakKeyDictionary[Clock, Runtime] = weakref.WeakKeyDictionary()
 _PRIVATE: weakref.WeakSet[Runtime] = weakref.WeakSet()
@@ -52,6 +71,7 @@ def open_runtime(
     policy: SchedulingPolicy | None = None,
     work_conserving: bool | None = None,
     executor: Executor | None = None,
+    keep_results: int | None = KEEP_DEFAULT,
 ) -> Runtime:
     """The runtime for ``path`` and ``clock``, created from plugins if needed.
 
@@ -65,10 +85,14 @@ def open_runtime(
         policy: the scheduling policy (default: a plugin's, else fair share).
         work_conserving: shorthand for ``FairSharePolicy(work_conserving=...)``.
         executor: where payloads are computed (default: a thread pool).
+        keep_results: for an in-memory runtime, how many of the latest results it keeps
+            (default :data:`KEEP_RESULTS`; None: all). Store files keep every result.
 
     Raises:
-        InputError: both ``policy`` and ``work_conserving`` given.
-        QSessionError: the store's runtime exists with another clock or policy.
+        InputError: both ``policy`` and ``work_conserving`` given; ``keep_results`` for a
+            store file, or not None or a non-negative integer.
+        QSessionError: the store's runtime exists with another clock, policy or
+            ``keep_results``.
         PluginError: a plugin failed.
     """
     if policy is not None and work_conserving is not None:
@@ -87,8 +111,9 @@ def open_runtime(
             "executor": executor,
         }
 
+    keep = KEEP_RESULTS if keep_results is KEEP_DEFAULT else keep_results
     if path is not None and str(path) == MEMORY:
-        runtime = _private(clock, setup)
+        runtime = _private(clock, setup, keep)
     elif path is None and clock is not None:
         shared = registered_runtime(resolve_store_path(None))
         if shared is not None and shared.clock is clock:
@@ -97,10 +122,12 @@ def open_runtime(
             with _LOCK:
                 runtime = _TIMELINES.get(clock)
                 if runtime is None or runtime.closed:
-                    runtime = _private(clock, setup)
+                    runtime = _private(clock, setup, keep)
                     _TIMELINES[clock] = runtime
     else:
         runtime = Runtime.for_store(path, clock=clock, policy=policy, setup=setup)
+    if keep_results is not KEEP_DEFAULT:
+        _check_keep_results(runtime, keep_results)
     if (
         work_conserving is not None
         and getattr(runtime.policy, "work_conserving", None) != work_conserving
@@ -112,9 +139,25 @@ def open_runtime(
     return runtime
 
 
-def _private(clock: Clock | None, setup: Any) -> Runtime:
+def _check_keep_results(runtime: Runtime, keep_results: int | None) -> None:
+    """Refuse a ``keep_results`` the runtime's store does not have (a file, another value)."""
+    kept = getattr(runtime.store, "keep_results", KEEP_DEFAULT)
+    if kept is KEEP_DEFAULT:
+        raise InputError(
+            f"keep_results={keep_results!r} is for in-memory runtimes ({MEMORY!r}); the "
+            f"store {runtime.store.location} keeps every result"
+        )
+    if kept != keep_results:
+        raise QSessionError(
+            f"the runtime for store {runtime.store.location} already keeps "
+            f"keep_results={kept!r}, not {keep_results!r}"
+        )
+
+
+def _private(clock: Clock | None, setup: Any, keep_results: int | None) -> Runtime:
     """A new runtime on a private in-memory store."""
-    runtime = Runtime(store=MemoryStore(), clock=clock, **setup())
+    store = MemoryStore(keep_results=keep_results)  # checks keep_results before any setup
+    runtime = Runtime(store=store, clock=clock, **setup())
     _PRIVATE.add(runtime)
     return runtime
 

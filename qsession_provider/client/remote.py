@@ -94,6 +94,8 @@ class RemoteRuntime:
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
             raise InputError(f"timeout must be a number of seconds > 0, got {timeout!r}")
         self._http = Transport(url, token, timeout=float(timeout), client=client)
+        #: What a pickled handle carries to reconnect (:mod:`.handles`): url, token, own client.
+        self._address = (url, token, client is None)
         self.clock = RemoteClock(self._http)
         self._lock = threading.Lock()
         self._handles: weakref.WeakValueDictionary[str, RemoteJob] = weakref.WeakValueDictionary()
@@ -256,8 +258,10 @@ class RemoteRuntime:
         self._handle(answer)
         return bool(answer["cancelled"])
 
-    def delete_job(self, job_id: str) -> None:
-        """Delete a final job (``InvalidJobStateError`` if it has not finished)."""
+    def delete_job(self, job_id: str, *, instance: str | None = None) -> None:
+        """Delete a final job (``InvalidJobStateError`` if it has not finished; the server
+        checks the token's instance, whatever ``instance`` says)."""
+        del instance
         self._http.request("DELETE", f"/jobs/{segment(job_id)}")
         with self._lock:
             self._handles.pop(job_id, None)
@@ -269,8 +273,11 @@ class RemoteRuntime:
         name: str | None = None,
         tags: Iterable[str] | None = None,
         metadata: Mapping[str, Any] | None = None,
+        instance: str | None = None,
     ) -> RemoteJob:
-        """Replace a job's name, tags or metadata."""
+        """Replace a job's name, tags or metadata (the server checks the token's instance,
+        whatever ``instance`` says)."""
+        del instance
         body: dict[str, Any] = {}
         if name is not None:
             body["name"] = name

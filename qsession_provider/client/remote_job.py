@@ -32,6 +32,7 @@ from ..core.ir.encoding import loads
 from ..core.job import FINAL_STATES, JobRecord, JobStatus
 from ..core.job_record import JobRecordView
 from ..core.runtime.checks import decode_payload
+from ..core.wait_observer import WaitObserver, wait_observed
 from ..errors import InputError, JobCancelledError, JobFailedError, JobTimeoutError
 from .transport import LONG_POLL
 
@@ -79,13 +80,22 @@ class RemoteJob(JobRecordView):
         """Always True: the server runs the job, so :meth:`refresh` reads its state."""
         return True
 
+    @property
+    def clock(self) -> Any:
+        """The server's clock (waits are measured on it)."""
+        return self._runtime.clock
+
     # -- waiting and results ----------------------------------------------------------------
-    def wait(self, timeout: float | None = None) -> bool:
+    def wait(self, timeout: float | None = None, *, progress: WaitObserver | None = None) -> bool:
         """Block until the job is final or ``timeout`` seconds of the server's clock pass.
+
+        With ``progress``, the wait goes in steps that report the record to it.
 
         Returns:
             True if the job is in a final state.
         """
+        if progress is not None:
+            return wait_observed(self, timeout, progress)
         if self.in_final_state():
             return True
         if timeout is None:
@@ -104,15 +114,15 @@ class RemoteJob(JobRecordView):
                 return False
         return True
 
-    def result(self, timeout: float | None = None) -> Any:
-        """The job's result, waiting for it if needed.
+    def result(self, timeout: float | None = None, *, progress: WaitObserver | None = None) -> Any:
+        """The job's result, waiting for it if needed (reporting to ``progress`` if given).
 
         Raises:
             JobTimeoutError: not final after ``timeout`` seconds.
             JobFailedError: the job ended in ERROR (message from the job).
             JobCancelledError: the job was cancelled.
         """
-        if not self.wait(timeout):
+        if not self.wait(timeout, progress=progress):
             raise JobTimeoutError(f"job {self.id} did not finish within {timeout} s")
         record = self._record
         if record.status is JobStatus.CANCELLED:

@@ -40,6 +40,7 @@ from .job_record import (
     JobRecordView,
     JobStatus,
 )
+from .wait_observer import WaitObserver, wait_observed
 
 #: The handle, and the records of :mod:`.job_record` it re-exports.
 __all__ = [
@@ -100,6 +101,9 @@ class Job(JobRecordView):
         #: Set by the scheduler while a thread-pool worker has not started the job: runs it
         #: in the calling thread instead, returns True if it did (see the module docstring).
         self._steal: Callable[[], bool] | None = None
+        #: Set by the runtime when the store refused this job's final write: ``result()``
+        #: raises it (a result is never handed out that the store may not hold).
+        self._write_error: BaseException | None = None
 
     # -- what the shared record views do not cover ----------------------------------
     @property
@@ -114,15 +118,24 @@ class Job(JobRecordView):
         """True if another process runs this job (this handle reads the store)."""
         return self._reload is not None
 
-    def wait(self, timeout: float | None = None) -> bool:
+    @property
+    def clock(self) -> Clock:
+        """The clock waits are measured on."""
+        return self._clock
+
+    def wait(self, timeout: float | None = None, *, progress: WaitObserver | None = None) -> bool:
         """Block until the job is final or ``timeout`` clock seconds pass.
 
         On a :class:`~qsession_provider.core.clock.VirtualClock` the timeout is virtual
         time (see the clock's no-deadlock rule). Foreign jobs are polled in real time.
+        With ``progress``, the wait goes in steps that report the record to it
+        (:func:`~.wait_observer.wait_observed`).
 
         Returns:
             True if the job is in a final state.
         """
+        if progress is not None:
+            return wait_observed(self, timeout, progress)
         if self._reload is not None:
             return self._poll_until_final(timeout)
         if self._settled:
@@ -148,16 +161,19 @@ class Job(JobRecordView):
     def _is_settled(self) -> bool:
         return self._settled
 
-    def result(self, timeout: float | None = None) -> Any:
-        """The job's result, waiting for it if needed.
+    def result(self, timeout: float | None = None, *, progress: WaitObserver | None = None) -> Any:
+        """The job's result, waiting for it if needed (reporting to ``progress`` if given).
 
         Raises:
             JobTimeoutError: not final after ``timeout`` seconds.
             JobFailedError: the job ended in ERROR (message from the job).
             JobCancelledError: the job was cancelled.
+            StoreError: the store failed to write the job's final state.
         """
-        if not self.wait(timeout):
+        if not self.wait(timeout, progress=progress):
             raise JobTimeoutError(f"job {self.id} did not finish within {timeout} s")
+        if self._write_error is not None:
+            raise self._write_error
         record = self._record
         if record.status is JobStatus.CANCELLED:
             err: Exception = JobCancelledError(

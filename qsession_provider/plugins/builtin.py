@@ -27,6 +27,7 @@ from .hookspecs import hookimpl
 
 __all__ = [
     "qsession_register_devices",
+    "engine",
     "statevector_device",
     "falcon_27_device",
     "eagle_127_device",
@@ -48,6 +49,10 @@ def qsession_register_devices(registry: DeviceRegistry) -> None:
 def _engine() -> Any:
     """``execute(program_id, payload)`` on a fresh simulator (picklable for executors)."""
     return functools.partial(execute, simulator=StatevectorSimulator())
+
+
+#: The engine for devices other plugins emulate (``qsession_provider.qiskit.fake_backends``).
+engine = _engine
 
 
 def statevector_qubits() -> int:

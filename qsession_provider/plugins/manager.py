@@ -9,6 +9,7 @@ these in :mod:`qsession_provider.client`.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 
@@ -34,6 +35,8 @@ __all__ = [
 ENTRY_POINT_GROUP = "qsession_provider"
 #: Set to ``1`` to trace hook calls to stderr.
 TRACE_ENV_VAR = "QSESSION_TRACE_HOOKS"
+#: This package's own entry-point plugins and the packages each needs (else skipped).
+_OWN_PLUGINS_NEED = {"qiskit_fake_backends": ("qiskit", "qiskit_ibm_runtime")}
 
 
 def get_plugin_manager(
@@ -56,6 +59,9 @@ def get_plugin_manager(
 
         pm.register(builtin, name="builtin")
     if load_entry_points:
+        for plugin, needs in _OWN_PLUGINS_NEED.items():  # a face's plugin needs its framework
+            if any(importlib.util.find_spec(module) is None for module in needs):
+                pm.set_blocked(plugin)
         try:
             pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
         except Exception as exc:

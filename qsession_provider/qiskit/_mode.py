@@ -37,6 +37,7 @@ from qiskit_ibm_runtime.session import Session as IBMSession
 from qiskit_ibm_runtime.utils.default_session import get_cm_session
 
 from .backend import QSessionBackend
+from .fake_backends import as_backend
 from .session import Session
 
 __all__ = ["current_session", "resolve_mode"]
@@ -57,6 +58,8 @@ def resolve_mode(mode: Any) -> tuple[Session | None, QSessionBackend]:
     """
     if isinstance(mode, Session):
         return mode, mode._backend
+    if not isinstance(mode, str):  # a fake backend object runs on its device, as IBM's local mode
+        mode = as_backend(mode)
     ambient = current_session()
     if isinstance(mode, QSessionBackend):
         if isinstance(ambient, Session):

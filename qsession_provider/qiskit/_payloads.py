@@ -106,6 +106,7 @@ def sampler_payload(
     *,
     seed: int | None,
     cache: TranslationCache,
+    method: str | None = None,
 ) -> SamplerPayload:
     """The neutral ``sampler`` payload for coerced Qiskit sampler pubs.
 
@@ -138,7 +139,7 @@ def sampler_payload(
                 continue
             values = parameter_values(bindings, pub.circuit, circuit)
             out.append(SamplerPub(circuit, values, pub.shots))
-    return SamplerPayload(tuple(out), seed)
+    return SamplerPayload(tuple(out), seed, method)  # method: the backend's option
 
 
 def estimator_payload(
@@ -146,6 +147,7 @@ def estimator_payload(
     *,
     seed: int | None,
     cache: TranslationCache,
+    method: str | None = None,
 ) -> EstimatorPayload:
     """The neutral ``estimator`` payload for coerced Qiskit estimator pubs.
 
@@ -159,7 +161,7 @@ def estimator_payload(
         :class:`PauliSum` with the ``ObservablesArray``'s shape.
 
     Raises:
-        InputError: no pubs, a pub without precision, a non-unitary circuit, parameter
+        InputError: no pubs, a pub without precision, a non-Hermitian observable, parameter
             values that do not match the circuit, or shapes that do not broadcast.
         InvalidCircuitError: a circuit or observable cannot be translated.
     """
@@ -183,7 +185,7 @@ def estimator_payload(
                 # Item assignment: PauliSum has __len__, so slice assignment could unpack it.
                 sums[k] = observables.get(flat[k])
             out.append(EstimatorPub(circuit, values, sums.reshape(sparse.shape), pub.precision))
-    return EstimatorPayload(tuple(out), seed)
+    return EstimatorPayload(tuple(out), seed, method)
 
 
 def run_payload(

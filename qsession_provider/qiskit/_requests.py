@@ -184,6 +184,7 @@ def primitive_request(
     max_execution_time: float | None = None,
     instance: str | None = None,
     inputs: dict[str, Any] | None = None,
+    method: str | None = None,
 ) -> JobRequest:
     """The request of a sampler or estimator job whose pubs are coerced.
 
@@ -197,6 +198,7 @@ def primitive_request(
         instance: the instance to charge, or None.
         inputs: what ``RuntimeJob.inputs`` reports (default: the pubs and ``options`` as
             qiskit-ibm-runtime's primitives send them).
+        method: the simulation method (the backend's ``method`` option; None: automatic).
 
     Raises:
         IBMInputValueError: a circuit or observable cannot be translated, parameter values
@@ -204,9 +206,11 @@ def primitive_request(
     """
     with ibm_errors():
         if primitive == "sampler":
-            payload: Any = sampler_payload(pubs, seed=_simulator_seed(options), cache=cache)
+            seed = _simulator_seed(options)
+            payload: Any = sampler_payload(pubs, seed=seed, cache=cache, method=method)
         else:
-            payload = estimator_payload(pubs, seed=_estimator_seed(options), cache=cache)
+            seed = _estimator_seed(options)
+            payload = estimator_payload(pubs, seed=seed, cache=cache, method=method)
     if inputs is None:
         inputs = {"pubs": pubs, "options": options, "version": 2, "support_qiskit": True}
     return JobRequest(

@@ -2,15 +2,17 @@
 
 The input layouts are those of :mod:`qsession_provider.sim.execute`:
 
-- sampler: ``{"pubs": [{"registers": {name: uint8 (*shape, shots, size)}, "shots": n}]}``
+- sampler: ``{"pubs": [{"registers": {name: PackedBits (*shape, shots)}, "shots": n}]}``
 - estimator: ``{"pubs": [{"evs": (*shape), "stds": (*shape), "precision": p}]}``
-- run: ``{"results": [{"registers": {name: uint8 (shots, size)}, "shots": n, "name": str}]}``
+- run: ``{"results": [{"registers": {name: PackedBits (shots,)}, "shots": n, "name": str}]}``
 
-Column ``j`` of a register array is bit ``j`` of that register. Qiskit packs a bitstring
-into big-endian bytes (the last byte holds bits 0-7, bit 0 its least significant bit), so
-:func:`pack_bits` packs little-endian with numpy and reverses the byte axis; no Python loop
-runs over shots. ``backend.run`` results follow Aer and ``BasicSimulator``: hex counts and
-memory whose bit ``i`` is clbit ``i`` of ``circuit.clbits``, and the same header keys.
+Registers are :class:`~qsession_provider.core.ir.bits.PackedBits`, already in the byte
+layout of Qiskit's ``BitArray`` (big-endian bytes, the last byte holds bits 0-7), so a
+sampler's ``BitArray`` takes their bytes as they are, without a copy. Results stored before
+bits were kept packed hold ``(..., size)`` uint8 arrays instead (column ``j`` = bit ``j``);
+they are packed on reading. ``backend.run`` results follow Aer and ``BasicSimulator``: hex
+counts and memory whose bit ``i`` is clbit ``i`` of ``circuit.clbits``, and the same header
+keys; only the distinct outcomes are unpacked.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from qiskit.primitives.containers import SamplerPub as QiskitSamplerPub
 from qiskit.result import Result
 from qiskit.result.models import ExperimentResult, ExperimentResultData
 
+from ..core.ir.bits import PackedBits, as_packed
 from ..errors import InputError
 from ..translate.qiskit.classical import clbit_locations
 
@@ -39,8 +42,7 @@ def pack_bits(bits: np.ndarray) -> np.ndarray:
     Returns:
         A C-contiguous uint8 array ``(..., ceil(n / 8))``, most significant byte first.
     """
-    packed = np.packbits(np.asarray(bits, dtype=np.uint8), axis=-1, bitorder="little")
-    return np.ascontiguousarray(packed[..., ::-1])
+    return PackedBits.from_bits(np.asarray(bits, dtype=np.uint8)).data
 
 
 def _entries(result: Mapping[str, Any], key: str, expected: int, what: str) -> list[Any]:
@@ -55,15 +57,19 @@ def _entries(result: Mapping[str, Any], key: str, expected: int, what: str) -> l
 
 
 def _register(
-    registers: Mapping[str, Any], name: str, shape: tuple[int, ...], where: str
-) -> np.ndarray:
-    """One register's bits, checked against the expected ``(*, shots, size)`` shape."""
+    registers: Mapping[str, Any], name: str, shape: tuple[int, ...], size: int, where: str
+) -> PackedBits:
+    """One register's bits, checked against the expected ``(*, shots)`` shape and size."""
     try:
-        bits = np.asarray(registers[name], dtype=np.uint8)
+        value = registers[name]
     except KeyError:
         raise InputError(f"{where}: the result has no register {name!r}") from None
-    if bits.shape != shape:
-        raise InputError(f"{where}: register {name!r} has shape {bits.shape}, expected {shape}")
+    bits = as_packed(value, where=f"{where}: register {name!r}")
+    if bits.shape != shape or bits.num_bits != size:
+        raise InputError(
+            f"{where}: register {name!r} has shape {(*bits.shape, bits.num_bits)}, "
+            f"expected {(*shape, size)}"
+        )
     return bits
 
 
@@ -96,9 +102,7 @@ def sampler_result(
         registers = entry["registers"]
         fields = {
             creg.name: BitArray(
-                pack_bits(
-                    _register(registers, creg.name, (*shape, shots, creg.size), f"pub {index}")
-                ),
+                _register(registers, creg.name, (*shape, shots), creg.size, f"pub {index}").data,
                 creg.size,
             )
             for creg in pub.circuit.cregs
@@ -106,7 +110,11 @@ def sampler_result(
         out.append(
             SamplerPubResult(
                 DataBin(**fields, shape=shape),
-                metadata={"shots": shots, "circuit_metadata": pub.circuit.metadata},
+                metadata={
+                    "shots": shots,
+                    "circuit_metadata": pub.circuit.metadata,
+                    **_method(entry),  # which simulation method ran (sim/method.py)
+                },
             )
         )
     return PrimitiveResult(out, metadata={"version": 2, **metadata})
@@ -150,39 +158,45 @@ def estimator_result(
                 metadata={
                     "target_precision": precision,
                     "circuit_metadata": pub.circuit.metadata,
+                    **_method(entry),
                 },
             )
         )
     return PrimitiveResult(out, metadata={"version": 2, **metadata})
 
 
-def _clbit_columns(
-    circuit: QuantumCircuit, registers: Mapping[str, Any], shots: int, where: str
-) -> np.ndarray:
-    """``(shots, num_clbits)`` bits with column ``i`` = clbit ``i`` of ``circuit.clbits``.
+def _hex_outcomes(
+    circuit: QuantumCircuit, registers: Mapping[str, Any], shots: int, memory: bool, where: str
+) -> tuple[dict[str, int], list[str] | None]:
+    """Hex counts (and per-shot hex memory) of the circuit's clbits, bit ``i`` = ``2**i``
+    for clbit ``i`` of ``circuit.clbits``.
 
-    A clbit in several registers reads from the first of them (they all hold the same
-    measurement); clbits in no register come from the translator's loose-clbit register.
+    The distinct shots are found on the packed registers; only they are unpacked. A clbit in
+    several registers reads from the first of them (they all hold the same measurement);
+    clbits in no register come from the translator's loose-clbit register.
     """
     sizes, locations = clbit_locations(circuit)
-    arrays = {
-        name: _register(registers, name, (shots, size), where) for name, size in sizes.items()
+    packed = {
+        name: _register(registers, name, (shots,), size, where) for name, size in sizes.items()
     }
-    columns = np.zeros((shots, circuit.num_clbits), dtype=np.uint8)
+    if circuit.num_clbits == 0:  # no clbits: empty counts and memory, as BasicSimulator
+        return {}, ([] if memory else None)
+    joined = np.concatenate([bits.data for bits in packed.values()], axis=1)
+    unique, inverse, counts = np.unique(joined, axis=0, return_inverse=True, return_counts=True)
+    arrays, at = {}, 0
+    for name, bits in packed.items():
+        width = bits.num_bytes
+        arrays[name] = PackedBits(bits.num_bits, unique[:, at : at + width]).unpack()
+        at += width
+    columns = np.zeros((len(unique), circuit.num_clbits), dtype=np.uint8)
     for i, clbit in enumerate(circuit.clbits):
         name, bit = locations[clbit][0]
         columns[:, i] = arrays[name][:, bit]
-    return columns
-
-
-def _hex_outcomes(columns: np.ndarray, memory: bool) -> tuple[dict[str, int], list[str] | None]:
-    """Hex counts (and per-shot hex memory) of ``(shots, n)`` bit rows, bit ``i`` = ``2**i``."""
-    if columns.shape[1] == 0:  # no clbits: empty counts and memory, as BasicSimulator
-        return {}, ([] if memory else None)
-    packed = np.packbits(columns, axis=1, bitorder="little")  # little-endian bytes per row
-    unique, inverse, counts = np.unique(packed, axis=0, return_inverse=True, return_counts=True)
-    labels = [hex(int.from_bytes(row.tobytes(), "little")) for row in unique]
-    hist = {label: int(n) for label, n in zip(labels, counts)}
+    rows = np.packbits(columns, axis=1, bitorder="little")  # little-endian bytes per row
+    labels = [hex(int.from_bytes(row.tobytes(), "little")) for row in rows]
+    hist: dict[str, int] = {}
+    for i in np.lexsort(rows.T[::-1]).tolist():  # counts in the order of those bytes
+        hist[labels[i]] = hist.get(labels[i], 0) + int(counts[i])
     if not memory:
         return hist, None
     return hist, np.array(labels, dtype=object)[inverse.reshape(-1)].tolist()
@@ -243,8 +257,7 @@ def run_result(
         zip(circuits, _entries(result, "results", len(circuits), "run"))
     ):
         ran = int(entry.get("shots", shots))
-        columns = _clbit_columns(circuit, entry["registers"], ran, f"circuit {index}")
-        counts, mem = _hex_outcomes(columns, memory)
+        counts, mem = _hex_outcomes(circuit, entry["registers"], ran, memory, f"circuit {index}")
         experiments.append(
             ExperimentResult(
                 shots=ran,
@@ -255,6 +268,7 @@ def run_result(
                 header=_header(circuit),
                 name=circuit.name,
                 seed_simulator=seed,
+                metadata={"method": entry["method"]} if "method" in entry else {},  # as Aer's
             )
         )
     return Result(
@@ -266,3 +280,12 @@ def run_result(
         date=date,
         status=status,
     )
+
+
+def _method(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"simulator_metadata": {"method": ...}}`` when a method other than the statevector
+    ran (a statevector pub's metadata stays exactly that of Qiskit's reference primitives)."""
+    method = entry.get("method")
+    if method is None or method == "statevector":
+        return {}
+    return {"simulator_metadata": {"method": str(method)}}

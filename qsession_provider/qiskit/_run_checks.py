@@ -24,6 +24,9 @@ from ..core.device import Device
 
 __all__ = ["as_circuits", "check_fits", "non_isa", "resolve_run_options"]
 
+#: The engine's simulation methods (``qsession_provider.sim.method.METHODS``).
+SIMULATION_METHODS = ("automatic", "statevector", "stabilizer")
+
 #: Options accepted for compatibility: name -> (allowed values, what the error says).
 _COMPAT_OPTIONS: Mapping[str, tuple[tuple[Any, ...] | None, str]] = {
     "meas_level": ((2, MeasLevel.CLASSIFIED), "only classified results (meas_level=2)"),
@@ -79,6 +82,11 @@ def resolve_run_options(
     if isinstance(tags, str) or not (tags is None or all(isinstance(t, str) for t in tags)):
         raise IBMBackendValueError(
             f"{backend_name}: job_tags must be a list of strings, got {tags!r}"
+        )
+    if merged.get("method", "automatic") not in SIMULATION_METHODS:
+        raise IBMBackendValueError(
+            f"{backend_name}: method={merged['method']!r} is not a simulation method; "
+            f"choose one of {list(SIMULATION_METHODS)}"
         )
     merged["job_name"] = name or ""
     merged["job_tags"] = tuple(tags or ())

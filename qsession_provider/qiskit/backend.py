@@ -9,8 +9,9 @@ raises and leaves the runtime, its queues and its store untouched.
 Run options
 -----------
 ``shots`` (int >= 1), ``memory`` (bool), ``seed_simulator`` (int >= 0 or None),
-``job_name`` (str) and ``job_tags`` (list of str), with defaults from
-:meth:`QSessionBackend.set_options`. For code written against other backends,
+``job_name`` (str), ``job_tags`` (list of str) and ``method`` (Aer's: ``"automatic"``,
+``"statevector"`` or ``"stabilizer"``; see ``qsession_provider.sim.method``), with defaults
+from :meth:`QSessionBackend.set_options`. For code written against other backends,
 ``meas_level=2`` (classified bits, the only level the engine produces), any
 ``meas_return`` (meaningful only for level 1, ignored at level 2 as Aer does) and
 ``noise_model=None`` are accepted. Any other option raises: unlike Aer, which ignores
@@ -57,6 +58,7 @@ from qiskit_ibm_runtime.models import BackendStatus
 
 from .. import __version__
 from ..client.api import RuntimeAPI
+from ..client.handles import Handle
 from ..core.device import Device
 from ..errors import InputError, QSessionError
 from ._payloads import run_payload
@@ -73,7 +75,7 @@ if TYPE_CHECKING:
 __all__ = ["QSessionBackend"]
 
 
-class QSessionBackend(BackendV2):
+class QSessionBackend(Handle, BackendV2):
     """A Qiskit ``BackendV2`` whose jobs run on a device of the local runtime.
 
     ``target`` is a real ``Target`` (see :mod:`qsession_provider.qiskit.target`), so
@@ -92,6 +94,11 @@ class QSessionBackend(BackendV2):
 
     Raises:
         DeviceNotFoundError: the runtime has no such device.
+
+    A backend pickles as its runtime's address, device name, instance, options, service and
+    Azure-style latest session, and reconnects on unpickling
+    (:mod:`qsession_provider.client.handles`): a ``multiprocessing`` worker runs its jobs on
+    the same store file or server.
 
     Example:
         >>> from qiskit import QuantumCircuit
@@ -206,7 +213,14 @@ class QSessionBackend(BackendV2):
     @classmethod
     def _default_options(cls) -> Options:
         """Run defaults; change them with ``set_options`` (see the module docstring)."""
-        return Options(shots=1024, memory=False, seed_simulator=None, job_name=None, job_tags=None)
+        return Options(
+            shots=1024,
+            memory=False,
+            seed_simulator=None,
+            job_name=None,
+            job_tags=None,
+            method="automatic",  # Aer's run option: "automatic", "statevector", "stabilizer"
+        )
 
     def run(
         self, run_input: QuantumCircuit | Sequence[QuantumCircuit], **options: Any
@@ -240,6 +254,7 @@ class QSessionBackend(BackendV2):
                 memory=opts["memory"],
                 seed=opts["seed_simulator"],
                 cache=self.translations,
+                options={"method": opts["method"]},
             )
             job = self.runtime.submit(
                 "run",
@@ -281,6 +296,28 @@ class QSessionBackend(BackendV2):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}('{self.name}')>"
+
+    def _handle_state(self) -> tuple[RuntimeAPI, Any, tuple[Any, ...]]:
+        latest = None if self._session_host is None else self._session_host.latest_session
+        state = (self.name, self._instance, self._service, self._options, latest)
+        return self.runtime, type(self)._from_pickle, state
+
+    @classmethod
+    def _from_pickle(
+        cls,
+        runtime: RuntimeAPI,
+        name: str,
+        instance: str,
+        service: QiskitRuntimeService | None,
+        options: Options,
+        latest_session: AzureSession | None,
+    ) -> QSessionBackend:
+        translations = None if service is None else service.translations
+        backend = cls(runtime, name, service=service, instance=instance, translations=translations)
+        backend._options = options
+        if latest_session is not None:
+            backend.latest_session = latest_session
+        return backend
 
     def __deepcopy__(self, memo: dict[int, Any]) -> QSessionBackend:
         """A copy with its own options and target that shares the runtime, device and service.

@@ -19,6 +19,8 @@ from qiskit.providers.jobstatus import JOB_FINAL_STATES
 from qiskit.result import Result
 
 from .. import errors
+from ..client.api import RuntimeAPI
+from ..client.handles import Handle
 from ..core.job import Job
 from ..core.job import JobStatus as CoreStatus
 from ._results import run_result
@@ -38,7 +40,7 @@ STATUS_MAP: dict[CoreStatus, JobStatus] = {
 }
 
 
-class BackendJob(JobV1):
+class BackendJob(Handle, JobV1):
     """A ``backend.run`` job: status, waiting, result and cancellation through the runtime.
 
     Jobs are created by :meth:`QSessionBackend.run`; do not construct them yourself.
@@ -50,6 +52,8 @@ class BackendJob(JobV1):
         shots: shots per circuit.
         memory: whether the result carries per-shot memory.
         seed: ``seed_simulator`` of the run, reported in the result.
+
+    Pickles as its backend and job id; unpickled, it reads the job back by id.
     """
 
     def __init__(
@@ -73,6 +77,29 @@ class BackendJob(JobV1):
         self._seed = seed
         self._result: Result | None = None
         self._lock = threading.Lock()
+
+    # -- pickling: a read-only re-fetch by id ------------------------------------------------
+    def _handle_state(self) -> tuple[RuntimeAPI, Any, tuple[Any, ...]]:
+        backend = self._backend
+        state = (backend, self.job_id(), self._circuits, self._shots, self._memory, self._seed)
+        return backend.runtime, type(self)._from_pickle, state
+
+    @classmethod
+    def _from_pickle(
+        cls,
+        runtime: RuntimeAPI,
+        backend: QSessionBackend,
+        job_id: str,
+        circuits: list[QuantumCircuit],
+        shots: int,
+        memory: bool,
+        seed: int | None,
+    ) -> BackendJob:
+        try:
+            core = runtime.job(job_id)
+        except errors.JobNotFoundError as exc:
+            raise JobError(f"job {job_id} is not in the runtime at {runtime.location}") from exc
+        return cls(backend, core, circuits, shots=shots, memory=memory, seed=seed)
 
     # -- state -----------------------------------------------------------------------------
     @property
@@ -124,6 +151,8 @@ class BackendJob(JobV1):
         timeout: float | None = None,
         wait: float = 5,
         callback: Callable[[str, JobStatus, BackendJob], object] | None = None,
+        *,
+        progress: Any = False,
     ) -> None:
         """Wait until the job is DONE, ERROR or CANCELLED.
 
@@ -134,12 +163,21 @@ class BackendJob(JobV1):
             wait: seconds between ``callback`` calls (ignored without a callback: the job
                 wakes the waiter itself, there is no polling).
             callback: called as ``callback(job_id, status, job)`` before each wait.
+            progress: show a tqdm bar (queue position, then running) when there is no
+                callback: True (on a terminal only), a dict of tqdm options or a tqdm bar
+                (see :mod:`qsession_provider.visual.progress`). Off by default.
 
         Raises:
             JobTimeoutError: the job is not final after ``timeout`` seconds.
         """
         if callback is None:
-            if not self._job.wait(timeout):
+            if progress:
+                from ..visual.progress import wait_job  # tqdm loads only when asked
+
+                finished = wait_job(self._job, timeout, progress, runtime=self._backend.runtime)
+            else:
+                finished = self._job.wait(timeout)
+            if not finished:
                 raise JobTimeoutError(f"Timeout while waiting for job {self.job_id()}.")
             return
         waited = 0.0
@@ -156,11 +194,12 @@ class BackendJob(JobV1):
             self._job.wait(step)
             waited += step
 
-    def result(self, timeout: float | None = None) -> Result:
+    def result(self, timeout: float | None = None, *, progress: Any = False) -> Result:
         """The job's ``qiskit.result.Result``, waiting for the job if needed.
 
         Args:
             timeout: seconds (runtime clock) to wait; None waits as long as it takes.
+            progress: a tqdm bar while waiting (see :meth:`wait_for_final_state`).
 
         Returns:
             One experiment per circuit, with hex ``counts`` (``get_counts()``) and, if the
@@ -174,7 +213,13 @@ class BackendJob(JobV1):
             if self._result is not None:
                 return self._result
         try:
-            raw = self._job.result(timeout)
+            if progress:
+                from ..visual.progress import observing  # tqdm loads only when asked
+
+                with observing(progress, runtime=self._backend.runtime) as observer:
+                    raw = self._job.result(timeout, progress=observer)
+            else:
+                raw = self._job.result(timeout)
         except errors.JobTimeoutError as exc:
             raise JobTimeoutError(
                 f"Timeout while waiting for job {self.job_id()} (waited {timeout} s)."

@@ -29,6 +29,7 @@ from dataclasses import fields, replace
 from typing import Any
 
 from qiskit.primitives import BaseEstimatorV2, BaseSamplerV2
+from qiskit_ibm_runtime.exceptions import IBMInputValueError
 from qiskit_ibm_runtime.options import EstimatorOptions as IBMEstimatorOptions
 from qiskit_ibm_runtime.options import SamplerOptions
 from qiskit_ibm_runtime.options.utils import (
@@ -39,6 +40,8 @@ from qiskit_ibm_runtime.options.utils import (
 )
 from qiskit_ibm_runtime.utils import validate_classical_registers, validate_isa_circuits
 
+from ..client.api import RuntimeAPI
+from ..client.handles import Handle
 from ._convert import check_job_tags
 from ._mode import resolve_mode
 from ._requests import (
@@ -48,6 +51,7 @@ from ._requests import (
     default_shots,
     primitive_request,
 )
+from ._run_checks import SIMULATION_METHODS
 from ._submit import submit
 from .runtime_job import RuntimeJob
 
@@ -74,8 +78,12 @@ def _set(value: Any) -> bool:
     return value is not Unset and value is not None
 
 
-class _Primitive:
-    """Mode, options and submission shared by the sampler and the estimator."""
+class _Primitive(Handle):
+    """Mode, options and submission shared by the sampler and the estimator.
+
+    A primitive pickles as its mode (backend, session or batch) and options; the mode
+    reconnects on unpickling (:mod:`qsession_provider.client.handles`).
+    """
 
     _options_class: type[Any]
     #: The options classes accepted as ``options`` (converted to ``_options_class``).
@@ -100,6 +108,17 @@ class _Primitive:
             raise TypeError(
                 f"Invalid 'options' type. It can only be a dictionary of {self._options_class}"
             )
+
+    def _handle_state(self) -> tuple[RuntimeAPI, Any, tuple[Any, ...]]:
+        state = (self._session, self._backend, self._options)
+        return self._backend.runtime, type(self)._from_pickle, state
+
+    @classmethod
+    def _from_pickle(cls, runtime: RuntimeAPI, session: Any, backend: Any, options: Any) -> Any:
+        del runtime  # the backend's (reconnected on its own)
+        primitive = cls.__new__(cls)
+        primitive._session, primitive._backend, primitive._options = session, backend, options
+        return primitive
 
     @property
     def mode(self) -> Any:
@@ -148,6 +167,7 @@ class _Primitive:
             cache=backend.translations,
             tags=check_job_tags(tags),
             max_execution_time=(max_time if _set(max_time) else None) or None,
+            method=_method(backend),
         )
         if session is not None:
             return session._submit(request)
@@ -284,3 +304,15 @@ class EstimatorV2(_Primitive, BaseEstimatorV2):
 #: Aliases, as in qiskit-ibm-runtime.
 Sampler = SamplerV2
 Estimator = EstimatorV2
+
+
+def _method(backend: Any) -> str | None:
+    """The simulation method the backend's options ask for (``backend.set_options(method=)``,
+    as Aer's primitives take it from the backend); None for the engine's own choice."""
+    method = getattr(backend.options, "method", None)
+    if method is not None and method not in SIMULATION_METHODS:
+        raise IBMInputValueError(
+            f"{backend.name}: method={method!r} is not a simulation method; choose one of "
+            f"{list(SIMULATION_METHODS)}"
+        )
+    return None if method in (None, "automatic") else str(method)

@@ -30,10 +30,11 @@ from qiskit_ibm_runtime.exceptions import (
 )
 
 from ..client.api import RuntimeAPI
+from ..client.handles import Handle, NotPicklableError
 from ..core.job import FINAL_STATES, Job, JobErrorCode
 from ..core.job import JobStatus as CoreStatus
 from ._convert import check_job_tags, iso_utc, local_datetime
-from ._decoding import Decoding
+from ._decoding import Decoding, decoding_from_metadata
 from ._errors import ibm_errors, job_failure
 
 if TYPE_CHECKING:
@@ -86,7 +87,7 @@ class RuntimeJobStatus(str):
         return f"'{self}'"
 
 
-class RuntimeJob(BasePrimitiveJob[PrimitiveResult, RuntimeJobStatus]):
+class RuntimeJob(Handle, BasePrimitiveJob[PrimitiveResult, RuntimeJobStatus]):
     """A job of the local runtime, with qiskit-ibm-runtime's ``RuntimeJobV2`` interface.
 
     Not created directly: primitives' ``run()``, ``Session._run`` and ``service.job(id)`` /
@@ -135,6 +136,30 @@ class RuntimeJob(BasePrimitiveJob[PrimitiveResult, RuntimeJobStatus]):
         self._result: Any = _UNSET
         self._result_lock = threading.Lock()
 
+    # -- pickling: a read-only re-fetch by id ----------------------------------------------------
+    def _handle_state(self) -> tuple[RuntimeAPI, Any, tuple[Any, ...]]:
+        owner = self._service if self._service is not None else self._backend
+        if owner is None:
+            raise NotPicklableError(f"job {self.job_id()} has neither a service nor a backend")
+        state = (self.job_id(), self._service, self._backend, self._primitive_id)
+        return owner.runtime, type(self)._from_pickle, state
+
+    @classmethod
+    def _from_pickle(
+        cls,
+        runtime: RuntimeAPI,
+        job_id: str,
+        service: QiskitRuntimeService | None,
+        backend: QSessionBackend | None,
+        primitive_id: str,
+    ) -> RuntimeJob:
+        with ibm_errors():
+            core = runtime.job(job_id)
+        decoding = decoding_from_metadata(core.metadata)
+        return cls(
+            core, service=service, decoding=decoding, backend=backend, primitive_id=primitive_id
+        )
+
     # -- status -------------------------------------------------------------------------------
     def _record(self) -> Any:
         return self._job.refresh()
@@ -180,19 +205,32 @@ class RuntimeJob(BasePrimitiveJob[PrimitiveResult, RuntimeJobStatus]):
 
     # -- waiting and results ---------------------------------------------------------------------
     def wait_for_final_state(
-        self, timeout: float | None = None, poll_interval: float | None = None
+        self,
+        timeout: float | None = None,
+        poll_interval: float | None = None,
+        *,
+        progress: Any = False,
     ) -> None:
         """Block until the job is final.
 
         Args:
             timeout: seconds on the runtime's clock (None: no limit).
             poll_interval: accepted for compatibility; waiting is event-driven here.
+            progress: show a tqdm bar (queue position, then running): True (on a terminal
+                only), a dict of tqdm options or a tqdm bar (see
+                :mod:`qsession_provider.visual.progress`). Off by default, as on IBM.
 
         Raises:
             RuntimeJobTimeoutError: the job is not final after ``timeout`` seconds.
         """
         del poll_interval
-        if not self._job.wait(timeout):
+        if progress:
+            from ..visual.progress import wait_job  # tqdm loads only when asked
+
+            finished = wait_job(self._job, timeout, progress, runtime=self._runtime())
+        else:
+            finished = self._job.wait(timeout)
+        if not finished:
             raise RuntimeJobTimeoutError(
                 f"Timed out waiting for job to complete after {timeout} secs."
             )
@@ -202,6 +240,8 @@ class RuntimeJob(BasePrimitiveJob[PrimitiveResult, RuntimeJobStatus]):
         timeout: float | None = None,
         decoder: Any = None,
         poll_interval: float | None = None,
+        *,
+        progress: Any = False,
     ) -> Any:
         """The job's result (a ``PrimitiveResult`` for primitive jobs), waiting if needed.
 
@@ -211,6 +251,7 @@ class RuntimeJob(BasePrimitiveJob[PrimitiveResult, RuntimeJobStatus]):
                 defaults (executor jobs: qiskit-ibm-runtime's executor decoders); each is
                 applied if its ``is_applicable`` accepts the result so far.
             poll_interval: accepted for compatibility.
+            progress: a tqdm bar while waiting (see :meth:`wait_for_final_state`).
 
         Raises:
             RuntimeJobTimeoutError: not final after ``timeout`` seconds.
@@ -218,7 +259,7 @@ class RuntimeJob(BasePrimitiveJob[PrimitiveResult, RuntimeJobStatus]):
             RuntimeJobMaxTimeoutError: the job ran past its ``max_execution_time``.
             RuntimeInvalidStateError: the job was cancelled.
         """
-        self.wait_for_final_state(timeout, poll_interval)
+        self.wait_for_final_state(timeout, poll_interval, progress=progress)
         r = self._record()
         if r.status is CoreStatus.ERROR:
             raise job_failure(r.id, r.error_message, r.error_code)
@@ -257,6 +298,11 @@ class RuntimeJob(BasePrimitiveJob[PrimitiveResult, RuntimeJobStatus]):
 
     # -- properties -------------------------------------------------------------------------------
     @property
+    def core_job(self) -> Any:
+        """The core (or remote) job handle: timestamps, device, tags, error code."""
+        return self._job
+
+    @property
     def session_id(self) -> str | None:
         """Id of the job's session or batch, or None in job mode."""
         return self._job.session_id
@@ -274,8 +320,13 @@ class RuntimeJob(BasePrimitiveJob[PrimitiveResult, RuntimeJobStatus]):
         """
         tags = check_job_tags(new_tags)
         runtime = self._runtime()
-        with ibm_errors():
-            runtime.update_job(self.job_id(), tags=sorted(set(tags)))
+        if self._backend is not None:  # the instance the handle's jobs are charged to
+            instance = self._backend.instance
+        else:
+            assert self._service is not None  # a job has a service or a backend
+            instance = self._service.active_instance()
+        with ibm_errors():  # only the job's own instance may change it
+            runtime.update_job(self.job_id(), tags=sorted(set(tags)), instance=instance)
         return self.tags
 
     @property

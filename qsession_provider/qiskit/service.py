@@ -52,7 +52,8 @@ from qiskit_ibm_runtime.exceptions import (
     RuntimeJobNotFound,
 )
 
-from ..client import RuntimeAPI, runtime_for
+from ..client import KEEP_DEFAULT, RuntimeAPI, runtime_for
+from ..client.handles import Handle
 from ..core.clock import Clock
 from ..core.job import Job
 from ..errors import InvalidJobStateError, JobNotFoundError, NotAuthorizedError, QSessionError
@@ -61,13 +62,17 @@ from ._decoding import decoding_from_metadata, primitive_of
 from ._errors import ibm_errors
 from ._translations import TranslationCache
 from .backend import QSessionBackend
+from .fake_backends import device_name
 from .runtime_job import RuntimeJob
 
 __all__ = ["QiskitRuntimeService"]
 
 
-class QiskitRuntimeService:
+class QiskitRuntimeService(Handle):
     """The runtime service: backends, jobs and usage of the local runtime.
+
+    Pickles as its runtime's address (store file, or server URL and token) and instance,
+    and reconnects on unpickling (:mod:`qsession_provider.client.handles`).
 
     Args:
         url: the URL of a ``qsession serve`` server (ignored when it is IBM's cloud, or
@@ -81,6 +86,8 @@ class QiskitRuntimeService:
             directory; ``":memory:"``: an in-memory store of this service's own.
         clock: the runtime's clock, e.g. a :class:`~qsession_provider.core.VirtualClock`
             (see the module docstring for how it combines with ``store``).
+        keep_results: how many of the latest results an in-memory store keeps (default
+            100; None: all; see :func:`~qsession_provider.client.open_runtime`).
 
     Raises:
         IBMInputValueError: the store's runtime already runs on another clock; a malformed
@@ -118,6 +125,7 @@ class QiskitRuntimeService:
         *,
         store: str | os.PathLike[str] | None = None,
         clock: Clock | None = None,
+        keep_results: int | None = KEEP_DEFAULT,
     ) -> None:
         del channel, filename, name, proxies, verify, private_endpoint
         del url_resolver, region, plans_preference, tags
@@ -133,6 +141,7 @@ class QiskitRuntimeService:
                 token=token if server is not None else None,
                 store=None if store is None else os.fspath(store),
                 clock=clock,
+                keep_results=keep_results,
             )
         except NotAuthorizedError as exc:
             raise IBMNotAuthorizedError(str(exc)) from exc
@@ -147,6 +156,15 @@ class QiskitRuntimeService:
         self._instance = instance
         self._translations = translations if translations is not None else TranslationCache()
         self._backends: dict[tuple[str, str], QSessionBackend] = {}
+
+    def _handle_state(self) -> tuple[RuntimeAPI, Any, tuple[Any, ...]]:
+        return self._runtime, type(self)._from_pickle, (self._instance,)
+
+    @classmethod
+    def _from_pickle(cls, runtime: RuntimeAPI, instance: str) -> QiskitRuntimeService:
+        service = cls.__new__(cls)
+        service._setup(runtime, instance)
+        return service
 
     @classmethod
     def _for_backend(cls, backend: QSessionBackend) -> QiskitRuntimeService:
@@ -221,6 +239,7 @@ class QiskitRuntimeService:
             QiskitBackendNotFoundError: ``"No backend matches the criteria."``
         """
         del use_fractional_gates, calibration_id
+        name = device_name(name) or name  # a fake backend, or the real name it stands for
         instance = instance or self._instance
         key = (name, instance)
         backend = self._backends.get(key)
@@ -402,13 +421,16 @@ class QiskitRuntimeService:
         Raises:
             RuntimeJobNotFound: no such job.
             IBMRuntimeError: ``"Failed to delete job: ..."`` (the job has not finished).
+            IBMNotAuthorizedError: the job belongs to another instance than this service's.
         """
         try:
-            self._runtime.delete_job(job_id)
+            self._runtime.delete_job(job_id, instance=self._instance)  # only its instance may
         except JobNotFoundError as exc:
             raise RuntimeJobNotFound(f"Job not found: {job_id}") from exc
         except InvalidJobStateError as exc:
             raise IBMRuntimeError(f"Failed to delete job: {exc}") from exc
+        except NotAuthorizedError as exc:  # ForbiddenError: a job of another instance
+            raise IBMNotAuthorizedError(f"Failed to delete job: {exc}") from exc
 
     def __eq__(self, other: object) -> bool:
         return (

@@ -38,6 +38,7 @@ from qiskit_ibm_runtime.exceptions import IBMInputValueError, IBMRuntimeError
 from qiskit_ibm_runtime.session import Session as IBMSession
 
 from ..client.api import RuntimeAPI
+from ..client.handles import Handle
 from ..core.session import SessionMode, SessionRecord, SessionState
 from ..errors import SessionClosedError
 from ._convert import iso_utc
@@ -46,6 +47,7 @@ from ._ibm_inputs import request_from_ibm
 from ._requests import JobRequest
 from ._submit import submit
 from .backend import QSessionBackend
+from .fake_backends import as_backend
 from .runtime_job import RuntimeJob
 from .service import QiskitRuntimeService
 
@@ -85,8 +87,15 @@ def session_details(record: SessionRecord, now: float) -> dict[str, Any]:
     }
 
 
-class Session(IBMSession):
+class Session(Handle, IBMSession):
     """A dedicated session on a backend of this package (qiskit-ibm-runtime's ``Session``).
+
+    Pickled, a session (and a primitive in session mode) carries its backend and session id
+    and reattaches to the stored session on unpickling, without opening a new one. On a
+    server any process can feed it; on a store file only the process that opened it can
+    (the session's scheduling lives there): in another process ``run()`` raises
+    ``IBMRuntimeError`` saying the session belongs to another process, while ``status()``
+    and ``details()`` read it anywhere.
 
     Args:
         backend: a backend from :meth:`QiskitRuntimeService.backend`.
@@ -123,6 +132,7 @@ class Session(IBMSession):
         *,
         create_new: bool | None = True,
     ) -> None:
+        backend = as_backend(backend)  # FakeSherbrooke() or "ibm_sherbrooke": our device
         if not isinstance(backend, QSessionBackend):
             if isinstance(backend, BackendV2):
                 raise ValueError(
@@ -155,6 +165,37 @@ class Session(IBMSession):
     @property
     def _runtime(self) -> RuntimeAPI:
         return self._backend.runtime
+
+    def _handle_state(self) -> tuple[RuntimeAPI, Any, tuple[Any, ...]]:
+        state = (
+            self._backend,
+            self._session_id,
+            self._max_time,
+            self._instance,
+            self._root_taken,
+            self._active,
+        )
+        return self._runtime, type(self)._from_pickle, state
+
+    @classmethod
+    def _from_pickle(
+        cls,
+        runtime: RuntimeAPI,
+        backend: QSessionBackend,
+        session_id: str | None,
+        max_time: int | None,
+        instance: str,
+        root_taken: bool,
+        active: bool,
+    ) -> Session:
+        del runtime  # the backend's (reconnected on its own)
+        session = cls(backend, create_new=False)
+        session._session_id = session_id
+        session._max_time = max_time
+        session._instance = instance
+        session._root_taken = root_taken
+        session._active = active
+        return session
 
     def _record(self) -> SessionRecord:
         with ibm_errors():
@@ -256,6 +297,16 @@ class Session(IBMSession):
         """Seconds used: time holding the device (session) or summed job time (batch)."""
         details = self.details()
         return None if details is None else details["usage_time"]
+
+    def draw_timeline(self, **options: Any) -> Any:
+        """A matplotlib figure of the session's jobs over time (needs the ``plot`` extra).
+
+        Options as for :func:`qsession_provider.visual.draw_timeline` (``others``, ``ax``,
+        ``title``).
+        """
+        from ..visual.timeline import draw_timeline  # matplotlib loads only when drawing
+
+        return draw_timeline(self._session_id, runtime=self._runtime, **options)
 
     @classmethod
     def from_id(

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..errors import NotAuthorizedError
-from . import clock, devices, jobs, sessions
+from . import clock, dashboard, devices, ibm, jobs, sessions
 from .auth import Authenticator, apply_shares
 from .endpoints import SUBMIT_WAIT, ServerState, log_request
 from .errors import NOT_FOUND, error_body, error_response
@@ -81,6 +81,8 @@ def create_app(
         *sessions.routes(PREFIX),
         *devices.routes(PREFIX),
         *clock.routes(PREFIX),
+        *ibm.routes(),  # the IBM Quantum Platform API for qiskit-ibm-runtime, at /ibm
+        *dashboard.routes(),  # the web dashboard at /
     ]
     app = Starlette(
         routes=routes,

@@ -38,6 +38,7 @@ _STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (qe.TooManyJobsError, 429),
     (qe.DeviceNotFoundError, 404),
     (qe.JobNotFoundError, 404),
+    (qe.ResultUnavailableError, 410),
     (qe.SessionNotFoundError, 404),
     (qe.AlreadyExistsError, 409),
     (qe.SessionClosedError, 409),

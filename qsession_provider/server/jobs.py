@@ -324,7 +324,7 @@ def _update(ctx: Context, job_id: str, body: dict[str, Any]) -> dict[str, Any]:
     _visible_job(ctx, job_id)
     if "metadata" in changes:
         changes["metadata"] = f.metadata(changes["metadata"]) or {}
-    job = ctx.runtime.update_job(job_id, **changes)
+    job = ctx.runtime.update_job(job_id, **changes, **_caller(ctx))
     return {"job": job.record.to_json()}
 
 
@@ -337,7 +337,15 @@ async def update_job(request: Request, ctx: Context) -> Response:
 
 def _delete(ctx: Context, job_id: str) -> None:
     _visible_job(ctx, job_id)
-    ctx.runtime.delete_job(job_id)
+    ctx.runtime.delete_job(job_id, **_caller(ctx))
+
+
+def _caller(ctx: Context) -> dict[str, Any]:
+    """Who changes or deletes a job: only its own instance may (an administrator: any)."""
+    principal = ctx.principal
+    if principal.admin:
+        return {}
+    return {"instance": principal.instance, "user": principal.user}
 
 
 @endpoint

@@ -3,10 +3,15 @@
 States are 1-D C-contiguous complex128 or complex64 arrays of length 2**n, updated in place.
 Qubit q is bit q of the amplitude index; bit j of a gate's matrix index belongs to
 ``targets[j]``.  Matrices and diagonals are complex128 whatever the state's precision.  A wrong
-dtype raises TypeError; wrong shapes, layouts or qubit indices raise ValueError.  Every call
-releases the GIL while it works.  The environment variable ``QSESSION_SIMD`` (``avx512f``,
-``avx2`` or ``generic``) forces a code path at import, for testing; ``QSESSION_SPLIT=0`` turns
-off the split-form (three-multiplication) dense kernels, for comparisons.
+dtype raises TypeError; wrong shapes, layouts, qubit indices, offsets or counts raise ValueError
+naming the argument (any int64 value is checked without overflow; Python ints beyond int64 are
+a ValueError), before anything is written.  What a kernel reads while it runs is either a
+private copy of the checked arguments or values that cannot send it out of bounds, so another
+thread changing an argument array meanwhile cannot make it read or write outside an array.
+Every call releases the GIL while it works.  The environment variable ``QSESSION_SIMD``
+(``avx512f``, ``avx2`` or ``generic``) forces a code path at import, for testing;
+``QSESSION_SPLIT=0`` turns off the split-form (three-multiplication) dense kernels, for
+comparisons.
 """
 
 from collections.abc import Sequence
@@ -78,7 +83,9 @@ def fuse_blocks(
     kind 0 receives the (2**k, 2**k) product of its components (the first applied first), kind
     1 the 2**k diagonal (diagonal components only). Component targets ``t`` and controls ``c``
     are positions 0..k-1 inside the block; offsets count complex entries of ``components``
-    and ``out``. Bad code raises ValueError before anything is written.
+    and ``out``. Bad code raises ValueError naming the entry (``code[i] = value``) before
+    anything is written; the kernel runs on a private copy of the checked code, so ``out`` may
+    even share memory with ``code``.
     """
 
 def probabilities(state: NDArray[np.complexfloating]) -> NDArray[np.float64]:

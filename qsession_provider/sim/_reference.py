@@ -453,6 +453,7 @@ def collapse(
     """Project onto ``qubit == outcome`` in place; if ``renormalize``, rescale to unit norm."""
     _check_state(state, writeable=True)
     w0, w1 = _qubit_weights(state, qubit)
+    outcome = operator.index(outcome)  # TypeError for 1.0, as the C kernel
     if outcome not in (0, 1):
         raise ValueError(f"outcome must be 0 or 1, got {outcome}")
     weight = w1 if outcome else w0

@@ -3,18 +3,28 @@
 Results are neutral dicts of numpy arrays, which the store encodes and each face turns
 into its own containers (``PrimitiveResult``, ``Result``, ``cirq.Result``):
 
-- sampler: ``{"pubs": [{"registers": {name: uint8 (*shape, shots, size)}, "shots": n}]}``
-- estimator: ``{"pubs": [{"evs": float (*shape), "stds": float (*shape), "precision": p}]}``
-- run: ``{"results": [{"registers": {name: uint8 (shots, size)}, "shots": n, "name": str}]}``
+- sampler: ``{"pubs": [{"registers": {name: PackedBits (*shape, shots)}, "shots": n}]}``
+- estimator: ``{"pubs": [{"evs": float (*shape), "stds": float (*shape), "precision": p}]}``;
+  a circuit that resets or measures gets the exact value in the mixed state it leaves
+  (every outcome weighted by its probability: :mod:`.branches`), a measurement nothing
+  reads counting as a dephasing of its qubit
+- run: ``{"results": [{"registers": {name: PackedBits (shots,)}, "shots": n, "name": str}]}``
+
+Registers are :class:`~qsession_provider.core.ir.bits.PackedBits` of the register's size
+(Qiskit's ``BitArray`` layout), kept packed through the store to the faces.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from ..core.ir.bits import PackedBits, num_bytes
+from ..core.ir.circuit import Circuit
+from ..core.ir.observables import PauliSum
 from ..core.ir.payload import (
     EstimatorPayload,
     EstimatorPub,
@@ -24,6 +34,10 @@ from ..core.ir.payload import (
     SamplerPub,
 )
 from ..errors import InputError
+from .branches import measured_at_end, mixed_expectations
+from .compiler import CompiledCircuit
+from .expectation import dephased, pauli_table
+from .method import run_by_method
 from .simulator import StatevectorSimulator
 
 __all__ = ["execute"]
@@ -44,6 +58,12 @@ def execute(program_id: str, payload: Payload, simulator: StatevectorSimulator) 
         InputError: the circuit id does not match the payload.
         InvalidCircuitError, ResourceTooLargeError: from the simulator.
     """
+    # Each circuit on its method (stabilizer for wide Clifford circuits: sim/method.py).
+    return run_by_method(program_id, payload, simulator, _run_statevector)
+
+
+def _run_statevector(program_id: str, payload: Payload, simulator: Any) -> dict[str, Any]:
+    """:func:`execute` on the statevector, for a payload :mod:`.method` gave it whole."""
     if program_id == "sampler" and isinstance(payload, SamplerPayload):
         rng = simulator.job_random.generator(payload.seed)
         return {"pubs": [_sample_pub(simulator, pub, rng) for pub in payload.pubs]}
@@ -53,7 +73,7 @@ def execute(program_id: str, payload: Payload, simulator: StatevectorSimulator) 
         rng = simulator.job_random.generator(payload.seed)
         results = []
         for circuit in payload.circuits:
-            registers = simulator.sample(circuit, payload.shots, None, rng)
+            registers = _packed(simulator.sample(circuit, payload.shots, None, rng))
             results.append({"registers": registers, "shots": payload.shots, "name": circuit.name})
         return {"results": results}
     raise InputError(f"circuit {program_id!r} cannot run a {type(payload).__name__}")
@@ -83,40 +103,67 @@ def _sample_pub(
     circuit = pub.circuit
     compiled = sim.compiled_for(circuit)
     if pub.values.ndim == 1:  # one parameter set (or none): the bits are the registers
-        registers = sim.sample_compiled(compiled, pub.shots, _one_row(pub.values), rng)
-        return {"registers": registers, "shots": pub.shots}
+        bits = sim.sample_compiled(compiled, pub.shots, _one_row(pub.values), rng)
+        return {"registers": _packed(bits), "shots": pub.shots}
     shape = pub.shape
-    registers = {
-        name: np.zeros((*shape, pub.shots, size), dtype=np.uint8)
+    data = {
+        name: np.zeros((*shape, pub.shots, num_bytes(size)), dtype=np.uint8)
         for name, size in circuit.registers.items()
     }
     for index, row in zip(np.ndindex(*shape), _rows(circuit.parameters, pub.values)):
         bits = sim.sample_compiled(compiled, pub.shots, row, rng)
         for name, arr in bits.items():
-            registers[name][index] = arr
+            data[name][index] = PackedBits.from_bits(arr).data
+    registers = {name: PackedBits(circuit.registers[name], arr) for name, arr in data.items()}
     return {"registers": registers, "shots": pub.shots}
+
+
+def _packed(registers: dict[str, np.ndarray]) -> dict[str, PackedBits]:
+    """The engine's ``(shots, size)`` uint8 registers, packed."""
+    return {name: PackedBits.from_bits(bits) for name, bits in registers.items()}
 
 
 def _estimate_pub(sim: StatevectorSimulator, pub: EstimatorPub, seed: Any) -> dict[str, Any]:
     circuit = pub.circuit
     compiled = sim.compiled_for(circuit)
     observables = list(pub.observables.ravel())
+    if compiled.branching or compiled.has_measurements:
+        evaluate = _mixed_evaluator(sim, circuit, compiled, observables)
+    else:
+
+        def evaluate(row: np.ndarray) -> np.ndarray:
+            return sim.expectations_of_state(compiled, sim.evolve(compiled, row), observables)
+
     if pub.values.ndim == 1:  # one parameter set: the pub's shape is the observables'
         shape = pub.observables.shape
-        state = sim.evolve(compiled, _one_row(pub.values))
-        evs = sim.expectations_of_state(compiled, state, observables).reshape(shape)
+        evs = evaluate(_one_row(pub.values)).reshape(shape)
     else:
         vshape = pub.values.shape[:-1]
         shape = pub.shape
         per_binding = np.empty((math.prod(vshape), len(observables)))
         for i, row in enumerate(_rows(circuit.parameters, pub.values)):
-            state = sim.evolve(compiled, row)
-            per_binding[i] = sim.expectations_of_state(compiled, state, observables)
+            per_binding[i] = evaluate(row)
         # Broadcast (parameter sets) x (observables) to the pub shape by index arithmetic.
         vidx = np.broadcast_to(np.arange(per_binding.shape[0]).reshape(vshape), shape)
         oidx = np.broadcast_to(np.arange(len(observables)).reshape(pub.observables.shape), shape)
-        evs = per_binding[vidx, oidx].astype(float)
+        evs = per_binding[vidx, oidx]
     if pub.precision > 0:  # noise from the seed's start for every pub (see execute)
         evs = sim.job_random.generator(seed).normal(evs, pub.precision)
     stds = np.full(shape, pub.precision, dtype=float)
     return {"evs": np.asarray(evs, dtype=float), "stds": stds, "precision": pub.precision}
+
+
+def _mixed_evaluator(
+    sim: StatevectorSimulator,
+    circuit: Circuit,
+    compiled: CompiledCircuit,
+    observables: list[PauliSum],
+) -> Callable[[np.ndarray], np.ndarray]:
+    """Exact values for a circuit that measures or resets: the mixed state's (see
+    :mod:`.branches`), one Pauli table per pub, dephased on the qubits measured at the end."""
+    table = dephased(pauli_table(compiled, observables), measured_at_end(circuit, compiled))
+
+    def evaluate(row: np.ndarray) -> np.ndarray:
+        return mixed_expectations(compiled, table, row, sim.kernel, sim.memory)
+
+    return evaluate

@@ -119,5 +119,7 @@ def scatter_into(full: np.ndarray, compact: np.ndarray, active: tuple[int, ...],
             q -= 1
         dims.append(2**length)
         pick.append(slice(None) if status else 0)
-    view = full.reshape(dims)[tuple(pick)]
+    # The trailing Ellipsis keeps a view when every qubit is idle (a zero-qubit program:
+    # the state is [1] at index 0), where plain integer indexing would give a scalar.
+    view = full.reshape(dims)[(*pick, Ellipsis)]
     view[...] = compact.reshape(view.shape)

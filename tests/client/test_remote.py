@@ -209,7 +209,7 @@ def test_a_tiny_job_is_one_round_trip(alice: RemoteRuntime, counting: Counting) 
     result = job.result()
     assert counting.sent == [("POST", "/jobs")]
     assert isinstance(job, RemoteJob) and job.succeeded() and job.in_final_state()
-    bits = result["pubs"][0]["registers"]["c"]
+    bits = result["pubs"][0]["registers"]["c"].unpack()
     assert bits.shape == (16, 2) and (bits[:, 0] == bits[:, 1]).all()
     assert (job.name, job.tags, job.instance, job.program_id) == (
         "bell",
@@ -229,7 +229,8 @@ def test_a_short_job_that_is_not_tiny_is_one_round_trip_too(
     wide = SamplerPayload((SamplerPub(Circuit(12, ops, {"c": 12}), None, 8),), seed=2)
     start = alice.clock.now()
     counting.sent.clear()
-    bits = alice.submit("sampler", "statevector", wide).result()["pubs"][0]["registers"]["c"]
+    result = alice.submit("sampler", "statevector", wide).result()
+    bits = result["pubs"][0]["registers"]["c"].unpack()
     assert counting.sent == [("POST", "/jobs")]
     assert bits.shape == (8, 12) and all(len(set(row)) == 1 for row in bits.tolist())
     assert alice.clock.now() == start

@@ -51,7 +51,7 @@ def test_a_waiting_client_gets_its_result_after_a_restart(tmp_path: Path) -> Non
         assert second.url == first.url
         waiter.join(60)
         assert not waiter.is_alive(), "the waiting client did not get its result"
-        assert outcome[0]["pubs"][0]["registers"]["c"].sum() == 100
+        assert outcome[0]["pubs"][0]["registers"]["c"].unpack().sum() == 100
         assert runtime.job(running.id).status is JobStatus.DONE  # finished before the stop
         assert runtime.job(queued.id).status is JobStatus.DONE
         runtime.shutdown()

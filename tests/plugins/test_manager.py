@@ -150,7 +150,8 @@ def test_entry_point_plugins_are_loaded(tmp_path: Any, monkeypatch: Any) -> None
     monkeypatch.syspath_prepend(str(tmp_path))
     pm = get_plugin_manager(include_builtin=False)
     assert pm.has_plugin("qsession_fake_ep_ok")
-    assert build_device_registry(pm).names() == ["fake_ion_trap"]
+    names = build_device_registry(pm).names()  # with this package's own plugin's devices
+    assert "fake_ion_trap" in names
 
 
 def test_a_broken_entry_point_raises_a_plugin_error(tmp_path: Any, monkeypatch: Any) -> None:

@@ -450,6 +450,7 @@ def test_backend_attributes_and_deepcopy(runtime: Runtime) -> None:
         "seed_simulator": None,
         "job_name": None,
         "job_tags": None,
+        "method": "automatic",
     }
     clone = copy.deepcopy(backend)
     clone.set_options(shots=7)

@@ -106,7 +106,7 @@ def test_construction_and_max_time_parsing(service: QiskitRuntimeService, falcon
     with pytest.raises(ValueError, match="needs a backend of qsession_provider"):
         Session(BasicSimulator())
     with pytest.raises(ValueError, match="Invalid backend type"):
-        Session("emulated_falcon_27")  # type: ignore[arg-type]
+        Session(27)  # type: ignore[arg-type]
     session = Session(falcon, create_new=False)
     assert session.session_id is None and session.details() is None and session.status() is None
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from qsession_provider.core.clock import RealClock, VirtualClock
+from qsession_provider.core.ir.bits import PackedBits
 from qsession_provider.core.ir.encoding import loads
 from qsession_provider.core.runtime import Runtime
 from qsession_provider.core.store import MemoryStore
@@ -450,8 +451,9 @@ def test_one_debug_line_per_request(alice: TestClient, caplog: pytest.LogCapture
 def test_results_round_trip_numpy_arrays(alice: TestClient) -> None:
     data = _submit(alice, payload=sampler_text(shots=64, seed=7))
     result = loads(data["result"])
-    arrays = [v for v in _walk(result) if isinstance(v, np.ndarray)]
-    assert arrays, result
+    bits = [v for v in _walk(result) if isinstance(v, PackedBits)]
+    assert len(bits) == 1 and bits[0].shape == (64,) and bits[0].num_bits == 2, result
+    assert isinstance(bits[0].data, np.ndarray) and bits[0].unpack().shape == (64, 2)
 
 
 def _walk(value: Any) -> Iterator[Any]:

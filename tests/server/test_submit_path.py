@@ -112,13 +112,16 @@ def test_a_short_job_answers_final_in_one_round_trip_without_moving_the_clock(
     # 12 qubits: above the size run at submission, so the executor computes it.
     data = _post(client, payload=sampler_text(qubits=12, seed=3))
     assert data["job"]["status"] == "DONE"
-    bits = loads(data["result"])["pubs"][0]["registers"]["c"]
+    bits = loads(data["result"])["pubs"][0]["registers"]["c"].unpack()
     assert bits.shape == (16, 12) and {tuple(row) for row in bits} <= {(0,) * 12, (1,) * 12}
     assert runtime.clock.now() == t0  # the wait was passive: real time only
-    assert settles.calls == [pytest.approx(1.0)]
+    # At most one wait, of the configured length (a fast executor may finish the job before
+    # the server gets to wait for it).
+    assert settles.calls in ([], [pytest.approx(1.0)])
+    waited = len(settles.calls)
     # A tiny job is final at submission: nothing to wait for.
     assert _post(client)["job"]["status"] == "DONE"
-    assert len(settles.calls) == 1
+    assert len(settles.calls) == waited
 
 
 def test_a_job_longer_than_the_wait_answers_promptly_and_is_waited_for_as_before(

@@ -35,7 +35,7 @@ def test_sampler_payload_broadcast_shape_and_seed() -> None:
     payload = SamplerPayload((SamplerPub(ry_program(True), values, 500),), seed=42)
     sim = StatevectorSimulator()
     out = execute("sampler", payload, sim)
-    bits = out["pubs"][0]["registers"]["c"]
+    bits = out["pubs"][0]["registers"]["c"].unpack()  # packed bits (tests/sim/test_packed_results)
     assert bits.shape == (2, 3, 500, 2)
     np.testing.assert_array_equal(bits[..., 0], bits[..., 1])
     assert bits[0, 0].sum() == 0 and bits[1, 2].sum() == 1000  # angle 0 -> 00, pi -> 11
@@ -117,7 +117,10 @@ def test_run_payload_and_json_round_trip() -> None:
         (lambda: SamplerPub(ry_program(True), [[0.1, 0.2]], 10), "last axis must have length 1"),
         (lambda: SamplerPub(ry_program(True), [0.1], -3), "positive integer"),
         (lambda: SamplerPub(ry_program(True), [np.nan], 3), "NaN"),
-        (lambda: EstimatorPub(ry_program(True), [0.1], PauliSum()), "unitary circuit"),
+        (
+            lambda: EstimatorPub(ry_program(True), [0.1], PauliSum([PauliTerm("Z", (0,), 1j)])),
+            "observable 0 is not Hermitian: the term Z0",
+        ),
         (lambda: EstimatorPub(ry_program(False), [0.1], PauliSum(), precision=-1), "precision"),
         (
             lambda: EstimatorPub(ry_program(False), [0.1], PauliSum([PauliTerm("Z", (5,))])),
@@ -153,7 +156,7 @@ def test_sampler_pub_of_one_set_matches_a_pub_of_shape_one() -> None:
                 execute("sampler", SamplerPayload((SamplerPub(circuit, v, shots),), seed=9), sim)
                 for v in (values, values[None], values[None, None])
             ]
-            regs = [out["pubs"][0]["registers"] for out in outs]
+            regs = [{k: v.unpack() for k, v in out["pubs"][0]["registers"].items()} for out in outs]
             for name in circuit.registers:
                 assert regs[0][name].shape == (shots, circuit.registers[name])
                 np.testing.assert_array_equal(regs[1][name][0], regs[0][name])
@@ -166,7 +169,7 @@ def test_sampler_parameter_sweep_matches_one_job_per_set() -> None:
     circuit = circuits()["two registers"]
     values = np.random.default_rng(3).uniform(0, np.pi, (2, 3, 2))
     swept = execute("sampler", SamplerPayload((SamplerPub(circuit, values, 50),), seed=4), sim)
-    regs = swept["pubs"][0]["registers"]
+    regs = {k: v.unpack() for k, v in swept["pubs"][0]["registers"].items()}
     assert regs["c"].shape == (2, 3, 50, 2) and regs["d"].shape == (2, 3, 50, 3)
     # The sweep draws the sets one after the other from one generator.
     rng = np.random.default_rng(4)
@@ -231,4 +234,4 @@ def test_estimator_and_sampler_payloads_bind_arrays() -> None:
     measured = Circuit(2, [*ops, Measure(0, "c", 0), Measure(1, "c", 1)], {"c": 2})
     pub = SamplerPub(measured, values[:2], 50)
     bits = execute("sampler", SamplerPayload((pub,), seed=1), StatevectorSimulator())
-    assert bits["pubs"][0]["registers"]["c"].shape == (2, 50, 2)
+    assert bits["pubs"][0]["registers"]["c"].unpack().shape == (2, 50, 2)

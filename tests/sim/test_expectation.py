@@ -43,9 +43,7 @@ def test_expectations_fused_match_unfused_and_cache_masks(make_random_program: C
     circuit, values = parameterised(make_random_program(6, 80, 2), 2)
     rng = np.random.default_rng(1)
     observables = [
-        PauliSum.from_labels(
-            {"".join(rng.choice(list("IXYZ"), 6)): complex(rng.normal(), rng.normal())}
-        )
+        PauliSum.from_labels({"".join(rng.choice(list("IXYZ"), 6)): complex(rng.normal())})
         for _ in range(5)
     ]
     observables.append(PauliSum([PauliTerm("", ())]))  # identity

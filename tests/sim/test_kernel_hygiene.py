@@ -62,6 +62,11 @@ def plan_arrays(**override: Any) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 
 ONE_MASK = np.ones(1, dtype=np.uint64)
+GLOBAL_TILE = {  # one tile of global gates holding both gates of plan_arrays()
+    "tile_offsets": np.array([0, 2], dtype=np.int64),
+    "tile_qubits": np.zeros(0, dtype=np.int32),
+    "tile_qubit_offsets": np.array([0, 0], dtype=np.int64),
+}
 STATE_CALLS: list[tuple[str, Callable[[ModuleType, Any], Any]]] = [
     ("apply_matrix", lambda m, s: m.apply_matrix(s, (0,), H)),
     ("apply_diagonal", lambda m, s: m.apply_diagonal(s, (0, 1), D2)),
@@ -72,6 +77,8 @@ STATE_CALLS: list[tuple[str, Callable[[ModuleType, Any], Any]]] = [
     ("expectation", lambda m, s: m.expectation_paulis(s, ONE_MASK, ONE_MASK)),
     ("measure_probability", lambda m, s: m.measure_probability(s, 0)),
     ("collapse", lambda m, s: m.collapse(s, 0, 1)),
+    ("run_tiled", lambda m, s: m.run_tiled(s, **plan_arrays(), **GLOBAL_TILE)),
+    ("permute_qubits", lambda m, s: m.permute_qubits(s, [2, 0, 1])),
 ]
 CALL_IDS = [name for name, _ in STATE_CALLS]
 CALLS = [call for _, call in STATE_CALLS]
@@ -112,9 +119,10 @@ def test_bad_state_layout_raises_value_error(mod: ModuleType, call: Callable, ba
         call(mod, bad)
 
 
-@pytest.mark.parametrize(
-    "call", [CALLS[0], CALLS[1], CALLS[2], CALLS[8]], ids=[CALL_IDS[i] for i in (0, 1, 2, 8)]
-)
+IN_PLACE = [0, 1, 2, 8, 9, 10]  # the calls that update the state
+
+
+@pytest.mark.parametrize("call", [CALLS[i] for i in IN_PLACE], ids=[CALL_IDS[i] for i in IN_PLACE])
 def test_read_only_state_rejected_by_in_place_calls(mod: ModuleType, call: Callable) -> None:
     s = state()
     s.flags.writeable = False
@@ -367,7 +375,8 @@ def test_refcounts_stable_on_error_paths() -> None:
     s = state(4)
     bad_plan = plan_arrays(qubits=np.array([0, 1, 1], dtype=np.int32))
     targets, dup = (0, 9), (1, 1)
-    objs = [s, CX, targets, dup, *bad_plan.values()]
+    fuse_code = np.array([1, 2**63 - 4, 0, 1, 0], dtype=np.int64)  # offset + 4 wraps
+    objs = [s, CX, targets, dup, fuse_code, *bad_plan.values()]
     before = _refcounts(objs)
     for _ in range(1000):
         for call in (
@@ -377,6 +386,9 @@ def test_refcounts_stable_on_error_paths() -> None:
             lambda: ck.run_plan(s[:8], **bad_plan),
             lambda: ck.sample(s, np.array([0.5, 0.1])),
             lambda: ck.expectation_paulis(s, np.ones(2, np.uint64), np.ones(1, np.uint64)),
+            lambda: ck.expectation_paulis(s, np.ones(1, np.uint64), np.full(1, 2**63, np.uint64)),
+            lambda: ck.fuse_blocks(fuse_code, np.ones(4, np.complex128), np.zeros(4, complex)),
+            lambda: ck.apply_matrix(s, [0, 2**64], CX),
         ):
             with pytest.raises(ValueError):
                 call()

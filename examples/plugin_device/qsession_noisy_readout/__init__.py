@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from qsession_provider.core import Device, DeviceRegistry, TimingModel
+from qsession_provider.core.ir import PackedBits
 from qsession_provider.plugins import hookimpl
 from qsession_provider.sim import StatevectorSimulator, execute
 
@@ -24,9 +25,10 @@ def _execute(program_id: str, payload: Any) -> dict[str, Any]:
     rng = np.random.default_rng(getattr(payload, "seed", None))
     pubs = result.get("pubs", []) + result.get("results", [])
     for pub in pubs:
-        for name, bits in pub.get("registers", {}).items():
+        for name, packed in pub.get("registers", {}).items():
+            bits = packed.unpack()  # (shots, num_bits) 0/1
             flips = rng.random(bits.shape) < FLIP
-            pub["registers"][name] = bits ^ flips.astype(np.uint8)
+            pub["registers"][name] = PackedBits.from_bits(bits ^ flips.astype(np.uint8))
     return result
 
 

@@ -6,6 +6,7 @@ standard library and numpy.
 
 from __future__ import annotations
 
+from .bits import PackedBits
 from .circuit import Barrier, Circuit, Condition, Gate, Measure, Reset
 from .gates import GATES, GateSpec, gate_matrix
 from .observables import PauliSum, PauliTerm
@@ -18,6 +19,7 @@ __all__ = [
     "Gate",
     "GateSpec",
     "Measure",
+    "PackedBits",
     "ParamExpr",
     "Parameter",
     "PauliSum",

@@ -1,7 +1,8 @@
 """A stable, non-executable JSON encoding for payloads and results.
 
 Only data is written: JSON scalars, lists, string-keyed dicts and tagged objects for
-numpy arrays (dtype, shape, base64 bytes), complex numbers, :class:`Circuit` and
+numpy arrays (dtype, shape, base64 bytes), packed bits (:class:`PackedBits`: ``"__bits__"``,
+bits per string, shape, base64 bytes), complex numbers, :class:`Circuit` and
 :class:`PauliSum`. Nothing is ever unpickled or evaluated on the way back, so a store
 file shared between processes or users cannot run code.
 
@@ -35,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import StoreError
+from .bits import PackedBits, _make, num_bytes
 from .circuit import Circuit
 from .observables import PauliSum
 
@@ -50,6 +52,7 @@ __all__ = [
 
 _TAGS = (
     "__nd__",
+    "__bits__",
     "__objarr__",
     "__complex__",
     "__program__",
@@ -73,6 +76,8 @@ def to_jsonable(obj: Any) -> Any:
         return [to_jsonable(x) for x in obj]
     if obj is None or isinstance(obj, (bool, str, int, float)):
         return obj
+    if kind is PackedBits:
+        return {"__bits__": _bits_fields(obj)}
     if isinstance(obj, np.generic):
         return to_jsonable(obj.item())
     if isinstance(obj, complex):
@@ -124,6 +129,8 @@ def from_jsonable(data: Any) -> Any:
             dtype, shape, b64 = value
             raw = base64.b64decode(b64)
             return np.frombuffer(raw, dtype=np.dtype(dtype)).reshape(shape).copy()
+        if tag == "__bits__":
+            return _bits_from(value)
         if tag == "__objarr__":
             shape, items = value
             arr = np.empty(len(items), dtype=object)
@@ -183,6 +190,9 @@ def _write(obj: Any, out: list[str]) -> None:
         _write_dict(obj, out)
     elif kind is list:
         _write_list(obj, out)
+    elif kind is PackedBits:
+        num_bits, shape, b64 = _bits_fields(obj)
+        out.append(f'{{"__bits__":[{num_bits},[{",".join(map(str, shape))}],"{b64}"]}}')
     elif obj is None:
         out.append("null")
     elif isinstance(obj, str):
@@ -226,6 +236,25 @@ def _write(obj: Any, out: list[str]) -> None:
         _write_list(obj, out)
     else:
         raise StoreError(f"cannot encode an object of type {type(obj).__name__}")
+
+
+def _bits_fields(bits: PackedBits) -> list[Any]:
+    """``[num_bits, shape, base64 bytes]``: the content of a ``"__bits__"`` tag."""
+    data = np.ascontiguousarray(bits.data)
+    return [
+        bits.num_bits,
+        [int(n) for n in bits.shape],
+        base64.b64encode(data.tobytes()).decode("ascii"),
+    ]
+
+
+def _bits_from(value: Any) -> PackedBits:
+    """Inverse of :func:`_bits_fields` (a malformed tag raises ValueError or TypeError)."""
+    num_bits, shape, b64 = value
+    if type(num_bits) is not int or num_bits < 0 or not all(type(n) is int for n in shape):
+        raise ValueError(f"malformed packed bits header {num_bits!r}, {shape!r}")
+    data = np.frombuffer(bytearray(base64.b64decode(b64)), dtype=np.uint8)
+    return _make(num_bits, data.reshape(*shape, num_bytes(num_bits)))  # checks the size
 
 
 def _write_dict(obj: dict[Any, Any], out: list[str]) -> None:

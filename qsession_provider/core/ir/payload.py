@@ -3,12 +3,15 @@
 A payload holds IR circuits, parameter values as float arrays whose last axis follows
 ``circuit.parameters``, observables as :class:`PauliSum` arrays, and shots or precision.
 It is validated before a job is created, so a bad input is refused with a clear
-message and nothing is queued.
+message and nothing is queued: among the checks, the memory its shots take to sample and
+hold (:data:`BYTES_PER_SHOT` per shot of one execution, :data:`BYTES_PER_RESULT_BIT` per
+bit of every shot) must fit in this machine's physical memory.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -30,8 +33,45 @@ __all__ = [
     "PROGRAMS",
     "payload_from_json",
     "check_seed",
+    "check_hermitian",
     "touched_qubits",
+    "BYTES_PER_SHOT",
+    "BYTES_PER_RESULT_BIT",
+    "machine_memory",
 ]
+
+#: Bytes the engine holds per shot while it samples one execution: the shot's uniform, its
+#: sorted copy, the sort order and the basis-state index (8 bytes each).
+BYTES_PER_SHOT = 32
+#: Shot memory below this fits on any machine (the machine's memory is not looked up).
+_FITS_ANYWHERE = 1 << 28
+#: Bytes per classical bit of every shot of a job's result: the uint8 bit itself, and its
+#: copy and base64 text (bytes, then str) when the result is encoded for the store.
+BYTES_PER_RESULT_BIT = 5
+
+
+def machine_memory() -> int:
+    """Bytes of physical memory of this machine (the default limit of a job's
+    ``shot_memory``), or a huge number where the OS does not say."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return 1 << 62
+
+
+def _shot_bytes(executions: list[tuple[int, int, int]]) -> int:
+    """Peak bytes of sampling ``(count, shots, clbits)`` executions one after another and
+    keeping all their bits (see :data:`BYTES_PER_SHOT`, :data:`BYTES_PER_RESULT_BIT`)."""
+    work = max((shots for _, shots, _ in executions), default=0) * BYTES_PER_SHOT
+    bits = sum(count * shots * clbits for count, shots, clbits in executions)
+    return work + bits * BYTES_PER_RESULT_BIT
+
+
+def _size(nbytes: float) -> str:
+    for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20)):
+        if nbytes >= scale:
+            return f"{nbytes / scale:.1f} {unit}"
+    return f"{nbytes / 2**10:.1f} KiB"
 
 
 def touched_qubits(circuit: Circuit) -> int:
@@ -92,6 +132,35 @@ def _check_values(circuit: Circuit, values: Any, where: str) -> np.ndarray:
     return arr
 
 
+#: Imaginary parts of combined coefficients below this count as rounding, not as the operator's.
+HERMITIAN_ATOL = 1e-10
+
+
+def check_hermitian(observable: PauliSum, what: str = "observable") -> None:
+    """Refuse a non-Hermitian Pauli sum (a complex coefficient that survives combining terms).
+
+    Estimator values are real; an operator ``A + iB`` has the complex value ``<A> + i<B>``,
+    which a face that wants it asks for as two Hermitian pubs (the Cirq face does).
+
+    Raises:
+        InputError: ``what`` names the observable, the Pauli string and its coefficient.
+    """
+    if all(t.coeff.imag == 0 for t in observable.terms):
+        return
+    combined: dict[tuple[tuple[int, str], ...], complex] = {}
+    for t in observable.terms:
+        key = tuple(sorted(zip(t.qubits, t.paulis)))
+        combined[key] = combined.get(key, 0j) + t.coeff
+    for key, coeff in combined.items():
+        if abs(coeff.imag) > HERMITIAN_ATOL * max(1.0, abs(coeff)):
+            string = " ".join(f"{p}{q}" for q, p in key) or "I"
+            raise InputError(
+                f"{what} is not Hermitian: the term {string} has the complex coefficient "
+                f"{coeff}; estimator values are real (split it into Hermitian parts A + iB "
+                "and estimate A and B)"
+            )
+
+
 @dataclass(frozen=True)
 class SamplerPub:
     """One sampler pub: a circuit, a (broadcast) array of parameter sets and a shot count."""
@@ -123,7 +192,12 @@ class SamplerPub:
 
 @dataclass(frozen=True)
 class EstimatorPub:
-    """One estimator pub: circuit, parameter sets, observables array and target precision."""
+    """One estimator pub: circuit, parameter sets, observables array and target precision.
+
+    The circuit may reset, measure and condition gates on measured bits (the engine gives
+    the exact value in the mixed state it leaves); the observables must be Hermitian
+    (:func:`check_hermitian`).
+    """
 
     circuit: Circuit
     values: np.ndarray
@@ -144,9 +218,10 @@ class EstimatorPub:
             arr[()] = obs
             obs = arr
         obs = np.asarray(obs, dtype=object)
-        for item in obs.ravel():
+        for index, item in enumerate(obs.ravel()):
             if not isinstance(item, PauliSum):
                 raise InputError(f"estimator pub: observable {item!r} is not a PauliSum")
+            check_hermitian(item, f"estimator pub: observable {index}")
             if item.max_qubit >= self.circuit.num_qubits:
                 raise InputError(
                     f"estimator pub: an observable acts on qubit {item.max_qubit} "
@@ -173,11 +248,6 @@ class EstimatorPub:
                 f"and observables "
                 f"of shape {obs.shape} do not broadcast"
             ) from None
-        if not self.circuit.is_unitary():
-            raise InputError(
-                "estimator pub: the circuit contains measurements, resets or classical conditions; "
-                "the estimator needs a unitary circuit"
-            )
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -189,16 +259,22 @@ class EstimatorPub:
 class _PayloadBase:
     """Shared checks; subclasses define ``circuits`` (their IR circuits, in order)."""
 
-    def validate(self, max_qubits: int, *, touched_only: bool = False) -> None:
-        """Check the payload fits a device with ``max_qubits`` qubits.
+    def validate(
+        self, max_qubits: int, *, touched_only: bool = False, max_memory: int | None = None
+    ) -> None:
+        """Check the payload fits a device with ``max_qubits`` qubits, and that its shots
+        fit in memory.
 
         Args:
             max_qubits: the device's qubit count.
             touched_only: count only the qubits operations touch (simulators), not the
                 declared circuit width (QPUs).
+            max_memory: bytes the shots may take (:attr:`shot_memory`); default: this
+                machine's physical memory (:func:`machine_memory`).
 
         Raises:
-            InputError: a circuit is wider than the device.
+            InputError: a circuit is wider than the device, or the shots need more memory
+                than ``max_memory`` (the message names the shots and both sizes).
         """
         for index, circuit in enumerate(self.circuits):  # type: ignore[attr-defined]
             width = touched_qubits(circuit) if touched_only else circuit.num_qubits
@@ -208,6 +284,22 @@ class _PayloadBase:
                     f"circuit {index} ({circuit.name or 'unnamed'}) {what} {width} qubits, "
                     f"more than the device's {max_qubits}"
                 )
+        need = self.shot_memory
+        if need > (_FITS_ANYWHERE if max_memory is None else max_memory):
+            limit = machine_memory() if max_memory is None else max_memory
+            if need > limit:
+                shots = getattr(self, "total_shots", 0)
+                whose = " (this machine's memory)" if max_memory is None else ""
+                raise InputError(
+                    f"{shots} shots would need about {_size(need)} of memory to sample and "
+                    f"hold, more than the limit of {_size(limit)}{whose}; use fewer shots "
+                    "or split the job"
+                )
+
+    @property
+    def shot_memory(self) -> int:
+        """Estimated peak bytes of sampling this payload's shots (0: no shots drawn)."""
+        return 0
 
     @cached_property
     def num_qubits(self) -> int:
@@ -218,10 +310,12 @@ class _PayloadBase:
 
 @dataclass(frozen=True)
 class SamplerPayload(_PayloadBase):
-    """Payload of the ``sampler`` program."""
+    """Payload of the ``sampler`` program (``method``: the simulation method asked for, None
+    for the engine's choice)."""
 
     pubs: tuple[SamplerPub, ...]
     seed: int | None = None
+    method: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "pubs", tuple(self.pubs))
@@ -242,6 +336,11 @@ class SamplerPayload(_PayloadBase):
         """Total shots over every execution."""
         return sum(math.prod(p.shape) * p.shots for p in self.pubs)
 
+    @cached_property
+    def shot_memory(self) -> int:
+        """Estimated peak bytes of sampling every pub's shots and holding their bits."""
+        return _shot_bytes([(math.prod(p.shape), p.shots, p.circuit.num_clbits) for p in self.pubs])
+
     def to_json(self) -> dict[str, Any]:
         """Data for :mod:`encoding`."""
         return {
@@ -249,21 +348,25 @@ class SamplerPayload(_PayloadBase):
             "pubs": [
                 {"program": p.circuit, "values": p.values, "shots": p.shots} for p in self.pubs
             ],
+            **_method_json(self.method),
         }
 
     def to_json_text(self) -> str:
         """``encoding.dumps(self.to_json())``, from text kept on the pubs (a session loop
         resubmits the same pubs)."""
         pubs = ",".join([p.to_json_text() for p in self.pubs])
-        return f'{{"seed":{dumps(self.seed)},"pubs":[{pubs}]}}'
+        method = "" if self.method is None else f',"method":{dumps(self.method)}'
+        return f'{{"seed":{dumps(self.seed)},"pubs":[{pubs}]{method}}}'
 
 
 @dataclass(frozen=True)
 class EstimatorPayload(_PayloadBase):
-    """Payload of the ``estimator`` program (``shots_per_precision``: see :attr:`total_shots`)."""
+    """Payload of the ``estimator`` program (``shots_per_precision``: see :attr:`total_shots`;
+    ``method`` as for :class:`SamplerPayload`)."""
 
     pubs: tuple[EstimatorPub, ...]
     seed: int | None = None
+    method: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "pubs", tuple(self.pubs))
@@ -301,6 +404,7 @@ class EstimatorPayload(_PayloadBase):
                 }
                 for p in self.pubs
             ],
+            **_method_json(self.method),
         }
 
 
@@ -338,6 +442,11 @@ class RunPayload(_PayloadBase):
         """Shots over all circuits."""
         return len(self.circuits) * self.shots
 
+    @cached_property
+    def shot_memory(self) -> int:
+        """Estimated peak bytes of sampling every circuit's shots and holding their bits."""
+        return _shot_bytes([(1, self.shots, c.num_clbits) for c in self.circuits])
+
     def to_json(self) -> dict[str, Any]:
         """Data for :mod:`encoding`."""
         return {
@@ -359,12 +468,19 @@ PROGRAMS: dict[str, type] = {
 }
 
 
+def _method_json(method: str | None) -> dict[str, Any]:
+    """The ``"method"`` entry of a payload's JSON: only when one was asked for (older stored
+    payloads have none)."""
+    return {} if method is None else {"method": method}
+
+
 def payload_from_json(program_id: str, data: dict[str, Any]) -> Payload:
     """Rebuild a payload from the data of its ``to_json`` (after :func:`encoding.loads`)."""
     if program_id == "sampler":
         return SamplerPayload(
             tuple(SamplerPub(p["program"], p["values"], p["shots"]) for p in data["pubs"]),
             data.get("seed"),
+            data.get("method"),
         )
     if program_id == "estimator":
         return EstimatorPayload(
@@ -373,6 +489,7 @@ def payload_from_json(program_id: str, data: dict[str, Any]) -> Payload:
                 for p in data["pubs"]
             ),
             data.get("seed"),
+            data.get("method"),
         )
     if program_id == "run":
         return RunPayload(

@@ -13,7 +13,7 @@ from typing import Any
 
 from ...errors import InputError, StoreError
 from ..clock import parse_duration
-from ..ir.encoding import Interner, dumps, loads, to_jsonable
+from ..ir.encoding import Interner, dumps, loads
 from ..ir.payload import PROGRAMS, payload_from_json
 from ..job_record import JobStatus
 
@@ -30,6 +30,7 @@ __all__ = [
     "statuses",
     "encode",
     "check_storable",
+    "METADATA_LIMIT",
     "decode_payload",
     "decode_result",
 ]
@@ -155,16 +156,29 @@ def encode(value: Any, what: str) -> str:
         raise InputError(f"the {what} cannot be stored: {exc}") from None
 
 
-def check_storable(value: Any, what: str) -> None:
-    """Check that the store's encoding can hold ``value``.
+#: Largest job or session metadata accepted: characters of its encoded JSON text (1 MiB).
+METADATA_LIMIT = 1 << 20
+
+
+def check_storable(value: Any, what: str, *, limit: int = METADATA_LIMIT) -> None:
+    """Check that the store's encoding can hold ``value`` (job or session metadata), in
+    at most ``limit`` characters of encoded text.
 
     Raises:
-        InputError: it cannot (the message names the type).
+        InputError: it cannot (the message names the type), or it is larger than
+            ``limit`` (the message names both sizes).
     """
+    if not value:
+        return
     try:
-        to_jsonable(value)
+        size = len(dumps(value))
     except StoreError as exc:
         raise InputError(f"the {what} cannot be stored: {exc}") from None
+    if size > limit:
+        raise InputError(
+            f"the {what} is {size} characters when encoded, more than the limit of "
+            f"{limit} characters ({limit // 1024} KiB); keep large data out of metadata"
+        )
 
 
 def decode_payload(program_id: str, text: str, interner: Interner | None = None) -> Any:

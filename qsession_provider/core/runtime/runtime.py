@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import os
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Mapping
@@ -35,7 +36,13 @@ from ..clock import Clock, RealClock
 from ..device import Device, DeviceRegistry
 from ..job import PENDING_STATES, Job, JobErrorCode, JobStatus
 from ..store.memory import MemoryStore
-from ..store.processes import HEARTBEAT_INTERVAL, Heartbeat, current_process, is_process_alive
+from ..store.processes import (
+    HEARTBEAT_INTERVAL,
+    Heartbeat,
+    check_same_clock,
+    current_process,
+    is_process_alive,
+)
 from ..store.protocol import JobQuery, OrphanReport, Store
 from ..store.sqlite import SQLiteStore, resolve_store_path
 from .adoption import OrphanAdoption
@@ -140,7 +147,7 @@ class Runtime(JobsAPI, SessionsAPI, OrphanAdoption):
         self._own_executor = executor is None
         self._executor: Executor = executor if executor is not None else ThreadExecutor()
         self._emitter = EventEmitter(listeners)
-        self._process = current_process()
+        self._process = current_process(self.clock)
         self._ctx = RuntimeContext(self.clock, self.store, self._emitter, self._process.id)
         # The session rules build the scheduler with themselves as its session hooks.
         self._rules = SessionRules(
@@ -155,6 +162,8 @@ class Runtime(JobsAPI, SessionsAPI, OrphanAdoption):
         self._own_wall = wall_clock is None
         self._adopt = adopt_orphans
         self._sweep = sweep_orphans
+        if not self.store.location.startswith(":memory:"):  # a shared store: one timeline
+            check_same_clock(self._process, self.store.processes(), self.store.location)
         self.store.register_process(self._process)
         #: What the start-up sweep changed (jobs failed, sessions closed, work adopted).
         self.orphans = self._sweep_orphans(adopt_orphans) if sweep_orphans else OrphanReport()
@@ -447,6 +456,18 @@ def registered_runtime(location: str) -> Runtime | None:
     with _REGISTRY_LOCK:
         runtime = _REGISTRY.get(location)
     return None if runtime is None or runtime.closed else runtime
+
+
+def _forget_parent_runtimes() -> None:
+    """In a forked child, forget the parent's runtimes (their threads did not survive the
+    fork), so that opening a store there opens the child's own runtime on it."""
+    global _REGISTRY_LOCK
+    _REGISTRY_LOCK = threading.Lock()
+    _REGISTRY.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_parent_runtimes)
 
 
 @atexit.register

@@ -8,7 +8,14 @@ block ends without), and jobs that reached a final state are *settled* (their wa
 released) only after the group is handed to the store; outside a batch a final job is
 settled right after its write. So ``result()`` never returns a result the store does not
 hold (a write-behind store serves it to every reader of this process before it is on
-disk).
+disk): when the store raises on a final write (a failing disk turns the SQLite store
+synchronous), the job is settled with that error, which its ``result()`` raises (the
+store may still commit the write it holds once the disk recovers).
+
+Error messages are stored at most :data:`ERROR_MESSAGE_LIMIT` characters long (the rest is
+replaced by ``"… (N characters omitted)"``), so a huge message (1 MB of bad QASM) does not
+weigh on every listing; the job's handle in this process, and the exception its
+``result()`` raises, keep the full text.
 """
 
 from __future__ import annotations
@@ -20,7 +27,18 @@ from ...errors import StoreError
 from ..job import FINAL_STATES, Job, JobStatus
 from .context import RuntimeContext
 
-__all__ = ["JobTransitions"]
+__all__ = ["JobTransitions", "ERROR_MESSAGE_LIMIT", "stored_message"]
+
+#: Longest error message written to the store, in characters (see the module docstring).
+ERROR_MESSAGE_LIMIT = 4096
+
+
+def stored_message(message: str, limit: int = ERROR_MESSAGE_LIMIT) -> str:
+    """``message`` cut to ``limit`` characters, saying how many were left out."""
+    if len(message) <= limit:
+        return message
+    return f"{message[:limit]}… ({len(message) - limit} characters omitted)"
+
 
 _log = logging.getLogger(__name__)
 
@@ -67,13 +85,21 @@ class JobTransitions:
             self.ctx.emitter.post_call(callback)
         if persist:
             try:
-                if not self.ctx.store.update_job(job.record, result=stored_result):
+                record = job.record
+                message = record.error_message
+                if message is not None and len(message) > ERROR_MESSAGE_LIMIT:
+                    record = record.replace(error_message=stored_message(message))
+                if not self.ctx.store.update_job(record, result=stored_result):
                     _log.warning(
                         "job %s was finalised in the store by another process; "
                         "its %s state is kept in memory only",
                         job.id,
                         status.value,
                     )
+            except StoreError as exc:
+                _log.error("could not persist job %s (%s): %s", job.id, status.value, exc)
+                if final:
+                    write_failed(job, exc)
             except Exception:
                 _log.exception("could not persist job %s (%s)", job.id, status.value)
         if final:
@@ -119,11 +145,24 @@ class _Batch:
             if cm is not None:
                 try:
                     cm.__exit__(exc_type, exc, tb)  # commits what was written
-                except StoreError:
+                except StoreError as error:
                     _log.exception("could not persist a batch of job and session changes")
+                    for job in transitions._to_settle or ():
+                        write_failed(job, error)
                     if self._strict and exc_type is None:  # an error of the block wins
                         raise
         finally:
             jobs, transitions._to_settle = transitions._to_settle, None
             for job in jobs or ():
                 job._settle()
+
+
+def write_failed(job: Job, error: StoreError) -> None:
+    """Make ``job.result()`` raise the store's ``error`` (its final write failed)."""
+    if job._write_error is None:
+        failed = StoreError(
+            f"job {job.id} ended {job.record.status.value}, but the store could not write "
+            f"it: {error}"
+        )
+        failed.__cause__ = error
+        job._write_error = failed

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import threading
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from ...errors import AlreadyExistsError, JobNotFoundError, SessionNotFoundError, StoreError
-from ..job_record import FINAL_STATES, PENDING_STATES, JobRecord
+from ...errors import (
+    AlreadyExistsError,
+    InputError,
+    JobNotFoundError,
+    ResultUnavailableError,
+    SessionNotFoundError,
+    StoreError,
+)
+from ..job_record import FINAL_STATES, PENDING_STATES, JobRecord, JobStatus
 from ..session import SessionRecord, SessionState
 from ..user import TokenRecord
 from .processes import ProcessRecord
@@ -30,11 +38,33 @@ class MemoryStore:
 
     Records are kept as immutable dataclasses; metadata is deep-copied in and out so a
     caller cannot change stored data by mutating what it passed or got.
+
+    Retention: with ``keep_results=N`` only the last ``N`` results stored are kept (job
+    records and payloads always are); asking for an older one raises
+    :class:`~qsession_provider.errors.ResultUnavailableError` naming the setting. A job
+    handle that is still referenced keeps its own result, so only results looked up again
+    by job id are lost. ``None`` keeps every result.
+
+    Args:
+        location: the store's name (default ``":memory:<n>"``).
+        keep_results: how many of the latest results to keep (None: all).
+
+    Raises:
+        InputError: ``keep_results`` is not None or a non-negative integer.
     """
 
     _ids = itertools.count(1)
 
-    def __init__(self, location: str | None = None) -> None:
+    def __init__(self, location: str | None = None, *, keep_results: int | None = None) -> None:
+        if keep_results is not None and (
+            isinstance(keep_results, bool) or not isinstance(keep_results, int) or keep_results < 0
+        ):
+            raise InputError(
+                f"keep_results must be None or a non-negative integer, got {keep_results!r}"
+            )
+        #: How many of the latest results are kept (None: all).
+        self.keep_results = keep_results
+        self._dropped: set[str] = set()  # ids of DONE jobs whose result retention dropped
         self.location = location or f":memory:{next(self._ids)}"
         self._lock = threading.RLock()
         self._jobs: dict[str, JobRecord] = {}  # insertion order = submission order
@@ -62,8 +92,21 @@ class MemoryStore:
                 return False
             self._jobs[record.id] = _copy_meta(record)
             if result is not None:
-                self._results[record.id] = result
+                self._keep_result(record.id, result)
             return True
+
+    def _keep_result(self, job_id: str, result: str) -> None:
+        """Store ``result``, dropping the oldest beyond ``keep_results`` (under the lock)."""
+        results = self._results
+        results.pop(job_id, None)  # a result stored again counts as the latest
+        results[job_id] = result
+        self._dropped.discard(job_id)
+        keep = self.keep_results
+        if keep is not None:
+            while len(results) > keep:
+                oldest = next(iter(results))
+                del results[oldest]
+                self._dropped.add(oldest)
 
     def get_job(self, job_id: str) -> JobRecord:
         with self._lock:
@@ -77,7 +120,14 @@ class MemoryStore:
     def get_result(self, job_id: str) -> str | None:
         with self._lock:
             self._job(job_id)
-            return self._results.get(job_id)
+            found = self._results.get(job_id)
+            if found is None and job_id in self._dropped:
+                raise ResultUnavailableError(
+                    f"the result of job {job_id} is no longer kept: this in-memory store keeps "
+                    f"the last {self.keep_results} results (keep_results={self.keep_results}); "
+                    "keep the job handle, raise keep_results, or use a store file"
+                )
+            return found
 
     def query_jobs(self, query: JobQuery) -> list[JobRecord]:
         with self._lock:
@@ -91,12 +141,26 @@ class MemoryStore:
             self._check_open()
             return sum(1 for r in self._jobs.values() if query.matches(r))
 
+    def count_jobs_by_session(
+        self, session_ids: Collection[str]
+    ) -> dict[str, dict[JobStatus, int]]:
+        wanted = set(session_ids)
+        counts: dict[str, dict[JobStatus, int]] = {}
+        with self._lock:
+            self._check_open()
+            for r in self._jobs.values():
+                if r.session_id in wanted:
+                    per = counts.setdefault(r.session_id, {})
+                    per[r.status] = per.get(r.status, 0) + 1
+        return counts
+
     def delete_job(self, job_id: str) -> None:
         with self._lock:
             self._job(job_id)
             del self._jobs[job_id]
             self._payloads.pop(job_id, None)
             self._results.pop(job_id, None)
+            self._dropped.discard(job_id)
 
     # -- sessions ------------------------------------------------------------------------------
     def add_session(self, record: SessionRecord) -> None:
@@ -137,14 +201,7 @@ class MemoryStore:
             self._check_open()
             record = self._processes.get(process_id)
             if record is not None:
-                self._processes[process_id] = ProcessRecord(
-                    record.id,
-                    record.pid,
-                    record.hostname,
-                    record.start_token,
-                    record.started_at,
-                    now,
-                )
+                self._processes[process_id] = dataclasses.replace(record, heartbeat=now)
 
     def unregister_process(self, process_id: str) -> None:
         with self._lock:
@@ -244,7 +301,9 @@ class MemoryStore:
             raise SessionNotFoundError(f"no session with id {session_id!r}") from None
 
     def __repr__(self) -> str:
-        return f"MemoryStore({self.location!r})"
+        if self.keep_results is None:
+            return f"MemoryStore({self.location!r})"
+        return f"MemoryStore({self.location!r}, keep_results={self.keep_results})"
 
 
 def _copy_meta(record: Any) -> Any:

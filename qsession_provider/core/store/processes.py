@@ -14,6 +14,13 @@ A process counts as gone when, on the same host,
 
 and, on another host or on Windows, when its heartbeat is older than ``stale_after``.
 Heartbeats are real (wall-clock) time, whatever clock the runtime itself uses.
+
+Each record also names the runtime's clock (:func:`clock_id`): ``"real"`` for wall time
+(one timeline for every process), ``"virtual:<id>"`` for a virtual clock (a timeline of
+its own). The jobs and sessions of a store carry that clock's times, so a runtime refuses
+to share a store with a live process on another timeline (:func:`check_same_clock`):
+their timestamps would mix, and each would read the other's timers against the wrong
+time. Records without a clock (written by older versions) are not checked.
 """
 
 from __future__ import annotations
@@ -23,13 +30,17 @@ import socket
 import sys
 import threading
 import uuid
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from ...errors import QSessionError
 from ..clock import Clock, RealClock, Timer
 
 __all__ = [
     "ProcessRecord",
+    "check_same_clock",
+    "clock_id",
     "current_process",
     "is_process_alive",
     "Heartbeat",
@@ -54,6 +65,7 @@ class ProcessRecord:
         start_token: identifies this incarnation of ``pid`` (Linux start time), or "".
         started_at: wall-clock registration time.
         heartbeat: wall-clock time of the last heartbeat.
+        clock: the runtime's timeline (:func:`clock_id`), or "" if unknown.
     """
 
     id: str
@@ -62,6 +74,54 @@ class ProcessRecord:
     start_token: str
     started_at: float
     heartbeat: float
+    clock: str = ""
+
+
+#: Timeline ids of the virtual clocks of this process (one per clock object).
+_TIMELINES: weakref.WeakKeyDictionary[object, str] = weakref.WeakKeyDictionary()
+_TIMELINES_LOCK = threading.Lock()
+
+
+def clock_id(clock: Clock | None) -> str:
+    """The timeline of ``clock``: ``"real"`` for wall time (None: a runtime's default
+    clock), else ``"<kind>:<id>"`` with an id unique to this clock object."""
+    if clock is None or isinstance(clock, RealClock):
+        return "real"
+    kind = type(clock).__name__.removesuffix("Clock").lower() or "clock"
+    with _TIMELINES_LOCK:
+        try:
+            known = _TIMELINES.get(clock)
+        except TypeError:  # not weak-referenceable: an id for this call only
+            return f"{kind}:{uuid.uuid4().hex[:12]}"
+        if known is None:
+            known = _TIMELINES[clock] = f"{kind}:{uuid.uuid4().hex[:12]}"
+        return known
+
+
+def check_same_clock(
+    own: ProcessRecord,
+    others: Iterable[ProcessRecord],
+    location: str,
+    alive: Callable[[ProcessRecord], bool] | None = None,
+) -> None:
+    """Refuse to share the store at ``location`` with a live process on another clock.
+
+    Raises:
+        QSessionError: naming the other process (pid, host) and both clocks.
+    """
+    if not own.clock:
+        return
+    is_alive = alive if alive is not None else is_process_alive
+    for other in others:
+        if other.id == own.id or not other.clock or other.clock == own.clock:
+            continue
+        if is_alive(other):
+            raise QSessionError(
+                f"the store at {location} is in use by process {other.pid} on "
+                f"{other.hostname} with clock {other.clock!r}; this runtime's clock is "
+                f"{own.clock!r}. Processes sharing a store must share one timeline (all on "
+                "real time): use another store, or the same clock"
+            )
 
 
 def _start_token(pid: int) -> str | None:
@@ -80,8 +140,8 @@ def _start_token(pid: int) -> str | None:
     return fields[19] if len(fields) > 19 else ""
 
 
-def current_process() -> ProcessRecord:
-    """A fresh record for this process (new owner id on every call)."""
+def current_process(clock: Clock | None = None) -> ProcessRecord:
+    """A fresh record for this process on ``clock`` (new owner id on every call)."""
     now = RealClock().now()
     pid = os.getpid()
     return ProcessRecord(
@@ -91,6 +151,7 @@ def current_process() -> ProcessRecord:
         start_token=_start_token(pid) or "",
         started_at=now,
         heartbeat=now,
+        clock=clock_id(clock),
     )
 
 

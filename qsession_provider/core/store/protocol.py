@@ -278,6 +278,13 @@ class Store(Protocol):
         """How many records match ``query`` (``limit``/``skip`` ignored)."""
         ...
 
+    def count_jobs_by_session(
+        self, session_ids: Collection[str]
+    ) -> dict[str, dict[JobStatus, int]]:
+        """How many jobs of each session of ``session_ids`` are in each status, counted
+        without loading records (a session without jobs is left out)."""
+        ...
+
     def delete_job(self, job_id: str) -> None:
         """Delete a job with its payload and result.
 

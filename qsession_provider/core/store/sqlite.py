@@ -16,7 +16,8 @@ Records are JSON text; payloads and results are the runtime's
 ``add_session``, ``update_session``) are coalesced in memory and committed by a writer
 thread, a group per transaction (:mod:`~.sqlite_writer`): a write returns before it is
 on disk, and everything this process wrote is committed within a commit's time (about a
-millisecond; tens of milliseconds while a loop of tiny jobs keeps the interpreter busy).
+millisecond; while a loop of tiny jobs keeps the interpreter busy, a write waiting longer
+than :data:`~.sqlite_writer.MAX_LAG`, 10 ms, makes the next writer wait for the commit).
 Reads, the other writes and :meth:`SQLiteStore.flush` wait for the writer first, so a
 process always reads its own writes and other processes see them as soon as they are
 committed; closing the store, shutting its runtime down and leaving the interpreter
@@ -32,6 +33,12 @@ synchronous until a commit succeeds: every write and read raises its
 :class:`~qsession_provider.errors.StoreError` meanwhile (see :mod:`~.sqlite_writer`).
 New files are private: mode 0600 (SQLite gives ``-wal`` and ``-shm`` the same), new
 directories 0700, and the default data directory is made 0700.
+
+**Opening.** A file that is not an SQLite database, is damaged (truncated), belongs to
+another program (tables but no store schema; left unchanged) or is read-only raises a
+:class:`~qsession_provider.errors.StoreError` naming the path and the fault
+(:mod:`~.sqlite_open`). ``read_only=True`` reads an existing store without writing
+anything (not even the journal mode): listings of a file this user may not write.
 
 The store keeps in memory the status of the jobs it wrote whose final state is not
 committed yet (and the state of its open sessions), which is how ``update_job`` and
@@ -52,6 +59,7 @@ import logging
 import os
 import sqlite3
 import threading
+import urllib.parse
 import weakref
 from collections.abc import Collection, Sequence
 from typing import Any
@@ -64,11 +72,13 @@ from ...errors import (
     StoreError,
 )
 from ..ir.encoding import to_jsonable
-from ..job_record import JobRecord
+from ..job_record import JobRecord, JobStatus
 from ..session import SessionRecord, SessionState
 from .processes import ProcessRecord
 from .protocol import Adoption, JobQuery, OrphanReport, SessionQuery
+from .sqlite_open import check_ours, check_schema_version, open_error
 from .sqlite_sql import (
+    COUNT_BY_SESSION,
     FINAL,
     INDEXES,
     MIGRATIONS,
@@ -162,14 +172,19 @@ class SQLiteStore(SQLiteTokens):
         busy_timeout: seconds to wait for another process's write lock.
         write_behind: commit job and session writes in a writer thread (the default for
             a file; see the module docstring), or before each write returns (False; the
-            only choice for ``":memory:"``).
+            only choice for ``":memory:"`` and ``read_only``).
+        read_only: open an existing store for reading only (e.g. a file this user may
+            not write): nothing is created, migrated or written, not even the journal
+            mode; every write raises :class:`~qsession_provider.errors.StoreError`.
 
     A file written by an older schema version is migrated when it is opened
-    (:mod:`~.sqlite_sql`).
+    (:mod:`~.sqlite_sql`); opened ``read_only`` it is refused instead.
 
     Raises:
-        StoreError: the file cannot be opened or was written by a newer schema.
-        InputError: ``write_behind=True`` with ``":memory:"``.
+        StoreError: the file cannot be opened, is not an SQLite database, is damaged
+            (e.g. truncated), is another program's SQLite database, is read-only (without
+            ``read_only``), or was written by a newer schema; the message names the path.
+        InputError: ``write_behind=True`` with ``":memory:"`` or ``read_only``.
     """
 
     def __init__(
@@ -178,13 +193,22 @@ class SQLiteStore(SQLiteTokens):
         *,
         busy_timeout: float = 30.0,
         write_behind: bool | None = None,
+        read_only: bool = False,
     ) -> None:
         self.location = resolve_store_path(path)
         memory = self.location == ":memory:"
         if write_behind and memory:
             raise InputError("write_behind needs a store file, not ':memory:'")
-        self.write_behind = not memory if write_behind is None else bool(write_behind)
-        if not memory:
+        if write_behind and read_only:
+            raise InputError("write_behind needs a writable store, not read_only=True")
+        #: Opened for reading only (see the class docstring).
+        self.read_only = bool(read_only)
+        self.write_behind = (
+            not memory and not read_only if write_behind is None else bool(write_behind)
+        )
+        if read_only and not memory and not os.path.isfile(self.location):
+            raise StoreError(f"cannot open the store at {self.location} read-only: no such file")
+        if not memory and not read_only:
             _create_private(
                 self.location, own_dir=path is None and not os.environ.get(STORE_ENV_VAR)
             )
@@ -193,13 +217,17 @@ class SQLiteStore(SQLiteTokens):
         self._db = self._connect(busy_timeout)
         self._closed = False
         try:
-            self._setup(busy_timeout)
+            try:
+                self._setup(busy_timeout)
+            except sqlite3.Error as exc:
+                raise StoreError(open_error(self.location, exc)) from exc
             # A file gets a second connection for reads: WAL readers never wait for the writer.
-            self._reader = self._db if memory else self._connect(busy_timeout)
+            single = memory or self.read_only
+            self._reader = self._db if single else self._connect(busy_timeout)
         except BaseException:
             self._db.close()
             raise
-        self._read_lock = self._lock if memory else threading.Lock()
+        self._read_lock = self._lock if single else threading.Lock()
         #: Per thread: the writes staged by its open batch (None outside a batch).
         self._local = threading.local()
         #: Jobs written here whose final state is not committed yet: id -> (status, tags,
@@ -213,20 +241,32 @@ class SQLiteStore(SQLiteTokens):
 
     # -- setup ---------------------------------------------------------------------------------
     def _connect(self, busy_timeout: float) -> sqlite3.Connection:
+        target, uri = self.location, False
+        if self.read_only and self.location != ":memory:":
+            target, uri = "file:" + urllib.parse.quote(self.location) + "?mode=ro", True
         try:
             db = sqlite3.connect(
-                self.location,
+                target,
                 timeout=busy_timeout,
                 isolation_level=None,  # we issue BEGIN IMMEDIATE / COMMIT ourselves
                 check_same_thread=False,  # guarded by our locks
+                uri=uri,
             )
+            db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the store at {self.location}: {exc}") from exc
-        db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            raise StoreError(open_error(self.location, exc)) from exc
         return db
 
     def _setup(self, busy_timeout: float) -> None:
         db = self._db
+        fresh = check_ours(self.location, db)  # before anything is written to another's file
+        if self.read_only:
+            if fresh:
+                raise StoreError(
+                    f"the store at {self.location} is empty (not a store yet): nothing to read"
+                )
+            check_schema_version(self.location, db, read_only=True)
+            return
         if self.location != ":memory:":
             mode = retry_locked(lambda: db.execute("PRAGMA journal_mode = WAL").fetchone()[0])
             if str(mode).lower() != "wal":
@@ -257,6 +297,13 @@ class SQLiteStore(SQLiteTokens):
             for statement in INDEXES.split(";"):
                 if statement.strip():
                     cur.execute(statement)
+            # Each process's clock (processes.py): a column added in place, no new schema
+            # version (older versions name their columns, so they read and write on).
+            if not _has_column(cur, "processes", "clock"):
+                cur.execute("ALTER TABLE processes ADD COLUMN clock TEXT NOT NULL DEFAULT ''")
+            # A write that changes nothing: a file SQLite opened read-only (no write
+            # permission) fails here, at open, rather than at the first job's write.
+            cur.execute("UPDATE meta SET value = value WHERE key = 'schema_version'")
 
     # -- batches and the write queue -----------------------------------------------------------
     def batch(self) -> _Batch:
@@ -325,9 +372,12 @@ class SQLiteStore(SQLiteTokens):
                 del self._sessions[ident]
 
     def _begin(self, cur: sqlite3.Cursor) -> None:
+        self._check_writable()
         try:
             retry_locked(lambda: cur.execute("BEGIN IMMEDIATE"))
         except sqlite3.Error as exc:
+            if "readonly" in str(exc).lower():
+                raise StoreError(open_error(self.location, exc)) from exc
             raise StoreError(f"store {self.location} is busy: {exc}") from exc
 
     def _tx(self) -> _Transaction:
@@ -358,9 +408,17 @@ class SQLiteStore(SQLiteTokens):
         if self._closed:
             raise StoreError("the store is closed")
 
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise StoreError(
+                f"the store at {self.location} is opened read-only (read_only=True): "
+                "it cannot be written"
+            )
+
     # -- jobs --------------------------------------------------------------------------------
     def add_job(self, record: JobRecord, payload: str, *, fresh: bool = False) -> None:
         self._check_open()
+        self._check_writable()
         with self._writes.lock:
             # A job not committed yet is in self._jobs until its final state is committed.
             if record.id in self._jobs or (
@@ -431,6 +489,18 @@ class SQLiteStore(SQLiteTokens):
         where, params = job_filters(query)
         return int(self._read(f"SELECT COUNT(*) FROM jobs{where}", params)[0][0])
 
+    def count_jobs_by_session(
+        self, session_ids: Collection[str]
+    ) -> dict[str, dict[JobStatus, int]]:
+        ids = sorted(set(session_ids))
+        counts: dict[str, dict[JobStatus, int]] = {}
+        for start in range(0, len(ids), 500):  # under SQLite's bound-parameter limit
+            chunk = ids[start : start + 500]
+            rows = self._read(COUNT_BY_SESSION.format(marks=",".join("?" * len(chunk))), chunk)
+            for session_id, status, count in rows:
+                counts.setdefault(session_id, {})[JobStatus(status)] = int(count)
+        return counts
+
     def delete_job(self, job_id: str) -> None:
         self.flush()
         with self._tx() as cur:
@@ -494,7 +564,7 @@ class SQLiteStore(SQLiteTokens):
         with self._tx() as cur:
             cur.execute(
                 "INSERT OR REPLACE INTO processes (id, pid, hostname, start_token, started_at, "
-                "heartbeat) VALUES (?,?,?,?,?,?)",
+                "heartbeat, clock) VALUES (?,?,?,?,?,?,?)",
                 (
                     record.id,
                     record.pid,
@@ -502,6 +572,7 @@ class SQLiteStore(SQLiteTokens):
                     record.start_token,
                     record.started_at,
                     record.heartbeat,
+                    record.clock,
                 ),
             )
 
@@ -516,10 +587,18 @@ class SQLiteStore(SQLiteTokens):
             cur.execute("DELETE FROM processes WHERE id = ?", (process_id,))
 
     def processes(self) -> list[ProcessRecord]:
+        clock = "clock" if self._clocks_known() else "''"  # a store opened read-only
         rows = self._read(
-            "SELECT id, pid, hostname, start_token, started_at, heartbeat FROM processes"
+            f"SELECT id, pid, hostname, start_token, started_at, heartbeat, {clock} FROM processes"
         )
         return [ProcessRecord(*row) for row in rows]
+
+    def _clocks_known(self) -> bool:
+        """Whether the processes table has its ``clock`` column (added at a writable open)."""
+        if not self.read_only:
+            return True
+        with self._read_lock:
+            return _has_column(self._reader.cursor(), "processes", "clock")
 
     def mark_orphans(self, process_ids: Collection[str], now: float) -> OrphanReport:
         owners = sorted(set(process_ids))
@@ -575,6 +654,10 @@ def _flush_open_stores() -> None:
             _log.error("leaving the interpreter, store %s: %s", store.location, exc)
         except Exception:  # noqa: S110 - the interpreter is going away: never block it
             pass
+
+
+def _has_column(cur: sqlite3.Cursor, table: str, column: str) -> bool:
+    return any(row[1] == column for row in cur.execute(f"PRAGMA table_info({table})"))
 
 
 def _snapshot(record: JobRecord | SessionRecord) -> Any:

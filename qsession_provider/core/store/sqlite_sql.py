@@ -378,6 +378,13 @@ def job_filters(query: JobQuery) -> tuple[str, list[Any]]:
     return _where(clauses), params
 
 
+#: Job counts by session and status for the ``{marks}`` session ids (uses ``jobs_by_session``).
+COUNT_BY_SESSION = (
+    "SELECT session_id, status, COUNT(*) FROM jobs WHERE session_id IN ({marks}) "
+    "GROUP BY session_id, status"
+)
+
+
 def session_filters(query: SessionQuery) -> tuple[str, list[Any]]:
     """``(" WHERE ...", params)`` for a session query."""
     clauses, params = _shared_filters(query)

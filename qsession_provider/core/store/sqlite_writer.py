@@ -67,6 +67,10 @@ IDLE_EXIT = 2.0
 BACKLOG = 256
 #: Longest a publisher waits for the writer under back-pressure, in seconds.
 BACKLOG_WAIT = 0.05
+#: Age in seconds of the oldest waiting write past which a publisher lets the writer commit
+#: (it waits, without the GIL, until the group is committed): bounds what other processes
+#: wait to see a write while a loop of tiny jobs keeps the interpreter busy.
+MAX_LAG = 0.01
 #: Longest :meth:`GroupCommit.flush` waits for the writer by default, in seconds.
 FLUSH_LIMIT = 120.0
 #: Longest :meth:`GroupCommit.close` waits for the writer to commit and end, in seconds.
@@ -127,6 +131,7 @@ class GroupCommit:
         #: The store's error while it fails (then publishes commit in the caller).
         self._failing: StoreError | None = None
         self._inflight: list[Write] | None = None  # the group the writer is committing
+        self._since = 0.0  # when the oldest write of ``_waiting`` was published (``_now``)
         self._inflight_target = 0
         self._closing = False
         self._thread: threading.Thread | None = None
@@ -152,14 +157,19 @@ class GroupCommit:
             return
         if self.background and self._failing is None:
             waiting = self._waiting
+            if not waiting:
+                self._since = _now()
             for key, write in writes.items():
                 merge_write(waiting, key, write)
             self._published += 1
             if self._thread is None:  # idle, or gone (a failed writer clears it): start one
                 self._start()
             self.cv.notify_all()
-            if len(waiting) >= BACKLOG and threading.current_thread() is not self._thread:
-                self._catch_up()
+            if threading.current_thread() is not self._thread:
+                if len(waiting) >= BACKLOG:
+                    self._catch_up()
+                elif _now() - self._since > MAX_LAG:
+                    self._let_commit()
             return
         if self.background:
             self._commit_held(writes)
@@ -183,6 +193,17 @@ class GroupCommit:
         the writer to take them."""
         self._hurry.set()
         self.cv.wait_for(lambda: len(self._waiting) < BACKLOG or self._closing, BACKLOG_WAIT)
+
+    def _let_commit(self) -> None:
+        """Writes have waited past :data:`MAX_LAG` (``cv`` held): a busy publisher keeps the
+        writer from the GIL, which it needs between SQLite calls (about 5 ms per hand-over
+        under contention), so the publisher waits until the writer has committed them."""
+        target = self._published
+        self._hurry.set()
+        self.cv.wait_for(
+            lambda: self._done >= target or self._closing or self._failing is not None,
+            BACKLOG_WAIT,
+        )
 
     def _commit_held(self, writes: dict[WriteKey, Write]) -> None:
         """While the store fails (``cv`` held): commit the held writes with ``writes`` in

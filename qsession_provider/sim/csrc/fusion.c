@@ -5,6 +5,12 @@
  */
 #include "internal.h"
 
+#define QS_FAIL(pos, why) \
+    do {                    \
+        *where = (pos);     \
+        return (why);       \
+    } while (0)
+
 /* code (int64):  nblocks, then per block
  *     out_offset kind k ncomp, then per component
  *         ckind nt nc t[0..nt) c[0..nc) ctrl_state data_offset
@@ -12,52 +18,65 @@
  * components (in order, the first applied first); kind 1 gets the 2**k diagonal (diagonal
  * components only).  Component qubits t (targets, bit j of the component's matrix index is
  * t[j]) and c (controls) are positions 0..k-1 inside the block. */
-const char *qs_fuse_check(const int64_t *code, int64_t ncode, int64_t ncomp, int64_t nout)
+const char *qs_fuse_check(const int64_t *code, int64_t ncode, int64_t ncomp, int64_t nout,
+                          int64_t *where)
 {
     int64_t at = 1, b, nblocks;
-    if (ncode < 1 || code[0] < 0) return "code must start with the number of blocks";
+    if (ncode < 1 || ncomp < 0 || nout < 0 || code[0] < 0) {
+        QS_FAIL(0, "code must start with the number of blocks");
+    }
     nblocks = code[0];
+    /* Invariant: 1 <= at <= ncode, so ncode - at is the number of entries left. */
     for (b = 0; b < nblocks; ++b) {
         int64_t kind, k, nc0, c;
-        if (at + 4 > ncode) return "code ends inside a block header";
+        if (ncode - at < 4) QS_FAIL(ncode, "code ends inside a block header");
         kind = code[at + 1];
         k = code[at + 2];
         nc0 = code[at + 3];
-        if (kind != 0 && kind != 1) return "block kind must be 0 (matrix) or 1 (diagonal)";
-        if (k < 1 || k > QS_MAX_TARGETS) return "block size must be 1..6 qubits";
-        if (nc0 < 0) return "negative component count";
-        if (code[at] < 0 || code[at] + (kind == 0 ? (int64_t)1 << (2 * k) : (int64_t)1 << k) > nout) {
-            return "block output out of range";
+        if (kind != 0 && kind != 1) {
+            QS_FAIL(at + 1, "block kind must be 0 (matrix) or 1 (diagonal)");
+        }
+        if (k < 1 || k > QS_MAX_TARGETS) QS_FAIL(at + 2, "block size must be 1..6 qubits");
+        if (nc0 < 0) QS_FAIL(at + 3, "negative component count");
+        if (!qs_span_ok(code[at], kind == 0 ? (int64_t)1 << (2 * k) : (int64_t)1 << k, nout)) {
+            QS_FAIL(at, "block output out of range");
         }
         at += 4;
         for (c = 0; c < nc0; ++c) {
             int64_t ckind, nt, ncc, i, used = 0, cs, doff;
-            if (at + 3 > ncode) return "code ends inside a component";
+            if (ncode - at < 3) QS_FAIL(ncode, "code ends inside a component");
             ckind = code[at];
             nt = code[at + 1];
             ncc = code[at + 2];
-            if (ckind != 0 && ckind != 1) return "component kind must be 0 or 1";
-            if (kind == 1 && ckind != 1) return "a diagonal block takes diagonal components only";
-            if (nt < 1 || nc0 < 0 || ncc < 0 || nt + ncc > k) return "bad component qubit count";
-            if (at + 3 + nt + ncc + 2 > ncode) return "code ends inside a component";
+            if (ckind != 0 && ckind != 1) QS_FAIL(at, "component kind must be 0 or 1");
+            if (kind == 1 && ckind != 1) {
+                QS_FAIL(at, "a diagonal block takes diagonal components only");
+            }
+            if (nt < 1 || nt > k) QS_FAIL(at + 1, "bad component qubit count");
+            if (ncc < 0 || ncc > k - nt) QS_FAIL(at + 2, "bad component qubit count");
+            if (ncode - at < 5 + nt + ncc) QS_FAIL(ncode, "code ends inside a component");
             for (i = 0; i < nt + ncc; ++i) {
                 const int64_t q = code[at + 3 + i];
-                if (q < 0 || q >= k) return "component qubit outside its block";
-                if (used & ((int64_t)1 << q)) return "component uses a qubit twice";
+                if (q < 0 || q >= k) QS_FAIL(at + 3 + i, "component qubit outside its block");
+                if (used & ((int64_t)1 << q)) QS_FAIL(at + 3 + i, "component uses a qubit twice");
                 used |= (int64_t)1 << q;
             }
             cs = code[at + 3 + nt + ncc];
-            if (cs != -1 && (cs < 0 || cs >= ((int64_t)1 << ncc))) return "bad ctrl_state";
+            if (cs != -1 && (cs < 0 || cs >= ((int64_t)1 << ncc))) {
+                QS_FAIL(at + 3 + nt + ncc, "bad ctrl_state");
+            }
             doff = code[at + 4 + nt + ncc];
-            if (doff < 0 || doff + (ckind == 0 ? (int64_t)1 << (2 * nt) : (int64_t)1 << nt) > ncomp) {
-                return "component data out of range";
+            if (!qs_span_ok(doff, ckind == 0 ? (int64_t)1 << (2 * nt) : (int64_t)1 << nt, ncomp)) {
+                QS_FAIL(at + 4 + nt + ncc, "component data out of range");
             }
             at += 5 + nt + ncc;
         }
     }
-    if (at != ncode) return "code has trailing entries";
+    if (at != ncode) QS_FAIL(at, "code has trailing entries");
     return NULL;
 }
+
+#undef QS_FAIL
 
 int qs_fuse_blocks(const int64_t *code, int64_t ncode, const double *comp, double *out)
 {

@@ -88,11 +88,21 @@ typedef struct qs_ops {
                      int64_t ntiles);
 } qs_ops;
 
+/* True if [off, off + size) lies inside [0, limit): overflow-safe for any int64 off, given
+ * 0 <= size and 0 <= limit.  Every check of a caller-supplied offset uses this form. */
+static inline int qs_span_ok(int64_t off, int64_t size, int64_t limit)
+{
+    return off >= 0 && off <= limit && size <= limit - off;
+}
+
 /* Fused gate matrices, complex128.  code describes the blocks (see fusion.c);
  * comp holds the component gates' data, out receives each block's matrix or diagonal.
- * qs_fuse_check validates code against the array lengths first: NULL if fine, otherwise a
- * message (static storage) naming the problem. */
-const char *qs_fuse_check(const int64_t *code, int64_t ncode, int64_t ncomp, int64_t nout);
+ * qs_fuse_check validates code against the array lengths first (overflow-safe for any int64
+ * values): NULL if fine, otherwise a message (static storage) naming the problem, with *where
+ * the index of the offending code entry (ncode if the code ends too early there).
+ * qs_fuse_blocks trusts code: only pass code that qs_fuse_check accepted, unchanged since. */
+const char *qs_fuse_check(const int64_t *code, int64_t ncode, int64_t ncomp, int64_t nout,
+                          int64_t *where);
 int qs_fuse_blocks(const int64_t *code, int64_t ncode, const double *comp, double *out);
 
 /* Permute the qubits of a state in place (itemsize 16: complex128, 8: complex64): bit source[q]

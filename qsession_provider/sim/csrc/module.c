@@ -2,7 +2,19 @@
  * module.c -- CPython/NumPy glue for qsession_provider.sim._kernel.
  *
  * Every entry point: parse arguments, check arrays (dtype -> TypeError; shape, contiguity,
- * qubit indices -> ValueError), then call the kernel (kernels.h) with the GIL released.
+ * qubit indices, offsets, counts -> ValueError naming the argument), then call the kernel
+ * (kernels.h) with the GIL released.  The kernels trust what they get, so the checks here are
+ * the only line of defence, and they are written to hold for any value an int64 can take:
+ *   - offsets and spans as qs_span_ok (off >= 0, off <= limit, size <= limit - off), never
+ *     `off + size > limit`, which wraps near INT64_MAX;
+ *   - differences of offsets only after both are known to lie in [0, limit];
+ *   - shifts and products only of values already bounded (sizes of buffers: alloc_items);
+ *   - Python integers through as_int64 (ValueError beyond int64, never a silent wrap).
+ * Whatever the kernel reads after the GIL is released is either a private copy made here
+ * (qubit lists, gate records, fuse_blocks code, Pauli masks) or array data whose values cannot
+ * send it out of bounds (amplitudes, matrices, uniforms), so another thread changing an argument
+ * while the kernel runs cannot turn a checked call into an out-of-bounds access.  Python code
+ * that a check may run (__index__ of a qubit) runs before the arrays are examined.
  * Arguments are borrowed; the only new references are results and temporaries released on the
  * single `error:` path of each function.
  */
@@ -27,6 +39,29 @@
 #define QS_END_KERNEL                                          \
         if (qs_save_ != NULL) PyEval_RestoreThread(qs_save_); \
     }
+
+/* count * 2**n amplitude-steps, saturating at INT64_MAX (only compared with QS_GIL_MIN_WORK). */
+static int64_t kernel_work(int64_t count, int n)
+{
+    if (count <= 0) return 0;
+    if (n >= 62 || count > (INT64_MAX >> n)) return INT64_MAX;
+    return count << n;
+}
+
+/* A PyMem buffer of count items of size bytes (at least one item), or NULL with MemoryError;
+ * the product is checked, not wrapped. */
+static void *alloc_items(npy_intp count, size_t size)
+{
+    const size_t items = count > 0 ? (size_t)count : 1;
+    void *buf;
+    if (count < 0 || items > (size_t)PY_SSIZE_T_MAX / size) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    buf = PyMem_Malloc(items * size);
+    if (buf == NULL) PyErr_NoMemory();
+    return buf;
+}
 
 /* ------------------------------------------------------------------------------------------ */
 /* Argument checks                                                                             */
@@ -145,49 +180,61 @@ static int check_array(PyObject *obj, const char *name, int typenum, const char 
     return 0;
 }
 
-/* Qubit indices from a sequence of ints into out[*count]; each in [0, n) and not yet in *used. */
-static int parse_qubits(PyObject *seq, const char *name, int n, int maxcount, int *out,
-                        int *count, uint64_t *used)
+/* Up to maxcount integers from a sequence into vals[*count] (None: no entries).  The sequence
+ * is copied into a tuple first: an item's __index__ may run Python code that changes the
+ * sequence, which must not free the items still to be read. */
+static int parse_ints(PyObject *seq, const char *name, int maxcount, long long *vals,
+                      int *count)
 {
-    PyObject *fast = NULL;
+    PyObject *items = NULL;
     Py_ssize_t i, len;
     int rc = -1;
-    if (seq == NULL || seq == Py_None) {
-        *count = 0;
-        return 0;
-    }
-    fast = PySequence_Fast(seq, "");
-    if (fast == NULL) {
-        PyErr_Format(PyExc_TypeError, "%s must be a sequence of ints, not %.100s", name,
-                     Py_TYPE(seq)->tp_name);
+    *count = 0;
+    if (seq == NULL || seq == Py_None) return 0;
+    items = PySequence_Tuple(seq);
+    if (items == NULL) {
+        if (PyErr_ExceptionMatches(PyExc_TypeError)) {
+            PyErr_Format(PyExc_TypeError, "%s must be a sequence of ints, not %.100s", name,
+                         Py_TYPE(seq)->tp_name);
+        }
         goto error;
     }
-    len = PySequence_Fast_GET_SIZE(fast);
+    len = PyTuple_GET_SIZE(items);
     if (len > maxcount) {
         PyErr_Format(PyExc_ValueError, "%s: at most %d qubits allowed, got %zd", name, maxcount,
                      len);
         goto error;
     }
     for (i = 0; i < len; ++i) {
-        long long q;
-        if (as_int64(PySequence_Fast_GET_ITEM(fast, i), name, &q) < 0) goto error;
-        if (q < 0 || q >= n) {
-            PyErr_Format(PyExc_ValueError, "%s: qubit %lld out of range for %d qubits", name, q,
-                         n);
-            goto error;
-        }
-        if (*used & ((uint64_t)1 << q)) {
-            PyErr_Format(PyExc_ValueError, "%s: qubit %lld used more than once", name, q);
-            goto error;
-        }
-        *used |= (uint64_t)1 << q;
-        out[i] = (int)q;
+        if (as_int64(PyTuple_GET_ITEM(items, i), name, &vals[i]) < 0) goto error;
     }
     *count = (int)len;
     rc = 0;
 error:
-    Py_XDECREF(fast);
+    Py_XDECREF(items);
     return rc;
+}
+
+/* Qubit numbers vals[0..count) into out: each in [0, n) and not yet in *used. */
+static int check_qubits(const long long *vals, int count, const char *name, int n, int *out,
+                        uint64_t *used)
+{
+    int i;
+    for (i = 0; i < count; ++i) {
+        const long long q = vals[i];
+        if (q < 0 || q >= n) {
+            PyErr_Format(PyExc_ValueError, "%s: qubit %lld out of range for %d qubits", name, q,
+                         n);
+            return -1;
+        }
+        if (*used & ((uint64_t)1 << q)) {
+            PyErr_Format(PyExc_ValueError, "%s: qubit %lld used more than once", name, q);
+            return -1;
+        }
+        *used |= (uint64_t)1 << q;
+        out[i] = (int)q;
+    }
+    return 0;
 }
 
 static int check_ctrl_state(long long ctrl_state, int nc, const char *where)
@@ -226,7 +273,7 @@ static PyObject *apply_common(PyObject *args, PyObject *kwds, int kind)
     static char *kw_diag[] = {"state", "targets", "diag", "controls", "ctrl_state", NULL};
     PyObject *state, *targets, *data, *controls = NULL, *ctrl_obj = NULL;
     int tq[QS_MAX_TARGETS], cq[QS_MAX_QUBITS], k, nc, n, rc;
-    long long ctrl_state = -1;
+    long long tv[QS_MAX_TARGETS], cv[QS_MAX_QUBITS], ctrl_state = -1;
     uint64_t used = 0;
     qs_dtype dtype;
     qs_gate gate;
@@ -238,17 +285,20 @@ static PyObject *apply_common(PyObject *args, PyObject *kwds, int kind)
                                      &targets, &data, &controls, &ctrl_obj)) {
         return NULL;
     }
-    if (check_state(state, 1, &n, &dtype) < 0) return NULL;
-    if (parse_qubits(targets, "targets", n, QS_MAX_TARGETS, tq, &k, &used) < 0) return NULL;
-    if (k < 1) {
-        PyErr_SetString(PyExc_ValueError, "targets: at least one qubit required");
-        return NULL;
-    }
-    if (parse_qubits(controls, "controls", n, QS_MAX_QUBITS, cq, &nc, &used) < 0) return NULL;
+    /* Integers first (their __index__ may run Python code), then the arrays. */
+    if (parse_ints(targets, "targets", QS_MAX_TARGETS, tv, &k) < 0) return NULL;
+    if (parse_ints(controls, "controls", QS_MAX_QUBITS, cv, &nc) < 0) return NULL;
     if (ctrl_obj != NULL && ctrl_obj != Py_None &&
         as_int64(ctrl_obj, "ctrl_state", &ctrl_state) < 0) {
         return NULL;
     }
+    if (check_state(state, 1, &n, &dtype) < 0) return NULL;
+    if (k < 1) {
+        PyErr_SetString(PyExc_ValueError, "targets: at least one qubit required");
+        return NULL;
+    }
+    if (check_qubits(tv, k, "targets", n, tq, &used) < 0) return NULL;
+    if (check_qubits(cv, nc, "controls", n, cq, &used) < 0) return NULL;
     if (check_ctrl_state(ctrl_state, nc, "") < 0) return NULL;
     if (check_array(data, data_name, NPY_COMPLEX128, "complex128",
                     kind == QS_GATE_MATRIX ? 2 : 1, (npy_intp)1 << k) < 0) {
@@ -292,26 +342,29 @@ static int plan_array(PyObject *obj, const char *name, int typenum, const char *
 }
 
 /* The gate arrays shared by run_plan and run_tiled, checked and turned into qs_gate records.
- * limit[g] (or n when limit is NULL) bounds the qubit numbers of gate g.  On success *gates_out
+ * limit[g] (or n when limit is NULL) bounds the qubit numbers of gate g; limit has nlimit
+ * entries, which must be the number of gates.  On success *gates_out
  * and *qbuf_out are PyMem allocations the caller frees. */
 typedef struct {
     PyObject *kinds, *qubits, *qoff, *mats, *moff, *cc, *cs;
 } plan_objs;
 
-static int build_gates(const plan_objs *o, int n, const int *limit, npy_intp *G_out,
-                       qs_gate **gates_out, int **qbuf_out)
+static int build_gates(const plan_objs *o, int n, const int *limit, npy_intp nlimit,
+                       npy_intp *G_out, qs_gate **gates_out, int **qbuf_out)
 {
     const npy_int32 *kinds, *qubits, *cc;
     const npy_int64 *qoff, *moff, *cs;
     const double *mats;
     void *ptr;
-    npy_intp G, Q, M, g, i;
+    npy_intp G, Q, M, g, i, q0, m0;
     qs_gate *gates = NULL;
     int *qbuf = NULL;
 
     *gates_out = NULL;
     *qbuf_out = NULL;
-    if (plan_array(o->kinds, "kinds", NPY_INT32, "int32", -1, &ptr, &G) < 0) goto error;
+    if (plan_array(o->kinds, "kinds", NPY_INT32, "int32", limit ? nlimit : -1, &ptr, &G) < 0) {
+        goto error;
+    }
     kinds = (const npy_int32 *)ptr;
     if (plan_array(o->qubits, "qubits", NPY_INT32, "int32", -1, &ptr, &Q) < 0) goto error;
     qubits = (const npy_int32 *)ptr;
@@ -336,67 +389,88 @@ static int build_gates(const plan_objs *o, int n, const int *limit, npy_intp *G_
                      "matrix_offsets must start at 0 and end at len(matrices)=%zd", (Py_ssize_t)M);
         goto error;
     }
-    gates = (qs_gate *)PyMem_Malloc((size_t)(G > 0 ? G : 1) * sizeof(qs_gate));
-    qbuf = (int *)PyMem_Malloc((size_t)(Q > 0 ? Q : 1) * sizeof(int));
-    if (gates == NULL || qbuf == NULL) {
-        PyErr_NoMemory();
-        goto error;
-    }
+    gates = (qs_gate *)alloc_items(G, sizeof(qs_gate));
+    qbuf = gates == NULL ? NULL : (int *)alloc_items(Q, sizeof(int));
+    if (qbuf == NULL) goto error;
+    /* Each array entry is read once into a local: the gate records hold exactly what was
+     * checked.  q0 and m0 are in [0, Q] and [0, M] (qoff[0] = moff[0] = 0 at the start), and
+     * q1, m1 are checked against them before any difference is taken. */
+    q0 = 0;
+    m0 = 0;
     for (g = 0; g < G; ++g) {
-        const npy_int64 nq = qoff[g + 1] - qoff[g], nd = moff[g + 1] - moff[g];
+        const npy_int64 q1 = qoff[g + 1], m1 = moff[g + 1], ctrl_state = cs[g];
+        const npy_int32 kind = kinds[g], nc = cc[g];
         const int lim = limit ? limit[g] : n;
-        npy_int64 k, want;
+        npy_int64 nq, nd, k, want;
         uint64_t used = 0;
-        if (kinds[g] != QS_GATE_MATRIX && kinds[g] != QS_GATE_DIAGONAL) {
+        if (kind != QS_GATE_MATRIX && kind != QS_GATE_DIAGONAL) {
             PyErr_Format(PyExc_ValueError, "gate %zd: kind must be 0 (matrix) or 1 (diagonal), "
-                         "got %d", (Py_ssize_t)g, (int)kinds[g]);
+                         "got %d", (Py_ssize_t)g, (int)kind);
             goto error;
         }
-        if (nq < 0 || nd < 0 || qoff[g + 1] > Q || moff[g + 1] > M) {
-            PyErr_Format(PyExc_ValueError, "gate %zd: offsets must be non-decreasing and in range",
-                         (Py_ssize_t)g);
+        if (q1 < q0 || q1 > Q) {
+            PyErr_Format(PyExc_ValueError, "gate %zd: qubit_offsets[%zd] = %lld: offsets must be "
+                         "non-decreasing and at most len(qubits)=%zd", (Py_ssize_t)g,
+                         (Py_ssize_t)(g + 1), (long long)q1, (Py_ssize_t)Q);
             goto error;
         }
-        k = nq - cc[g];
-        if (cc[g] < 0 || k < 1 || k > QS_MAX_TARGETS) {
-            PyErr_Format(PyExc_ValueError, "gate %zd: %lld qubits with %d controls leave %lld "
-                         "targets (1..%d required)", (Py_ssize_t)g, (long long)nq, (int)cc[g],
-                         (long long)k, QS_MAX_TARGETS);
+        if (m1 < m0 || m1 > M) {
+            PyErr_Format(PyExc_ValueError, "gate %zd: matrix_offsets[%zd] = %lld: offsets must "
+                         "be non-decreasing and at most len(matrices)=%zd", (Py_ssize_t)g,
+                         (Py_ssize_t)(g + 1), (long long)m1, (Py_ssize_t)M);
             goto error;
         }
-        for (i = qoff[g]; i < qoff[g + 1]; ++i) {
-            if (qubits[i] < 0 || qubits[i] >= lim) {
+        nq = q1 - q0;
+        nd = m1 - m0;
+        if (nc < 0 || nc >= nq || nq - nc > QS_MAX_TARGETS) {
+            PyErr_Format(PyExc_ValueError, "gate %zd: %lld qubits with ctrl_counts %d leave "
+                         "%lld targets (1..%d required)", (Py_ssize_t)g, (long long)nq, (int)nc,
+                         (long long)(nq - nc), QS_MAX_TARGETS);
+            goto error;
+        }
+        k = nq - nc;
+        for (i = q0; i < q1; ++i) {
+            const npy_int32 q = qubits[i];
+            if (q < 0 || q >= lim) {
                 PyErr_Format(PyExc_ValueError, "gate %zd: qubit %d out of range for %d qubits",
-                             (Py_ssize_t)g, (int)qubits[i], lim);
+                             (Py_ssize_t)g, (int)q, lim);
                 goto error;
             }
-            if (used & ((uint64_t)1 << qubits[i])) {
+            if (used & ((uint64_t)1 << q)) {
                 PyErr_Format(PyExc_ValueError, "gate %zd: qubit %d used more than once",
-                             (Py_ssize_t)g, (int)qubits[i]);
+                             (Py_ssize_t)g, (int)q);
                 goto error;
             }
-            used |= (uint64_t)1 << qubits[i];
-            qbuf[i] = (int)qubits[i];
+            used |= (uint64_t)1 << q;
+            qbuf[i] = (int)q;
         }
-        want = kinds[g] == QS_GATE_MATRIX ? (npy_int64)1 << (2 * k) : (npy_int64)1 << k;
+        want = kind == QS_GATE_MATRIX ? (npy_int64)1 << (2 * k) : (npy_int64)1 << k;
         if (nd != want) {
             PyErr_Format(PyExc_ValueError, "gate %zd: expected %lld matrix entries for %lld "
                          "targets, got %lld", (Py_ssize_t)g, (long long)want, (long long)k,
                          (long long)nd);
             goto error;
         }
-        if (cs[g] != -1 && (cs[g] < 0 || cs[g] >= ((npy_int64)1 << cc[g]))) {
+        /* nc < nq <= lim <= 62 distinct qubits here, so the shift is defined. */
+        if (ctrl_state != -1 && (ctrl_state < 0 || ctrl_state >= ((npy_int64)1 << nc))) {
             PyErr_Format(PyExc_ValueError, "gate %zd: ctrl_state %lld out of range for %d "
-                         "controls", (Py_ssize_t)g, (long long)cs[g], (int)cc[g]);
+                         "controls", (Py_ssize_t)g, (long long)ctrl_state, (int)nc);
             goto error;
         }
-        gates[g].kind = kinds[g];
+        gates[g].kind = kind;
         gates[g].k = (int)k;
-        gates[g].nc = cc[g];
-        gates[g].controls = qbuf + qoff[g];
-        gates[g].targets = qbuf + qoff[g] + cc[g];
-        gates[g].ctrl_state = cs[g];
-        gates[g].data = mats + 2 * moff[g];
+        gates[g].nc = nc;
+        gates[g].controls = qbuf + q0;
+        gates[g].targets = qbuf + q0 + nc;
+        gates[g].ctrl_state = ctrl_state;
+        gates[g].data = mats + 2 * m0;
+        q0 = q1;
+        m0 = m1;
+    }
+    if (q0 != Q || m0 != M) { /* only if another thread changed an offset array meanwhile */
+        PyErr_SetString(PyExc_ValueError,
+                        "qubit_offsets or matrix_offsets changed during the call");
+        goto error;
     }
     *G_out = G;
     *gates_out = gates;
@@ -427,9 +501,9 @@ static PyObject *py_run_plan(PyObject *self, PyObject *args, PyObject *kwds)
         return NULL;
     }
     if (check_state(state, 1, &n, &dtype) < 0) return NULL;
-    if (build_gates(&o, n, NULL, &G, &gates, &qbuf) < 0) return NULL;
+    if (build_gates(&o, n, NULL, 0, &G, &gates, &qbuf) < 0) return NULL;
     ops = qs_get_ops(dtype);
-    QS_BEGIN_KERNEL((int64_t)G << n)
+    QS_BEGIN_KERNEL(kernel_work((int64_t)G, n))
     rc = ops->run_plan(PyArray_DATA((PyArrayObject *)state), n, gates, (int64_t)G);
     QS_END_KERNEL
     PyMem_Free(gates);
@@ -448,7 +522,7 @@ static PyObject *py_run_tiled(PyObject *self, PyObject *args, PyObject *kwds)
     const npy_int64 *toff, *tqoff;
     const npy_int32 *tq;
     void *ptr;
-    npy_intp G = 0, G0, T, TQ, t, g, i;
+    npy_intp G = 0, G0, T, TQ, t, g, i, g0, l0;
     int n, rc;
     qs_dtype dtype;
     qs_gate *gates = NULL;
@@ -488,42 +562,60 @@ static PyObject *py_run_tiled(PyObject *self, PyObject *args, PyObject *kwds)
                      (Py_ssize_t)TQ);
         return NULL;
     }
-    tiles = (qs_tile *)PyMem_Malloc((size_t)(T > 0 ? T : 1) * sizeof(qs_tile));
-    limit = (int *)PyMem_Malloc((size_t)(G0 > 0 ? G0 : 1) * sizeof(int));
-    local = (int *)PyMem_Malloc((size_t)(TQ > 0 ? TQ : 1) * sizeof(int));
-    if (tiles == NULL || limit == NULL || local == NULL) {
-        PyErr_NoMemory();
-        goto error;
-    }
+    tiles = (qs_tile *)alloc_items(T, sizeof(qs_tile));
+    limit = tiles == NULL ? NULL : (int *)alloc_items(G0, sizeof(int));
+    local = limit == NULL ? NULL : (int *)alloc_items(TQ, sizeof(int));
+    if (local == NULL) goto error;
+    /* As in build_gates: entries read once; g0 in [0, G0] and l0 in [0, TQ] by induction from
+     * toff[0] = tqoff[0] = 0, so differences are taken only of checked values. */
+    g0 = 0;
+    l0 = 0;
     for (t = 0; t < T; ++t) {
-        const npy_int64 nl = tqoff[t + 1] - tqoff[t];
-        if (toff[t + 1] < toff[t] || toff[t + 1] > G0 || nl < 0 || tqoff[t + 1] > TQ) {
-            PyErr_Format(PyExc_ValueError, "tile %zd: offsets must be non-decreasing and in range",
-                         (Py_ssize_t)t);
+        const npy_int64 g1 = toff[t + 1], l1 = tqoff[t + 1];
+        npy_int64 nl;
+        if (g1 < g0 || g1 > G0) {
+            PyErr_Format(PyExc_ValueError, "tile %zd: tile_offsets[%zd] = %lld: offsets must be "
+                         "non-decreasing and at most len(kinds)=%zd", (Py_ssize_t)t,
+                         (Py_ssize_t)(t + 1), (long long)g1, (Py_ssize_t)G0);
             goto error;
         }
+        if (l1 < l0 || l1 > TQ) {
+            PyErr_Format(PyExc_ValueError, "tile %zd: tile_qubit_offsets[%zd] = %lld: offsets "
+                         "must be non-decreasing and at most len(tile_qubits)=%zd",
+                         (Py_ssize_t)t, (Py_ssize_t)(t + 1), (long long)l1, (Py_ssize_t)TQ);
+            goto error;
+        }
+        nl = l1 - l0;
         if (nl > n) {
             PyErr_Format(PyExc_ValueError, "tile %zd: %lld local qubits for a %d-qubit state",
                          (Py_ssize_t)t, (long long)nl, n);
             goto error;
         }
-        for (i = tqoff[t]; i < tqoff[t + 1]; ++i) {
-            if (tq[i] < 0 || tq[i] >= n || (i > tqoff[t] && tq[i] <= tq[i - 1])) {
+        for (i = l0; i < l1; ++i) {
+            const npy_int32 q = tq[i];
+            if (q < 0 || q >= n || (i > l0 && q <= local[i - 1])) {
                 PyErr_Format(PyExc_ValueError, "tile %zd: local qubits must be ascending, "
                              "distinct and below %d", (Py_ssize_t)t, n);
                 goto error;
             }
-            local[i] = (int)tq[i];
+            local[i] = (int)q;
         }
         tiles[t].nlocal = (int)nl;
-        tiles[t].local = local + tqoff[t];
-        tiles[t].g0 = toff[t];
-        tiles[t].g1 = toff[t + 1];
-        for (g = toff[t]; g < toff[t + 1]; ++g) limit[g] = nl > 0 ? (int)nl : n;
+        tiles[t].local = local + l0;
+        tiles[t].g0 = g0;
+        tiles[t].g1 = g1;
+        for (g = g0; g < g1; ++g) limit[g] = nl > 0 ? (int)nl : n;
+        g0 = g1;
+        l0 = l1;
     }
-    if (build_gates(&o, n, limit, &G, &gates, &qbuf) < 0) goto error;
+    if (g0 != G0 || l0 != TQ) { /* only if another thread changed an offset array meanwhile */
+        PyErr_SetString(PyExc_ValueError,
+                        "tile_offsets or tile_qubit_offsets changed during the call");
+        goto error;
+    }
+    if (build_gates(&o, n, limit, G0, &G, &gates, &qbuf) < 0) goto error;
     ops = qs_get_ops(dtype);
-    QS_BEGIN_KERNEL((int64_t)(G + T) << n)
+    QS_BEGIN_KERNEL(kernel_work((int64_t)G + (int64_t)T, n))
     rc = ops->run_tiled(PyArray_DATA((PyArrayObject *)state), n, gates, tiles, (int64_t)T);
     QS_END_KERNEL
     if (rc != QS_OK) {
@@ -547,13 +639,14 @@ static PyObject *py_fuse_blocks(PyObject *self, PyObject *args, PyObject *kwds)
     PyObject *code_o, *comp_o, *out_o;
     const char *problem;
     npy_intp ncode, ncomp, nout;
-    void *code, *comp, *out;
+    int64_t *code = NULL, where = 0;
+    void *ptr, *comp, *out;
     int rc;
     (void)self;
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOO", kwlist, &code_o, &comp_o, &out_o)) {
         return NULL;
     }
-    if (plan_array(code_o, "code", NPY_INT64, "int64", -1, &code, &ncode) < 0) return NULL;
+    if (plan_array(code_o, "code", NPY_INT64, "int64", -1, &ptr, &ncode) < 0) return NULL;
     if (plan_array(comp_o, "components", NPY_COMPLEX128, "complex128", -1, &comp, &ncomp) < 0) {
         return NULL;
     }
@@ -562,15 +655,29 @@ static PyObject *py_fuse_blocks(PyObject *self, PyObject *args, PyObject *kwds)
         PyErr_SetString(PyExc_ValueError, "out must be writeable");
         return NULL;
     }
-    problem = qs_fuse_check((const int64_t *)code, (int64_t)ncode, (int64_t)ncomp, (int64_t)nout);
+    /* The kernel follows the code's offsets without checks, so it gets a private copy: the
+     * one checked here, which neither `out` (it may share memory with code) nor another
+     * thread can change while the kernel runs. */
+    code = (int64_t *)alloc_items(ncode, sizeof(int64_t));
+    if (code == NULL) return NULL;
+    if (ncode > 0) memcpy(code, ptr, (size_t)ncode * sizeof(int64_t));
+    problem = qs_fuse_check(code, (int64_t)ncode, (int64_t)ncomp, (int64_t)nout, &where);
     if (problem != NULL) {
-        PyErr_Format(PyExc_ValueError, "fuse_blocks: %s", problem);
+        if (where < ncode) {
+            PyErr_Format(PyExc_ValueError, "fuse_blocks: code[%lld] = %lld: %s (components has "
+                         "%zd entries, out %zd)", (long long)where, (long long)code[where],
+                         problem, (Py_ssize_t)ncomp, (Py_ssize_t)nout);
+        } else {
+            PyErr_Format(PyExc_ValueError, "fuse_blocks: %s (code has %zd entries)", problem,
+                         (Py_ssize_t)ncode);
+        }
+        PyMem_Free(code);
         return NULL;
     }
     Py_BEGIN_ALLOW_THREADS
-    rc = qs_fuse_blocks((const int64_t *)code, (int64_t)ncode, (const double *)comp,
-                        (double *)out);
+    rc = qs_fuse_blocks(code, (int64_t)ncode, (const double *)comp, (double *)out);
     Py_END_ALLOW_THREADS
+    PyMem_Free(code);
     if (rc != QS_OK) return raise_kernel_error(rc);
     Py_RETURN_NONE;
 }
@@ -648,7 +755,7 @@ static PyObject *py_sample(PyObject *self, PyObject *args, PyObject *kwds)
     out = PyArray_SimpleNew(1, &S, NPY_INT64);
     if (out == NULL) goto error;
     ops = qs_get_ops(dtype);
-    QS_BEGIN_KERNEL(((int64_t)1 << n) + (int64_t)S)
+    QS_BEGIN_KERNEL(kernel_work(1, n) + (int64_t)S) /* both < 2**62: no overflow */
     rc = ops->sample(PyArray_DATA((PyArrayObject *)state), n, u, (int64_t)S,
                      (int64_t *)PyArray_DATA((PyArrayObject *)out));
     QS_END_KERNEL
@@ -666,7 +773,7 @@ static PyObject *py_expectation_paulis(PyObject *self, PyObject *args, PyObject 
 {
     static char *kwlist[] = {"state", "x_masks", "z_masks", NULL};
     PyObject *state, *x_o, *z_o, *out = NULL;
-    const uint64_t *x, *z;
+    uint64_t *x = NULL, *z;
     npy_intp T, t;
     int n, rc;
     uint64_t limit;
@@ -678,20 +785,28 @@ static PyObject *py_expectation_paulis(PyObject *self, PyObject *args, PyObject 
     if (check_array(x_o, "x_masks", NPY_UINT64, "uint64", 1, -1) < 0) goto error;
     T = PyArray_DIM((PyArrayObject *)x_o, 0);
     if (check_array(z_o, "z_masks", NPY_UINT64, "uint64", 1, T) < 0) goto error;
-    x = (const uint64_t *)PyArray_DATA((PyArrayObject *)x_o);
-    z = (const uint64_t *)PyArray_DATA((PyArrayObject *)z_o);
+    /* Checked private copies: a mask changed by another thread while the kernel runs (it
+     * indexes the state with them) cannot reach beyond the state. */
+    x = (uint64_t *)alloc_items(2 * T, sizeof(uint64_t));
+    if (x == NULL) goto error;
+    z = x + T;
+    if (T > 0) {
+        memcpy(x, PyArray_DATA((PyArrayObject *)x_o), (size_t)T * sizeof(uint64_t));
+        memcpy(z, PyArray_DATA((PyArrayObject *)z_o), (size_t)T * sizeof(uint64_t));
+    }
     limit = (uint64_t)1 << n;
     for (t = 0; t < T; ++t) {
         if (x[t] >= limit || z[t] >= limit) {
-            PyErr_Format(PyExc_ValueError, "Pauli term %zd acts on qubits beyond the %d of the "
-                         "state", (Py_ssize_t)t, n);
+            PyErr_Format(PyExc_ValueError, "Pauli term %zd: %s = %llu acts on qubits beyond the "
+                         "%d of the state", (Py_ssize_t)t, x[t] >= limit ? "x_masks" : "z_masks",
+                         (unsigned long long)(x[t] >= limit ? x[t] : z[t]), n);
             goto error;
         }
     }
     out = PyArray_SimpleNew(1, &T, NPY_FLOAT64);
     if (out == NULL) goto error;
     ops = qs_get_ops(dtype);
-    QS_BEGIN_KERNEL((int64_t)T << n)
+    QS_BEGIN_KERNEL(kernel_work((int64_t)T, n))
     rc = ops->expectation_paulis(PyArray_DATA((PyArrayObject *)state), n, x, z, (int64_t)T,
                                  (double *)PyArray_DATA((PyArrayObject *)out));
     QS_END_KERNEL
@@ -699,16 +814,17 @@ static PyObject *py_expectation_paulis(PyObject *self, PyObject *args, PyObject 
         raise_kernel_error(rc);
         goto error;
     }
+    PyMem_Free(x);
     return out;
 error:
+    PyMem_Free(x);
     Py_XDECREF(out);
     return NULL;
 }
 
-static int parse_one_qubit(PyObject *obj, int n, int *qubit)
+/* A qubit number q (already converted by as_int64) in [0, n). */
+static int check_one_qubit(long long q, int n, int *qubit)
 {
-    long long q;
-    if (as_int64(obj, "qubit", &q) < 0) return -1;
     if (q < 0 || q >= n) {
         PyErr_Format(PyExc_ValueError, "qubit %lld out of range for %d qubits", q, n);
         return -1;
@@ -722,13 +838,15 @@ static PyObject *py_measure_probability(PyObject *self, PyObject *args, PyObject
     static char *kwlist[] = {"state", "qubit", NULL};
     PyObject *state, *qubit_o;
     int n, qubit, rc;
+    long long q;
     double p1 = 0.0;
     qs_dtype dtype;
     const qs_ops *ops;
     (void)self;
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO", kwlist, &state, &qubit_o)) return NULL;
+    if (as_int64(qubit_o, "qubit", &q) < 0) return NULL;
     if (check_state(state, 0, &n, &dtype) < 0) return NULL;
-    if (parse_one_qubit(qubit_o, n, &qubit) < 0) return NULL;
+    if (check_one_qubit(q, n, &qubit) < 0) return NULL;
     ops = qs_get_ops(dtype);
     QS_BEGIN_KERNEL((int64_t)1 << n)
     rc = ops->measure_probability(PyArray_DATA((PyArrayObject *)state), n, qubit, &p1);
@@ -742,7 +860,7 @@ static PyObject *py_collapse(PyObject *self, PyObject *args, PyObject *kwds)
     static char *kwlist[] = {"state", "qubit", "outcome", "renormalize", NULL};
     PyObject *state, *qubit_o, *outcome_o;
     int n, qubit, rc, renormalize = 1;
-    long long outcome;
+    long long q, outcome;
     qs_dtype dtype;
     const qs_ops *ops;
     (void)self;
@@ -750,9 +868,10 @@ static PyObject *py_collapse(PyObject *self, PyObject *args, PyObject *kwds)
                                      &renormalize)) {
         return NULL;
     }
-    if (check_state(state, 1, &n, &dtype) < 0) return NULL;
-    if (parse_one_qubit(qubit_o, n, &qubit) < 0) return NULL;
+    if (as_int64(qubit_o, "qubit", &q) < 0) return NULL;
     if (as_int64(outcome_o, "outcome", &outcome) < 0) return NULL;
+    if (check_state(state, 1, &n, &dtype) < 0) return NULL;
+    if (check_one_qubit(q, n, &qubit) < 0) return NULL;
     if (outcome != 0 && outcome != 1) {
         PyErr_Format(PyExc_ValueError, "outcome must be 0 or 1, got %lld", outcome);
         return NULL;
@@ -771,12 +890,14 @@ static PyObject *py_permute_qubits(PyObject *self, PyObject *args, PyObject *kwd
     static char *kwlist[] = {"state", "source", NULL};
     PyObject *state, *source;
     int src[QS_MAX_QUBITS], n, count, rc;
+    long long vals[QS_MAX_QUBITS];
     uint64_t used = 0;
     qs_dtype dtype;
     (void)self;
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO", kwlist, &state, &source)) return NULL;
+    if (parse_ints(source, "source", QS_MAX_QUBITS, vals, &count) < 0) return NULL;
     if (check_state(state, 1, &n, &dtype) < 0) return NULL;
-    if (parse_qubits(source, "source", n, QS_MAX_QUBITS, src, &count, &used) < 0) return NULL;
+    if (check_qubits(vals, count, "source", n, src, &used) < 0) return NULL;
     if (count != n) {
         PyErr_Format(PyExc_ValueError, "source must list all %d qubits once, got %d", n, count);
         return NULL;

@@ -6,7 +6,9 @@ index) while the IR is little-endian, so qubit ``i`` of the qubit order becomes 
 for element. A gate whose Cirq unitary acts on ``(a, b, ...)`` becomes an IR gate on the
 mapped qubits in reverse order, with the same matrix. Common gates keep their (possibly
 symbolic) exponents as library gates; other unitary gates become ``"unitary"`` matrices
-or are decomposed.
+or are decomposed. A ``cirq.StatePreparationChannel`` (its Kraus operators ``|psi><i|``) is a
+reset of its qubits and then dense blocks mapping ``|0>`` to the state
+(:mod:`..state_prep`); a reset of a qubit known to be in ``|0>`` is left out.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from ...core.ir import circuit as ir
 from ...core.ir.circuit import MAX_MATRIX_QUBITS, Circuit
 from ...errors import InvalidCircuitError, UnboundParameterError
 from ..context import TOP, CircuitBuilder, Context
+from ..state_prep import MAX_PREPARED_QUBITS, ZeroQubits, preparation_blocks, state_vector
 from .classical import condition_for, measurement_key
 from .observables import qubit_index_map
 from .params import ParamConverter
@@ -63,6 +66,7 @@ class _Translator(CircuitBuilder):
         self.registers: dict[str, int] = {}
         self.param = ParamConverter()
         self.families: dict[type, _Family | None] = {}
+        self.known_zero = ZeroQubits(self.ops)
 
     def targets(self, qubits: Sequence[cirq.Qid]) -> tuple[int, ...]:
         """IR target qubits of a gate on ``qubits`` (reversed: Cirq is big-endian)."""
@@ -129,9 +133,41 @@ class _Translator(CircuitBuilder):
         elif isinstance(gate, cirq.ResetChannel):
             if ctx.controls:
                 raise InvalidCircuitError(f"a reset cannot be controlled ({op!r})")
-            self.ops.extend(ir.Reset(self.index[q], ctx.condition) for q in qubits)
+            self.resets(qubits, ctx)
+        elif isinstance(gate, cirq.StatePreparationChannel):
+            self.state_preparation(gate, op, ctx)
         else:
             self.generic(op, str(gate), ctx, depth)
+
+    def resets(self, qubits: Sequence[cirq.Qid], ctx: Context) -> None:
+        """Reset each qubit not known to be in |0> already."""
+        for q in qubits:
+            if not self.known_zero((self.index[q],)):
+                self.ops.append(ir.Reset(self.index[q], ctx.condition))
+
+    def state_preparation(
+        self, gate: cirq.StatePreparationChannel, op: cirq.Operation, ctx: Context
+    ) -> None:
+        """Reset the qubits, then the blocks mapping |0...0> to the target state."""
+        if ctx.controls:
+            raise InvalidCircuitError(f"a state preparation cannot be controlled ({op!r})")
+        n = len(op.qubits)
+        blocks = preparation_blocks(state_vector(gate.state, n, f"state preparation on {n} qubits"))
+        if blocks is None:
+            raise InvalidCircuitError(
+                f"unsupported operation {gate}: a state preparation on {n} qubits; at most "
+                f"{MAX_PREPARED_QUBITS} are supported"
+            )
+        self.resets(op.qubits, ctx)
+        targets = self.targets(op.qubits)  # local qubit j is bit j of Cirq's big-endian index
+        label = "StatePreparationChannel"
+        for on, controls, matrix in blocks:
+            qubits = tuple(targets[j] for j in on)
+            if matrix is None:
+                inner = ctx.add_controls([targets[j] for j in controls], (1 << len(controls)) - 1)
+                self.gate("x", qubits, (), inner, label)
+            else:
+                self.gate("unitary", qubits, (), ctx, label, matrix)
 
     def family(self, cls: type) -> _Family | None:
         """The rotation or EigenGate family of a gate class (subclasses included), or None."""

@@ -3,7 +3,10 @@
 Qubit ``i`` of the program is ``circuit.find_bit(q).index``. Standard gates map onto the
 library by name, controlled gates become their base gate plus controls, small constant gates
 become ``"unitary"`` matrices, a ``PauliEvolutionGate`` its exact exponential when small
-enough (:mod:`.evolution`), and anything else is expanded through its ``definition``.
+enough (:mod:`.evolution`), a ``StatePreparation`` on qubits in ``|0>`` exact dense blocks
+(:mod:`.state_preparation`; ``initialize`` is a reset and then that gate), and anything else is
+expanded through its ``definition``. A reset of a qubit known to be in ``|0>`` (nothing has
+touched it yet, or it was just reset) is the identity and is left out.
 Classical bits keep their register names; bits that belong to no register are gathered, in
 circuit order, into one synthetic register (see :data:`LOOSE_CLBITS_REGISTER`).
 """
@@ -31,17 +34,25 @@ from qiskit.circuit import (
     Reset,
     Store,
 )
-from qiskit.circuit.library import CUGate, GlobalPhaseGate, Initialize, PauliEvolutionGate
+from qiskit.circuit.library import (
+    CUGate,
+    GlobalPhaseGate,
+    PauliEvolutionGate,
+    PermutationGate,
+    StatePreparation,
+)
 
 from ...core.ir import circuit as ir
 from ...core.ir.circuit import Circuit
 from ...errors import InvalidCircuitError
 from ..context import TOP, CircuitBuilder, Context
+from ..state_prep import Block, ZeroQubits
 from .classical import LOOSE_CLBITS_REGISTER, Locations, clbit_locations, condition_for
 from .evolution import exact_evolution
-from .gatemap import PLAIN_CLASSES, STANDARD, constant_matrix
+from .gatemap import PLAIN_CLASSES, STANDARD, constant_matrix, permutation_swaps
 from .observables import sparse_pauli_to_sum
 from .params import ParamConverter
+from .state_preparation import preparation
 
 __all__ = ["LOOSE_CLBITS_REGISTER", "circuit_to_ir", "sparse_pauli_to_sum"]
 
@@ -55,6 +66,7 @@ class _Translator(CircuitBuilder):
         super().__init__()
         self.registers = registers
         self.param = ParamConverter()
+        self.known_zero = ZeroQubits(self.ops)
 
     # -- walking ------------------------------------------------------------------------
     def walk(
@@ -105,7 +117,8 @@ class _Translator(CircuitBuilder):
             if ctx.controls:
                 raise InvalidCircuitError(f"instruction {name!r} cannot be controlled")
             if isinstance(op, Reset):
-                self.ops.append(ir.Reset(qubits[0], ctx.condition))
+                if not self.known_zero(qubits):
+                    self.ops.append(ir.Reset(qubits[0], ctx.condition))
             else:
                 self.ops.extend(
                     ir.Measure(qubits[0], reg, bit, ctx.condition) for reg, bit in clbits[0]
@@ -121,7 +134,7 @@ class _Translator(CircuitBuilder):
             self.annotated(op, qubits, ctx, depth)
         elif isinstance(op, Gate):
             self.any_gate(op, qubits, ctx, depth)
-        elif isinstance(op, Instruction) and not isinstance(op, (Initialize, Store)):
+        elif isinstance(op, Instruction) and not isinstance(op, Store):
             self.definition(op, qubits, clbits, ctx, depth)
         elif not isinstance(op, Instruction) and hasattr(op, "to_instruction"):
             # Bare Operations appended to circuits (Clifford, CNOTDihedral, ...).
@@ -172,6 +185,17 @@ class _Translator(CircuitBuilder):
             else:
                 self.qiskit_gate(ir_name, qubits, op.params, ctx, name)
             return
+        if isinstance(op, StatePreparation):
+            blocks = preparation(op) if not ctx.controls and self.known_zero(qubits) else None
+            if blocks is None:
+                self.definition(op, qubits, (), ctx, depth)
+            else:
+                self.blocks(blocks, qubits, ctx, name)
+            return
+        if isinstance(op, PermutationGate):  # SWAPs, which the engine relabels away
+            for a, b in permutation_swaps(op.pattern):
+                self.gate("swap", (qubits[a], qubits[b]), (), ctx, name)
+            return
         if isinstance(op, PauliEvolutionGate):
             exact = exact_evolution(op)
             if isinstance(exact, QuantumCircuit):
@@ -185,6 +209,18 @@ class _Translator(CircuitBuilder):
             self.gate("unitary", qubits, (), ctx, name, matrix)
             return
         self.definition(op, qubits, (), ctx, depth)
+
+    def blocks(
+        self, blocks: Sequence[Block], qubits: tuple[int, ...], ctx: Context, label: str
+    ) -> None:
+        """Append preparation blocks (local qubit ``j`` is ``qubits[j]``)."""
+        for targets, controls, matrix in blocks:
+            on = tuple(qubits[j] for j in targets)
+            if matrix is None:
+                inner = ctx.add_controls([qubits[j] for j in controls], (1 << len(controls)) - 1)
+                self.gate("x", on, (), inner, label)
+            else:
+                self.gate("unitary", on, (), ctx, label, matrix)
 
     def controlled(
         self, op: ControlledGate, qubits: tuple[int, ...], ctx: Context, depth: int
@@ -298,7 +334,9 @@ def circuit_to_ir(circuit: QuantumCircuit) -> Circuit:
 
     Raises:
         InvalidCircuitError: an instruction has no translation (unsupported control flow,
-            ``initialize``, ``store``, classical expressions, ...); the message names it.
+            ``store``, classical expressions, ...), or an ``initialize`` / ``StatePreparation``
+            whose amplitudes are not a normalised vector of the right length; the message
+            names it.
     """
     registers, cmap = clbit_locations(circuit)
     translator = _Translator(registers)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
 import numpy as np
@@ -12,7 +12,7 @@ from qiskit.circuit.library import get_standard_gate_name_mapping
 from ...core.ir.circuit import MAX_MATRIX_QUBITS
 from ...core.ir.gates import GATES
 
-__all__ = ["STANDARD", "PLAIN_CLASSES", "constant_matrix"]
+__all__ = ["STANDARD", "PLAIN_CLASSES", "constant_matrix", "permutation_swaps"]
 
 
 def _standard_tables() -> tuple[dict[str, tuple[str, int, int]], dict[type, str]]:
@@ -69,3 +69,23 @@ def constant_matrix(op: Gate) -> np.ndarray | None:
         return np.asarray(op.to_matrix(), dtype=np.complex128)
     except Exception:  # some gates define __array__ only for some parameter values
         return None
+
+
+def permutation_swaps(pattern: Sequence[int]) -> list[tuple[int, int]]:
+    """``PermutationGate(pattern)`` as SWAPs of its qubit positions, in order.
+
+    Qiskit's pattern sends the state of qubit ``pattern[k]`` to qubit ``k``. Each cycle of
+    length ``m`` takes ``m - 1`` SWAPs; the engine relabels SWAPs away (no amplitude moves),
+    so a permutation of any width costs nothing but a relabelling.
+    """
+    where = list(range(len(pattern)))  # where[q]: the position holding qubit q's state now
+    held = list(range(len(pattern)))  # held[k]: whose state position k holds now
+    swaps: list[tuple[int, int]] = []
+    for k, source in enumerate(pattern):
+        at = where[int(source)]
+        if at != k:
+            swaps.append((k, at))
+            moved = held[k]
+            held[k], held[at] = int(source), moved
+            where[int(source)], where[moved] = k, at
+    return swaps

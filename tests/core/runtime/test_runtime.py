@@ -189,8 +189,9 @@ def test_sessions_of_another_live_process_are_read_only(
 ) -> None:
     path = str(tmp_path / "s.sqlite3")
     devices = [Device("d", 2, engine, programs={"echo"})]
-    owner = Runtime(store=open_sqlite(path), devices=devices, clock=VirtualClock(start=0))
-    other = Runtime(store=open_sqlite(path), devices=devices, clock=VirtualClock(start=0))
+    clock = VirtualClock(start=0)  # processes sharing a store share one timeline
+    owner = Runtime(store=open_sqlite(path), devices=devices, clock=clock)
+    other = Runtime(store=open_sqlite(path), devices=devices, clock=clock)
     session = owner.open_session("d")
     assert other.session(session.id).id == session.id
     with pytest.raises(SessionError, match="belongs to another process"):

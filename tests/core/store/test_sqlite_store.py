@@ -274,7 +274,7 @@ def test_jobs_of_a_live_runtime_are_not_orphaned(
     first = Runtime(store=open_sqlite(path), clock=clock, devices=[slow])
     pending = first.submit("echo", "slow", payload())
     first.store.flush()  # committed within milliseconds anyway (write-behind)
-    second = Runtime(store=open_sqlite(path), clock=VirtualClock(start=0))
+    second = Runtime(store=open_sqlite(path), clock=clock)  # one timeline per store
     assert second.orphans.jobs == ()
     assert second.job(pending.id).status is JobStatus.RUNNING
     assert second.job(pending.id).is_foreign

@@ -297,3 +297,28 @@ def test_a_writer_that_falls_behind_holds_publishers_back(
         assert len(writes._waiting) < 8  # the publisher waited for the writer to take them
     store.flush()
     assert len(store.query_jobs(JobQuery(limit=100))) == 30
+
+
+def test_writes_older_than_max_lag_are_committed_before_the_next_publish_returns(
+    store: SQLiteStore, monkeypatch: Any
+) -> None:
+    """Issue 20, item 8i: a busy publisher keeps the writer from the GIL; once the oldest
+    waiting write is older than MAX_LAG, the publisher waits for the commit (virtual time)."""
+    monkeypatch.setattr(sqlite_writer, "GATHER", 3600.0)  # it would never commit on its own
+    monkeypatch.setattr(sqlite_writer, "BACKLOG_WAIT", 30.0)
+    virtual = {"t": 0.0}
+    monkeypatch.setattr(sqlite_writer, "_now", lambda: virtual["t"])
+    writes = store._writes
+    store.add_job(job("young"), "{}", fresh=True)  # the writer gathers (for an hour)
+    virtual["t"] += sqlite_writer.MAX_LAG / 2
+    store.add_job(job("still-young"), "{}", fresh=True)
+    assert len(writes._waiting) == 2  # within MAX_LAG: no wait
+    virtual["t"] += sqlite_writer.MAX_LAG
+    store.add_job(job("late"), "{}", fresh=True)
+    with writes.lock:
+        assert writes._done == writes._published  # all three committed on return
+    reader = SQLiteStore(store.location, read_only=True)  # what another process sees
+    try:
+        assert {j.id for j in reader.query_jobs(JobQuery())} == {"young", "still-young", "late"}
+    finally:
+        reader.close()

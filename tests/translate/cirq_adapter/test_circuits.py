@@ -13,7 +13,11 @@ pytest.importorskip("cirq")
 import cirq  # noqa: E402
 import sympy  # noqa: E402
 
-from qsession_provider.errors import InvalidCircuitError, UnboundParameterError  # noqa: E402
+from qsession_provider.errors import (  # noqa: E402
+    InputError,
+    InvalidCircuitError,
+    UnboundParameterError,
+)
 from qsession_provider.sim import StatevectorSimulator  # noqa: E402
 from qsession_provider.translate.cirq import (  # noqa: E402
     circuit_to_ir,
@@ -456,12 +460,12 @@ def test_expectations_match_cirq(sim: StatevectorSimulator, num_qubits: int) -> 
     state = cirq.final_state_vector(circuit, qubit_order=order, dtype=np.complex128)
     cirq_map = {q: i for i, q in enumerate(order)}
     expected = [o.expectation_from_state_vector(state, cirq_map).real for o in observables]
-    # A complex coefficient: the engine reports the real part of <psi|c P|psi>.
-    string = cirq.X(qubits[0]) * cirq.Z(qubits[-1]) if num_qubits > 1 else cirq.Y(qubits[0])
-    observables.append((0.5 + 2j) * string)
-    expected.append(0.5 * string.expectation_from_state_vector(state, cirq_map).real)
     ours = sim.expectation_values(program, [pauli_sum_to_sum(o, index) for o in observables])
     np.testing.assert_allclose(ours, expected, atol=1e-10)
+    # A complex coefficient is refused, never cast to its real part (issue 19).
+    string = cirq.X(qubits[0]) * cirq.Z(qubits[-1]) if num_qubits > 1 else cirq.Y(qubits[0])
+    with pytest.raises(InputError, match="observable 0 is not Hermitian"):
+        sim.expectation_values(program, [pauli_sum_to_sum((0.5 + 2j) * string, index)])
 
 
 def test_observable_on_unknown_qubit() -> None:

@@ -555,7 +555,6 @@ UNSUPPORTED = {
     "switch_case": _switch,
     "else branch": _else,
     "expression": _expr,
-    "initialize": lambda qc: qc.initialize([0, 1], 0),
     "store": _store,
     "opaque_thing": _opaque,
 }
