@@ -13,6 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 from ..core.clock import Clock
 from ..core.device import Device
 from ..core.job import Job, JobStatus
+from ..core.runtime.estimates import QueueEstimate
 from ..core.session import SessionRecord
 
 __all__ = ["RuntimeAPI"]
@@ -71,6 +72,11 @@ class RuntimeAPI(Protocol):
 
     def job(self, job_id: str) -> Job:
         """The job with ``job_id`` (``JobNotFoundError`` if none)."""
+        ...
+
+    def queue_estimate(self, job_id: str) -> QueueEstimate | None:
+        """A queued job's position on its device and estimated start and completion (clock
+        seconds); None once it is not queued."""
         ...
 
     def jobs(

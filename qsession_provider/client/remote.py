@@ -29,6 +29,7 @@ import httpx
 from ..core.device import Device
 from ..core.job import JobRecord, JobStatus
 from ..core.runtime.checks import encode, timestamp
+from ..core.runtime.estimates import QueueEstimate
 from ..core.session import SessionRecord
 from ..errors import InputError
 from .remote_clock import RemoteClock
@@ -208,6 +209,11 @@ class RemoteRuntime:
     def job(self, job_id: str) -> RemoteJob:
         """The job with ``job_id`` (``JobNotFoundError`` if none, or another user's)."""
         return self._handle(self._http.request("GET", f"/jobs/{segment(job_id)}"))
+
+    def queue_estimate(self, job_id: str) -> QueueEstimate | None:
+        """A queued job's position and estimated start and completion on the server."""
+        data = self._http.request("GET", f"/jobs/{segment(job_id)}/estimate")["estimate"]
+        return None if data is None else QueueEstimate(**data)
 
     def jobs(
         self,

@@ -31,11 +31,14 @@ from qiskit_ibm_runtime.exceptions import (
 
 from ..client.api import RuntimeAPI
 from ..client.handles import Handle, NotPicklableError
+from ..core.device import TimingModel
 from ..core.job import FINAL_STATES, Job, JobErrorCode
 from ..core.job import JobStatus as CoreStatus
+from ..errors import DeviceNotFoundError
 from ._convert import check_job_tags, iso_utc, local_datetime
-from ._decoding import Decoding, decoding_from_metadata
+from ._decoding import Decoding, PrimitiveDecoding, decoding_from_metadata
 from ._errors import ibm_errors, job_failure
+from ._spans import add_execution_spans
 
 if TYPE_CHECKING:
     from .backend import QSessionBackend
@@ -272,6 +275,8 @@ class RuntimeJob(Handle, BasePrimitiveJob[PrimitiveResult, RuntimeJobStatus]):
                 with ibm_errors():
                     raw = self._job.result()
                 self._result = raw if self._decoding is None else self._decoding.decode(raw)
+                if isinstance(self._decoding, PrimitiveDecoding):
+                    add_execution_spans(self._result, r, self._device_timing(r.device))
             result = self._result
         decoders: Sequence[Any]
         if decoder is not None:
@@ -394,6 +399,10 @@ class RuntimeJob(Handle, BasePrimitiveJob[PrimitiveResult, RuntimeJobStatus]):
         r = self._record()
         seconds = r.execution_time
         final = r.status in FINAL_STATES
+        estimate = None
+        if r.status is CoreStatus.QUEUED:
+            with ibm_errors():
+                estimate = self._runtime().queue_estimate(r.id)
         return {
             "timestamps": {
                 "created": iso_utc(r.created_at),
@@ -408,10 +417,13 @@ class RuntimeJob(Handle, BasePrimitiveJob[PrimitiveResult, RuntimeJobStatus]):
                 "status": "complete" if final else "pending",
             },
             "qiskit_version": qiskit.__version__,
-            "estimated_start_time": None,
-            "estimated_completion_time": None,
-            "position_in_queue": None,
-            "position_in_provider": None,
+            # While queued: from the device's queue and timing model (recomputed each call).
+            "estimated_start_time": None if estimate is None else iso_utc(estimate.start),
+            "estimated_completion_time": (
+                None if estimate is None else iso_utc(estimate.completion)
+            ),
+            "position_in_queue": None if estimate is None else estimate.position,
+            "position_in_provider": None if estimate is None else estimate.position,
         }
 
     def logs(self) -> str:
@@ -427,6 +439,13 @@ class RuntimeJob(Handle, BasePrimitiveJob[PrimitiveResult, RuntimeJobStatus]):
         if r.error_message:
             lines.append(f"error ({r.error_code}): {r.error_message}")
         return "\n".join(lines) + "\n"
+
+    def _device_timing(self, device: str) -> TimingModel:
+        """The timing model of the job's device (none if it is no longer registered)."""
+        try:
+            return self._runtime().device(device).timing
+        except DeviceNotFoundError:
+            return TimingModel()
 
     def _runtime(self) -> RuntimeAPI:
         if self._service is not None:

@@ -29,6 +29,7 @@ Submissions are the hot path (a VQE loop, a stream of tiny jobs), so ``POST /job
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -277,6 +278,21 @@ async def get_job(request: Request, ctx: Context) -> Response:
     return answer({"job": job.record.to_json()})
 
 
+def _estimate(ctx: Context, job_id: str) -> dict[str, Any]:
+    _visible_job(ctx, job_id)
+    estimate = ctx.runtime.queue_estimate(job_id)
+    if estimate is None:
+        return {"estimate": None}
+    return {"estimate": dataclasses.asdict(estimate)}
+
+
+@endpoint
+async def get_estimate(request: Request, ctx: Context) -> Response:
+    """GET /jobs/{id}/estimate: a queued job's position and estimated start and completion
+    (``{"estimate": null}`` once it is not queued)."""
+    return answer(await ctx.blocking(_estimate, ctx, request.path_params["job_id"]))
+
+
 def _payload_text(ctx: Context, job_id: str) -> dict[str, Any]:
     _visible_job(ctx, job_id)
     return {"payload": ctx.runtime.store.get_payload(job_id)}
@@ -365,6 +381,7 @@ def routes(prefix: str) -> list[Route]:
         Route(one, update_job, methods=["PATCH"]),
         Route(one, delete_job, methods=["DELETE"]),
         Route(one + "/payload", get_payload, methods=["GET"]),
+        Route(one + "/estimate", get_estimate, methods=["GET"]),
         Route(one + "/wait", wait_job, methods=["POST"]),
         Route(one + "/cancel", cancel_job, methods=["POST"]),
     ]

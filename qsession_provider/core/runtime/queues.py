@@ -161,6 +161,14 @@ class DeviceQueue:
         """Ids of every queued job."""
         return list(self._entries)
 
+    def entry(self, job_id: str) -> QueuedJob | None:
+        """The entry of a queued job, or None."""
+        return self._entries.get(job_id)
+
+    def entries(self) -> list[QueuedJob]:
+        """Every queued entry (in no particular order)."""
+        return list(self._entries.values())
+
     def session_entries(self, session_id: str) -> list[QueuedJob]:
         """Queued entries of a session, in queue order."""
         heap = self._sessions.get(session_id)

@@ -36,6 +36,7 @@ from ..clock import Clock, RealClock
 from ..device import Device, DeviceRegistry
 from ..job import PENDING_STATES, Job, JobErrorCode, JobStatus
 from ..store.memory import MemoryStore
+from ..store.postgres_open import open_store
 from ..store.processes import (
     HEARTBEAT_INTERVAL,
     Heartbeat,
@@ -44,9 +45,10 @@ from ..store.processes import (
     is_process_alive,
 )
 from ..store.protocol import JobQuery, OrphanReport, Store
-from ..store.sqlite import SQLiteStore, resolve_store_path
+from ..store.sqlite import resolve_store_path
 from .adoption import OrphanAdoption
 from .context import RuntimeContext
+from .estimates import QueueEstimate
 from .events import EventEmitter
 from .executors import Executor, ThreadExecutor
 from .jobs import JobsAPI
@@ -154,6 +156,9 @@ class Runtime(JobsAPI, SessionsAPI, OrphanAdoption):
             self._ctx, functools.partial(Scheduler, self._ctx, self.policy, self._executor)
         )
         self._scheduler = self._rules.scheduler
+        on_available = getattr(self._executor, "on_available", None)
+        if on_available is not None:  # a Dask cluster back: start the jobs that waited
+            on_available(_weak_call(self._dispatch_all))
         self._live: dict[str, Job] = {}
         self._handles: weakref.WeakValueDictionary[str, Job] = weakref.WeakValueDictionary()
         self._closed = False
@@ -228,7 +233,7 @@ class Runtime(JobsAPI, SessionsAPI, OrphanAdoption):
                 if value is not None and not options[key]:
                     options[key] = value
             runtime = cls(
-                store=SQLiteStore(location), clock=clock, adopt_orphans=adopt_orphans, **options
+                store=open_store(location), clock=clock, adopt_orphans=adopt_orphans, **options
             )
             runtime._own_store = True
             runtime._registry_key = location
@@ -272,6 +277,17 @@ class Runtime(JobsAPI, SessionsAPI, OrphanAdoption):
         with self._ctx.locked():
             session = self._scheduler.holder(device)
             return None if session is None else session.id
+
+    def queue_estimate(self, job_id: str) -> QueueEstimate | None:
+        """Where a queued job of this runtime stands: its position on its device and its
+        estimated start and completion (clock seconds); None once it is not queued here.
+
+        Raises:
+            JobNotFoundError: no such job.
+        """
+        device = self.job(job_id).record.device
+        with self._ctx.locked():
+            return self._scheduler.estimate(device, job_id)
 
     # -- listeners and lifecycle -------------------------------------------------------------------
     def add_listener(self, listener: object) -> None:
@@ -384,6 +400,13 @@ class Runtime(JobsAPI, SessionsAPI, OrphanAdoption):
         return f"<Runtime {self.store.location} {state} devices={self._devices.names()}>"
 
     # -- internals ---------------------------------------------------------------------------------
+    def _dispatch_all(self) -> None:
+        """Start what waits on every device (the executor can take jobs again)."""
+        with self._ctx.locked(), self._scheduler.transitions.batch():
+            if not self._closed:
+                for name in self._devices.names():
+                    self._scheduler.dispatch(name)
+
     def _check_open(self) -> None:
         if self._closed:
             raise QSessionError("the runtime has been shut down")
@@ -449,6 +472,18 @@ class Runtime(JobsAPI, SessionsAPI, OrphanAdoption):
         if adopt:
             return self._adopt_orphans(dead) if dead or not live else OrphanReport()
         return self.store.mark_orphans(dead, wall) if dead else OrphanReport()
+
+
+def _weak_call(method: Callable[[], None]) -> Callable[[], None]:
+    """``method`` through a weak reference: an executor does not keep a runtime alive."""
+    ref = weakref.WeakMethod(method)
+
+    def call() -> None:
+        bound = ref()
+        if bound is not None:
+            bound()
+
+    return call
 
 
 def registered_runtime(location: str) -> Runtime | None:

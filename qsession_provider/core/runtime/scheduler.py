@@ -43,6 +43,7 @@ from ..clock import Activity
 from ..device import Device
 from ..job import Job, JobErrorCode, JobStatus
 from .context import RuntimeContext
+from .estimates import QueueEstimate, queue_estimate
 from .execution import Execution, Failure, Run
 from .executors import Executor
 from .live_session import LiveSession
@@ -111,6 +112,8 @@ class Scheduler:
         self.small_job_work = SMALL_JOB_WORK
         #: Start nothing more (a runtime shutting down that keeps its queued jobs).
         self.paused = False
+        #: Scripted faults (:class:`~.faults.FaultInjector`), installed by tests; or None.
+        self.faults: Any = None
 
     # -- queueing ----------------------------------------------------------------------------
     def queue(self, device: Device) -> DeviceQueue:
@@ -132,6 +135,8 @@ class Scheduler:
         """
         entry = QueuedJob(job, next(self._seq), session, device.execution_time(job.payload))
         self.queue(device).push(entry)
+        if submitted and self.faults is not None:
+            self.faults.job_submitted(job)
         self._inline_candidate = job if submitted else None
         try:
             self.dispatch(device.name)
@@ -144,10 +149,13 @@ class Scheduler:
     def dispatch(self, device_name: str) -> None:
         """Fill the free slots of a device with the jobs the policy picks."""
         q = self._queues.get(device_name)
-        if q is None or self.paused:
-            return
+        if q is None or self.paused or not self.execution.available:
+            return  # (an executor unavailable: a Dask cluster gone; queued jobs wait)
+        if self.faults is not None and self.faults.device_offline(device_name):
+            return  # an injected outage: queued jobs wait
+
         now = self.ctx.clock.now()
-        while q.free_slots > 0 and q.queued:
+        while self.execution.slots(q.device) > len(q.running) and q.queued:
             entry = self.policy.select(q, now)
             if entry is None:
                 return
@@ -165,10 +173,17 @@ class Scheduler:
         q = self._queues.get(device_name)
         return None if q is None else q.holder
 
+    def estimate(self, device_name: str, job_id: str) -> QueueEstimate | None:
+        """Position and expected times of a queued job (see :mod:`.estimates`)."""
+        q = self._queues.get(device_name)
+        return None if q is None else queue_estimate(q, job_id, self.ctx.clock.now())
+
     # -- starting and ending ---------------------------------------------------------------------
     def _start(self, q: DeviceQueue, entry: QueuedJob, now: float) -> None:
         job, session = entry.job, entry.session
         run = Run(job, q.device, session, entry.expected)
+        if self.faults is not None:
+            self.faults.job_starting(run, now)  # may change its time or outcome
         work = self._work(run)
         inline = (
             self._inline_candidate is job
@@ -182,7 +197,7 @@ class Scheduler:
         self.transitions.set_status(job, JobStatus.RUNNING, persist=not small, started_at=now)
         q.running[job.id] = job
         self._running[job.id] = run
-        self.policy.charge(job.instance, entry.expected, now)
+        self.policy.charge(job.instance, run.expected, now)
         self.ctx.emitter.post("job_started", job)
         if session is not None:
             if session.dedicated and q.holder is None:
