@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from ._mapping import as_list
 
-__all__ = ["ORDERBY_PROPERTIES", "check_orderby", "ordered", "matches"]
+__all__ = ["ORDERBY_PROPERTIES", "check_orderby", "check_page", "ordered", "matches"]
 
 T = TypeVar("T")
 
@@ -27,6 +27,13 @@ def check_orderby(orderby_property: str | None) -> None:
     """Raise azure's ``ValueError`` for an unknown ``orderby_property``."""
     if orderby_property is not None and orderby_property not in ORDERBY_PROPERTIES:
         raise ValueError(f"Invalid orderby property: {orderby_property}")
+
+
+def check_page(skip: int, top: int) -> None:
+    """Raise ``ValueError`` naming a ``skip`` or ``top`` that is not a usable page."""
+    for name, value, least in (("skip", skip, 0), ("top", top, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
 
 
 def ordered(items: Sequence[T], orderby_property: str | None, is_asc: bool | None) -> list[T]:

@@ -170,6 +170,20 @@ class Session(WorkspaceItem[SessionDetails]):
         """The session's jobs, oldest first."""
         return find_jobs(self.workspace, session_id=self.id)
 
+    # The seed's helpers, on the session as on the workspace ("workspace.list_sessions() or
+    # session.list_sessions()").
+    def list_sessions(self, **filters: Any) -> list[Session]:
+        """Every session of the workspace (filters as ``Workspace.list_sessions``)."""
+        return self.workspace.list_sessions(**filters)  # type: ignore[no-any-return]
+
+    def get_session(self, session_id: str) -> Session:
+        """The session with this id (``Workspace.get_session``)."""
+        return self.workspace.get_session(session_id)  # type: ignore[no-any-return]
+
+    def list_session_jobs(self, session_id: str, **filters: Any) -> list[Job]:
+        """The jobs of the session ``session_id`` (filters as ``Workspace.list_session_jobs``)."""
+        return self.workspace.list_session_jobs(session_id, **filters)  # type: ignore[no-any-return]
+
     def is_in_terminal_state(self) -> bool:
         """True once Succeeded, Failed or TimedOut (``Failure(s)`` is not terminal)."""
         return self.details.status in TERMINAL_SESSION_STATUSES

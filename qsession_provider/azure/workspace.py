@@ -32,9 +32,9 @@ from typing import Any
 from ..client import KEEP_DEFAULT, RuntimeAPI, runtime_for
 from ..client.handles import Handle
 from ..core.clock import Clock
-from ._listing import check_orderby, matches, ordered
+from ._listing import check_orderby, check_page, matches, ordered
 from ._mapping import PROVIDER_ID, as_list, session_details
-from ._models import JobDetails
+from ._models import JobDetails, SessionDetails
 from .enums import SessionStatus
 from .job import Job, delete_job, find_jobs, submit_run, update_job
 from .session import AZURE_IDLE_TIMEOUT, Session
@@ -355,6 +355,7 @@ class Workspace(Handle):
         is_asc: bool | None = True,
     ) -> list[JobDetails]:
         """One page (``skip``, ``top``) of :meth:`list_jobs`, as details."""
+        check_page(skip, top)
         jobs = self.list_jobs(
             name_match, job_type, provider, target, status, created_after, created_before,
             orderby_property, is_asc,
@@ -419,6 +420,42 @@ class Workspace(Handle):
         check_orderby(orderby_property)
         jobs = find_jobs(self, name_match, status, session_id=session_id)
         return ordered(jobs, orderby_property, is_asc)
+
+    def list_sessions_paginated(
+        self,
+        *,
+        provider: Any = None,
+        target: Any = None,
+        status: Any = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        skip: int = 0,
+        top: int = 100,
+        orderby_property: str | None = None,
+        is_asc: bool | None = True,
+    ) -> list[SessionDetails]:
+        """One page (``skip``, ``top``) of :meth:`list_sessions`, as details."""
+        check_page(skip, top)
+        sessions = self.list_sessions(
+            provider, target, status, created_after, created_before, orderby_property, is_asc
+        )
+        return [s.details for s in sessions[skip : skip + top]]
+
+    def list_session_jobs_paginated(
+        self,
+        session_id: str,
+        *,
+        name_match: str | None = None,
+        status: Any = None,
+        skip: int = 0,
+        top: int = 100,
+        orderby_property: str | None = None,
+        is_asc: bool | None = True,
+    ) -> list[JobDetails]:
+        """One page (``skip``, ``top``) of :meth:`list_session_jobs`, as details."""
+        check_page(skip, top)
+        jobs = self.list_session_jobs(session_id, name_match, status, orderby_property, is_asc)
+        return [j.details for j in jobs[skip : skip + top]]
 
     def list_top_level_items(
         self,

@@ -12,6 +12,7 @@ from qsession_provider.azure import (
     Job,
     JobStatus,
     Session,
+    SessionDetails,
     SessionStatus,
     Target,
     Workspace,
@@ -169,6 +170,40 @@ def test_list_session_jobs(workspace: Workspace, populated: dict[str, Any]) -> N
     by_name = workspace.list_session_jobs(beta.id, orderby_property="Name")
     assert [j.details.name for j in by_name] == ["beta bad", "beta ok"]
     assert workspace.list_session_jobs("no-such-session") == []
+
+
+def test_the_seeds_session_helpers_are_on_the_session_too(
+    workspace: Workspace, populated: dict[str, Any]
+) -> None:
+    alpha, beta = populated["alpha"], populated["beta"]
+    assert [s.id for s in beta.list_sessions()] == [alpha.id, beta.id]
+    assert [s.id for s in beta.list_sessions(status="Failure(s)")] == [beta.id]
+    assert alpha.get_session(beta.id).details == beta.refresh().details
+    assert [j.details.name for j in alpha.list_session_jobs(beta.id)] == ["beta ok", "beta bad"]
+    assert [j.details.name for j in alpha.list_session_jobs(beta.id, status="Failed")] == [
+        "beta bad"
+    ]
+    with pytest.raises(SessionNotFoundError):
+        alpha.get_session("no-such-session")
+
+
+def test_sessions_and_session_jobs_page_like_the_job_listing(
+    workspace: Workspace, populated: dict[str, Any]
+) -> None:
+    alpha, beta = populated["alpha"], populated["beta"]
+    pages = [workspace.list_sessions_paginated(skip=k, top=1) for k in range(3)]
+    assert [[d.id for d in page] for page in pages] == [[alpha.id], [beta.id], []]
+    assert all(isinstance(d, SessionDetails) for d in pages[0])
+    jobs = workspace.list_session_jobs_paginated(alpha.id, skip=1, top=5)
+    assert [d.name for d in jobs] == ["alpha 1", "alpha 2"]
+    failed = workspace.list_session_jobs_paginated(beta.id, status="Failed", top=1)
+    assert [d.name for d in failed] == ["beta bad"]
+    for bad in ({"skip": -1}, {"top": 0}, {"top": "10"}):
+        with pytest.raises(ValueError, match="skip|top"):
+            workspace.list_sessions_paginated(**bad)
+        with pytest.raises(ValueError, match="skip|top"):
+            workspace.list_jobs_paginated(**bad)
+    assert [s.id for s in workspace.list_sessions()] == [alpha.id, beta.id]  # nothing changed
 
 
 def test_list_jobs_and_filters(workspace: Workspace, populated: dict[str, Any]) -> None:
