@@ -22,6 +22,10 @@ PKG = "qsession_provider"
 ROOT = Path(qsession_provider.__file__).parent
 FRAMEWORKS = ("qiskit", "qiskit_ibm_runtime", "qiskit_aer", "cirq", "sympy")
 SERVICES = ("pluggy", "httpx", "fastapi", "starlette", "uvicorn")
+#: The PostgreSQL driver: loaded only when a PostgreSQL store is opened, never on import.
+DRIVERS = ("psycopg", "psycopg_pool")
+#: Dask: loaded only when a DaskExecutor is created (or inside a Dask worker), never on import.
+DASK = ("dask", "distributed")
 
 #: Modules every layer may load: the package roots (lazy) and the shared helpers.
 BASE = (PKG, f"{PKG}._lazy", f"{PKG}.errors")
@@ -55,7 +59,13 @@ def _loaded_after(modules: list[str]) -> tuple[set[str], set[str]]:
 
 
 def _outside(loaded: set[str], allowed: tuple[str, ...]) -> set[str]:
-    return {m for m in loaded if not any(m == a or m.startswith(a + ".") for a in allowed)}
+    """What of ``loaded`` no entry of ``allowed`` covers (an entry covers itself and the
+    modules below it; the package root ``PKG`` covers only itself)."""
+    return {
+        m
+        for m in loaded
+        if not any(m == a or (a != PKG and m.startswith(a + ".")) for a in allowed)
+    }
 
 
 # layer, modules imported, our modules it may load, third-party packages it must not load
@@ -75,7 +85,12 @@ LAYERS = [
         (*BASE, *CORE, f"{PKG}.core.clock"),
         (*FRAMEWORKS, *SERVICES),
     ),
-    ("core", _modules(f"{PKG}.core"), (*BASE, f"{PKG}.core"), (*FRAMEWORKS, *SERVICES)),
+    (
+        "core",
+        _modules(f"{PKG}.core"),
+        (*BASE, f"{PKG}.core"),
+        (*FRAMEWORKS, *SERVICES, *DRIVERS, *DASK),
+    ),
     (
         "sim",
         _modules(f"{PKG}.sim"),
@@ -86,7 +101,7 @@ LAYERS = [
         "plugins",
         _modules(f"{PKG}.plugins"),
         (*BASE, f"{PKG}.core", f"{PKG}.sim", f"{PKG}.plugins"),
-        FRAMEWORKS,
+        (*FRAMEWORKS, *DASK),
     ),
     (
         "client",
@@ -101,32 +116,40 @@ LAYERS = [
         (*FRAMEWORKS, "starlette", "uvicorn"),
     ),
     (
+        # The server, the IBM platform API's routes included: never a face or a framework.
         "server",
-        _modules(f"{PKG}.server", skip=(f"{PKG}.server.ibm",)),
+        _modules(f"{PKG}.server", skip=(f"{PKG}.server.ibm.codec",)),
         (*BASE, f"{PKG}.core", f"{PKG}.sim", f"{PKG}.plugins", f"{PKG}.client", f"{PKG}.server"),
         FRAMEWORKS,
     ),
     (
-        # The IBM platform API decodes with qiskit-ibm-runtime's own decoders (QPY inside).
-        "server.ibm",
-        _modules(f"{PKG}.server.ibm"),
+        # The IBM API's codec, imported on the first job submitted or result read through
+        # it: qiskit-ibm-runtime's own decoders (QPY inside) and the Qiskit face's rules
+        # for its inputs and results, so both doors give one result. Never cirq.
+        "server.ibm.codec",
+        [f"{PKG}.server.ibm.codec"],
         (
             *BASE,
+            f"{PKG}._optional",
             f"{PKG}.core",
             f"{PKG}.sim",
             f"{PKG}.plugins",
             f"{PKG}.client",
             f"{PKG}.server",
-            f"{PKG}.translate.qiskit",
+            f"{PKG}.translate",
+            f"{PKG}.qiskit",
         ),
-        ("cirq", "sympy"),
+        ("cirq",),
     ),
 ]
 
-# translators: the IR, errors and their own framework only
+# translators (package, the library it reads with, what it must not load): the IR, errors
+# and their own framework or format library only
 TRANSLATORS = [
-    ("qiskit", ("cirq",)),
-    ("cirq", ("qiskit", "qiskit_ibm_runtime")),
+    ("qiskit", "qiskit", ("cirq",)),
+    ("cirq", "cirq", ("qiskit", "qiskit_ibm_runtime")),
+    ("qir", "pyqir", ("qiskit", "qiskit_ibm_runtime", "cirq", "quil")),
+    ("quil", "quil", ("qiskit", "qiskit_ibm_runtime", "cirq", "pyqir")),
 ]
 
 # faces: never another face, never another face's translator
@@ -154,12 +177,14 @@ def test_layer_loads_only_inner_layers(
     assert not others & set(forbidden), f"{layer} loaded {sorted(others & set(forbidden))}"
 
 
-@pytest.mark.parametrize(("framework", "forbidden"), TRANSLATORS, ids=[t[0] for t in TRANSLATORS])
+@pytest.mark.parametrize(
+    ("name", "library", "forbidden"), TRANSLATORS, ids=[t[0] for t in TRANSLATORS]
+)
 def test_translator_loads_the_ir_and_its_framework_only(
-    framework: str, forbidden: tuple[str, ...]
+    name: str, library: str, forbidden: tuple[str, ...]
 ) -> None:
-    pytest.importorskip(framework)
-    package = f"{PKG}.translate.{framework}"
+    pytest.importorskip(library)
+    package = f"{PKG}.translate.{name}"
     allowed = (*BASE, *CORE_IR, f"{PKG}._optional", f"{PKG}.translate", package)
     ours, others = _loaded_after(_modules(package))
     assert not _outside(ours, allowed), f"{package} loaded {sorted(_outside(ours, allowed))}"

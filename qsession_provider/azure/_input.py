@@ -2,7 +2,9 @@
 
 Accepted ``input_data``: OpenQASM 2 text (``OPENQASM 2.0;`` header, read with
 ``qiskit.qasm2``), OpenQASM 3 text (``qiskit.qasm3``, which needs
-``qiskit_qasm3_import``), a Qiskit ``QuantumCircuit``, a Cirq ``Circuit``, or a
+``qiskit_qasm3_import``), QIR (what ``qsharp.compile(...)`` returns, or LLVM bitcode or
+text: read with pyqir), Quil text or a pyQuil ``Program`` (read with ``quil``), a Qiskit
+``QuantumCircuit``, a Cirq ``Circuit``, or a
 :class:`~qsession_provider.core.ir.circuit.Circuit`. Framework circuits go through the
 translators (:mod:`qsession_provider.translate`), never through the Qiskit or Cirq faces;
 a framework and its translator are imported only when such an input arrives. Anything
@@ -160,6 +162,50 @@ def _framework_class(obj: Any, package: str, names: tuple[str, ...]) -> bool:
     )
 
 
+#: Bitcode files begin with these bytes.
+_BITCODE = b"BC\xc0\xde"
+#: QIR text: LLVM assembly (a function defined or declared, a module header) or calls of
+#: the QIR runtime's functions.
+_QIR_TEXT = re.compile(
+    r"@__quantum__(qis|rt)__|^\s*(define|declare)\s|^\s*; ModuleID|^\s*source_filename\s*=",
+    re.MULTILINE,
+)
+
+
+def _from_qir(program: bytes | str) -> Circuit:
+    translate = require(f"{_TRANSLATE}.qir", "azure", "QIR input_data")
+    try:
+        return translate.qir_to_ir(program)  # type: ignore[no-any-return]
+    except InputError as exc:
+        raise InvalidInputData(str(exc)) from None
+
+
+def _from_quil(text: str) -> Circuit:
+    translate = require(f"{_TRANSLATE}.quil", "azure", "Quil input_data")
+    try:
+        return translate.quil_to_ir(text)  # type: ignore[no-any-return]
+    except InputError as exc:
+        raise InvalidInputData(str(exc)) from None
+
+
+def _from_text(text: str) -> Circuit:
+    """OpenQASM (by its header), QIR text (by its runtime calls), else Quil."""
+    if _HEADER.search(_COMMENTS.sub("", text)) is not None:
+        return _from_qasm(text)
+    if _QIR_TEXT.search(text):
+        return _from_qir(text)
+    if importlib.util.find_spec("quil") is not None:
+        try:
+            return _from_quil(text)
+        except InvalidInputData as exc:
+            raise InvalidInputData(
+                f"input_data {_preview(text)} is not a circuit: text input must be OpenQASM 2 "
+                "or 3 (with its 'OPENQASM' header), QIR or Quil; as Quil: "
+                f"{exc.message.removeprefix('input_data ')}"
+            ) from None
+    return _from_qasm(text)  # names the OpenQASM header it lacks
+
+
 def to_circuit(input_data: Any) -> Circuit:
     """The IR circuit of ``input_data``.
 
@@ -169,20 +215,29 @@ def to_circuit(input_data: Any) -> Circuit:
     """
     if isinstance(input_data, Circuit):
         return input_data
+    if hasattr(input_data, "_repr_qir_"):  # qsharp.compile(...): QIR for the target
+        return _from_qir(input_data._repr_qir_())
     if isinstance(input_data, (bytes, bytearray)):
+        if bytes(input_data[:4]) == _BITCODE:
+            return _from_qir(bytes(input_data))
         try:
             input_data = bytes(input_data).decode("utf-8")
         except UnicodeDecodeError:
-            raise InvalidInputData("input_data bytes are not UTF-8 OpenQASM text") from None
+            raise InvalidInputData(
+                "input_data bytes are neither QIR bitcode nor UTF-8 program text"
+            ) from None
     if isinstance(input_data, str):
-        return _from_qasm(input_data)
+        return _from_text(input_data)
+    if _framework_class(input_data, "pyquil", ("Program",)):
+        return _from_quil(str(input_data))
     if _framework_class(input_data, "qiskit", ("QuantumCircuit",)):
         return _from_qiskit(input_data)
     if _framework_class(input_data, "cirq", ("AbstractCircuit",)):
         return _from_cirq(input_data)
     raise InvalidInputData(
         f"unsupported input_data of type {type(input_data).__name__}: expected OpenQASM 2 or "
-        "3 text, a qiskit QuantumCircuit, a cirq Circuit or a qsession_provider Circuit"
+        "3 text, QIR (qsharp.compile output, bitcode or text), Quil text or a pyQuil Program, "
+        "a qiskit QuantumCircuit, a cirq Circuit or a qsession_provider Circuit"
     )
 
 

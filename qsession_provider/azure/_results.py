@@ -18,7 +18,11 @@ import numpy as np
 
 from ..core.ir.bits import PackedBits, as_packed
 
-__all__ = ["Outcomes", "decode", "copy_outcome"]
+__all__ = ["INTERNAL_PREFIX", "Outcomes", "decode", "copy_outcome"]
+
+#: Registers named with this prefix hold bits a program measured but never output (QIR
+#: results read only by its branches): they are left out of the outcomes.
+INTERNAL_PREFIX = "_"
 
 
 class Outcomes(NamedTuple):
@@ -38,6 +42,7 @@ def decode(raw: Any) -> Outcomes | None:
     packed = [
         as_packed(bits, where=f"register {name!r}").reshape(shots)
         for name, bits in experiment["registers"].items()
+        if not name.startswith(INTERNAL_PREFIX)
     ]
     if not packed or sum(p.num_bits for p in packed) == 0:
         empty: Any = [] if len(packed) <= 1 else tuple([] for _ in packed)

@@ -111,8 +111,9 @@ class Target(SessionHost):
         """Submit a job; it joins :attr:`latest_session` if one was opened on this target.
 
         Args:
-            input_data: OpenQASM 2 or 3 text, a Qiskit ``QuantumCircuit``, a Cirq
-                ``Circuit`` or a :class:`~qsession_provider.core.ir.circuit.Circuit`. Input
+            input_data: OpenQASM 2 or 3 text, QIR (``qsharp.compile(...)``, bitcode or
+                text), Quil text or a pyQuil ``Program``, a Qiskit ``QuantumCircuit``, a
+                Cirq ``Circuit`` or a :class:`~qsession_provider.core.ir.circuit.Circuit`. Input
                 that cannot run still creates the job, which fails with ``error_data``
                 code ``InvalidInputData`` (its session's failure policy then applies).
             name: job name.

@@ -52,7 +52,10 @@ GARBAGE = [
     ("OPENQASM 2.0;\nqreg q[1];\nfoo q[0];", "not valid OpenQASM 2: "),
     ("OPENQASM 3.0;\nqubit q;\nnope q;", "not valid OpenQASM 3: "),
     ("OPENQASM 4.0;", "OpenQASM version 4 is not supported"),
-    (b"\xff\xfe", "not UTF-8"),
+    (b"\xff\xfe", "neither QIR bitcode nor UTF-8"),
+    (b"BC\xc0\xde\x00\x01", "is not a QIR module"),
+    ("DECLARE ro BIT[1]\nH 0\nJUMP @end", "'JUMP @end' is not supported"),
+    ("DECLARE ro BIT[1]\nMEASURE 0 ro[3]", "outside its 1 bits"),
     (42, "unsupported input_data of type int"),
     (Circuit(30, [Measure(29, "c", 0)], {"c": 1}), "has 30 qubits, more than the device's 27"),
 ]
