@@ -32,6 +32,8 @@ __all__ = [
     "ForbiddenError",
     "RequestTooLargeError",
     "TooManyJobsError",
+    "UsageLimitError",
+    "PlanError",
 ]
 
 
@@ -141,3 +143,11 @@ class RequestTooLargeError(InputError):
 
 class TooManyJobsError(QSessionError):
     """The user already has as many queued jobs as the service allows (HTTP 429)."""
+
+
+class UsageLimitError(QSessionError):
+    """The instance has used its quantum seconds for the period: new work is refused."""
+
+
+class PlanError(SessionError):
+    """The instance's plan does not allow what was asked (session mode on the Open plan)."""

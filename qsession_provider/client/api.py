@@ -74,6 +74,12 @@ class RuntimeAPI(Protocol):
         """The job with ``job_id`` (``JobNotFoundError`` if none)."""
         ...
 
+    def usage(self, instance: str) -> dict[str, Any]:
+        """An instance's plan, usage limit and quantum seconds used in the limit's period
+        (keys ``plan``, ``usage_consumed_seconds``, ``usage_limit_seconds``,
+        ``usage_period_seconds``, ``usage_limit_reached``)."""
+        ...
+
     def queue_estimate(self, job_id: str) -> QueueEstimate | None:
         """A queued job's position on its device and estimated start and completion (clock
         seconds); None once it is not queued."""

@@ -28,6 +28,7 @@ import httpx
 
 from ..core.device import Device
 from ..core.job import JobRecord, JobStatus
+from ..core.plans import InstancePlan, Reservation
 from ..core.runtime.checks import encode, timestamp
 from ..core.runtime.estimates import QueueEstimate
 from ..core.session import SessionRecord
@@ -209,6 +210,32 @@ class RemoteRuntime:
     def job(self, job_id: str) -> RemoteJob:
         """The job with ``job_id`` (``JobNotFoundError`` if none, or another user's)."""
         return self._handle(self._http.request("GET", f"/jobs/{segment(job_id)}"))
+
+    # -- plans, usage limits and reservations ------------------------------------------------
+    def usage(self, instance: str) -> dict[str, Any]:
+        """An instance's plan, limit and use (a user's own instance; an admin's any)."""
+        data = self._http.request("GET", f"/instances/{segment(instance)}/usage")
+        return dict(data["usage"])
+
+    def set_plan(self, instance: str, plan: InstancePlan) -> None:
+        """Set an instance's plan and usage limit (administrators)."""
+        body = {"plan": plan.plan, "usage_limit": plan.usage_limit, "period": plan.period}
+        self._http.request("PUT", f"/instances/{segment(instance)}/plan", body=body)
+
+    def reserve(self, reservation: Reservation) -> None:
+        """Reserve a device for an instance during a window (administrators)."""
+        body = {
+            "device": reservation.device,
+            "instance": reservation.instance,
+            "start": reservation.start,
+            "end": reservation.end,
+        }
+        self._http.request("POST", "/reservations", body=body)
+
+    def reservations(self) -> list[Reservation]:
+        """The server's reservations (a user sees their own instance's)."""
+        data = self._http.request("GET", "/reservations")
+        return [Reservation(**item) for item in data["reservations"]]
 
     def queue_estimate(self, job_id: str) -> QueueEstimate | None:
         """A queued job's position and estimated start and completion on the server."""

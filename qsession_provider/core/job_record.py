@@ -72,6 +72,10 @@ class JobErrorCode(TextEnum):
     CANCELLED_BY_USER = "cancelled"
     #: Still pending when the runtime shut down.
     SHUTDOWN = "shutdown"
+    #: Its instance met its usage limit (at submission, while queued, or at its start).
+    USAGE_LIMIT = "usage_limit"
+    #: A session job still queued when its instance's reservation of the device ended.
+    RESERVATION_ENDED = "reservation_ended"
 
 
 @dataclass(frozen=True)

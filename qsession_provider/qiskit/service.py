@@ -155,7 +155,7 @@ class QiskitRuntimeService(Handle):
         self._runtime = runtime
         self._instance = instance
         self._translations = translations if translations is not None else TranslationCache()
-        self._backends: dict[tuple[str, str], QSessionBackend] = {}
+        self._backends: dict[tuple[str, str, bool], QSessionBackend] = {}
 
     def _handle_state(self) -> tuple[RuntimeAPI, Any, tuple[Any, ...]]:
         return self._runtime, type(self)._from_pickle, (self._instance,)
@@ -213,17 +213,21 @@ class QiskitRuntimeService(Handle):
         return self._runtime.location
 
     def usage(self) -> dict[str, Any]:
-        """Usage of the active instance: seconds its finished jobs occupied devices."""
-        consumed = sum(
-            job.record.execution_time or 0.0
-            for job in self._runtime.jobs(instance=self._instance, pending=False)
-        )
-        return {
-            "instance": self._instance,
-            "usage_consumed_seconds": consumed,
-            "usage_limit_seconds": None,
-            "usage_limit_reached": False,
-        }
+        """Usage of the active instance, as IBM's ``usage()`` reports it: its plan, its
+        usage limit and the quantum seconds its jobs used in the limit's period (all its
+        finished jobs when it has no limit), and what remains."""
+        with ibm_errors():
+            usage = dict(self._runtime.usage(self._instance))
+        if usage.get("usage_limit_seconds") is None:
+            usage["usage_consumed_seconds"] = sum(
+                job.record.execution_time or 0.0
+                for job in self._runtime.jobs(instance=self._instance, pending=False)
+            )
+        else:
+            usage["usage_remaining_seconds"] = max(
+                usage["usage_limit_seconds"] - usage["usage_consumed_seconds"], 0.0
+            )
+        return usage
 
     # -- backends --------------------------------------------------------------------------------
     def backend(
@@ -233,15 +237,17 @@ class QiskitRuntimeService(Handle):
         use_fractional_gates: bool | None = False,
         calibration_id: str | None = None,
     ) -> QSessionBackend:
-        """The backend called ``name`` (one object per name and instance per service).
+        """The backend called ``name`` (one object per name, instance and fractional choice
+        per service). ``use_fractional_gates=True`` adds the fractional gates the device's
+        calibration has (``rx``, ``rzz`` on IBM's Heron fake backends) to its target.
 
         Raises:
             QiskitBackendNotFoundError: ``"No backend matches the criteria."``
         """
-        del use_fractional_gates, calibration_id
+        del calibration_id
         name = device_name(name) or name  # a fake backend, or the real name it stands for
         instance = instance or self._instance
-        key = (name, instance)
+        key = (name, instance, bool(use_fractional_gates))
         backend = self._backends.get(key)
         if backend is None:
             if not isinstance(name, str) or name not in {d.name for d in self._runtime.devices()}:
@@ -252,6 +258,7 @@ class QiskitRuntimeService(Handle):
                 service=self,
                 instance=instance,
                 translations=self._translations,
+                use_fractional_gates=bool(use_fractional_gates),
             )
             backend = self._backends.setdefault(key, backend)
         return backend
@@ -277,14 +284,15 @@ class QiskitRuntimeService(Handle):
             name: only the backend of that name.
             min_num_qubits: at least this many qubits.
             instance: charge their jobs to this instance.
-            dynamic_circuits, use_fractional_gates, calibration_id, include_mocks: ignored.
+            use_fractional_gates: as for :meth:`backend`.
+            dynamic_circuits, calibration_id, include_mocks: ignored.
             filters: a callable ``backend -> bool``.
             simulator: only simulators (True) or only emulated QPUs (False).
             operational: every local device is operational (False matches none).
             **kwargs: ``attribute=value`` filters on the backend or its device
                 (``num_qubits=27``, ``backend_name="statevector"``).
         """
-        del dynamic_circuits, use_fractional_gates, calibration_id, include_mocks
+        del dynamic_circuits, calibration_id, include_mocks
         out = []
         for device in self._runtime.devices():
             if name is not None and device.name != name:
@@ -295,7 +303,9 @@ class QiskitRuntimeService(Handle):
                 continue
             if operational is not None and not operational:
                 continue
-            backend = self.backend(device.name, instance=instance)
+            backend = self.backend(
+                device.name, instance=instance, use_fractional_gates=use_fractional_gates
+            )
             if not all(_attribute(backend, key) == value for key, value in kwargs.items()):
                 continue
             if filters is not None and not filters(backend):

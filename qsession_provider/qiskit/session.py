@@ -29,6 +29,7 @@ closed      ``closed``         ``Closed``
 
 from __future__ import annotations
 
+import warnings
 from types import TracebackType
 from typing import Any
 
@@ -40,7 +41,7 @@ from qiskit_ibm_runtime.session import Session as IBMSession
 from ..client.api import RuntimeAPI
 from ..client.handles import Handle
 from ..core.session import SessionMode, SessionRecord, SessionState
-from ..errors import SessionClosedError
+from ..errors import PlanError, SessionClosedError
 from ._convert import iso_utc
 from ._errors import SESSION_CLOSED, ibm_errors
 from ._ibm_inputs import request_from_ibm
@@ -153,13 +154,20 @@ class Session(Handle, IBMSession):
         """Open the session in the runtime; returns its id (None unless ``create_new``)."""
         if not create_new:
             return None
-        with ibm_errors():
-            record = self._backend.runtime.open_session(
-                self._backend.device.name,
-                mode=self._core_mode,
-                max_ttl=self._max_time,
-                instance=self._instance,
-            )
+        try:
+            with ibm_errors():
+                record = self._backend.runtime.open_session(
+                    self._backend.device.name,
+                    mode=self._core_mode,
+                    max_ttl=self._max_time,
+                    instance=self._instance,
+                )
+        except IBMRuntimeError as exc:
+            if not isinstance(exc.__cause__, PlanError):
+                raise
+            # The Open plan has no session mode: its jobs run in job mode (seed 001).
+            warnings.warn(str(exc.__cause__), UserWarning, stacklevel=4)
+            return None
         return record.id
 
     @property

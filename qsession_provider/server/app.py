@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..errors import NotAuthorizedError
-from . import clock, dashboard, devices, ibm, jobs, sessions
+from . import clock, dashboard, devices, ibm, instances, jobs, sessions
 from .auth import Authenticator, apply_shares
 from .endpoints import SUBMIT_WAIT, ServerState, log_request
 from .errors import NOT_FOUND, error_body, error_response
@@ -80,6 +80,7 @@ def create_app(
         *jobs.routes(PREFIX),
         *sessions.routes(PREFIX),
         *devices.routes(PREFIX),
+        *instances.routes(PREFIX),
         *clock.routes(PREFIX),
         *ibm.routes(),  # the IBM Quantum Platform API for qiskit-ibm-runtime, at /ibm
         *dashboard.routes(),  # the web dashboard at /

@@ -36,6 +36,8 @@ _STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (qe.NotAuthorizedError, 401),
     (qe.RequestTooLargeError, 413),
     (qe.TooManyJobsError, 429),
+    (qe.UsageLimitError, 403),
+    (qe.PlanError, 409),
     (qe.DeviceNotFoundError, 404),
     (qe.JobNotFoundError, 404),
     (qe.ResultUnavailableError, 410),

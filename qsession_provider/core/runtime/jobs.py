@@ -102,6 +102,7 @@ class JobsAPI:
             InputError: invalid payload or arguments (nothing is queued).
             SessionNotFoundError: unknown session, or a session of another user.
             SessionClosedError: the session no longer accepts jobs.
+            UsageLimitError: the instance has met its usage limit.
             QSessionError: the runtime is shut down.
         """
         self._check_open()
@@ -131,6 +132,10 @@ class JobsAPI:
         job_id = new_id(job_id, "job_id")
         with self._ctx.locked():
             self._check_open()
+            if self._scheduler.faults is not None:  # an injected outage may refuse it
+                self._scheduler.faults.check_submit(device)
+            if self._scheduler.allowances is not None:  # an instance over its usage limit
+                self._scheduler.allowances.check_submit(instance, self.clock.now())
             session = self._session_for_submit(session_id, device, user) if session_id else None
             record = JobRecord(
                 id=job_id,
@@ -153,6 +158,7 @@ class JobsAPI:
             # a tiny job's whole run, the session's update). A store that commits before
             # returning (no write-behind) fails submit if the commit fails: the job is dropped.
             job: Job | None = None
+            refused: StoreError | None = None
             try:
                 with self._scheduler.transitions.batch(strict=True):
                     self.store.add_job(record, payload_text, fresh=fresh)
@@ -172,7 +178,9 @@ class JobsAPI:
                         code=JobErrorCode.EXECUTION_FAILED,
                         message=f"the job could not be stored: {exc}",
                     )
-                raise
+                refused = exc  # raised once the lock is left, so its deferred work runs
+        if refused is not None:  # (a started job's launch, which releases its clock hold)
+            raise refused
         assert job is not None
         return job
 

@@ -4,7 +4,8 @@ The scheduler asks its policy for one job at a time, for one device, under the r
 lock, whenever a slot is free or the queue changes. :class:`FairSharePolicy` is the
 default and implements the order the cloud services document:
 
-1. system (calibration) jobs first, even ahead of sessions;
+1. system (calibration) jobs first, even ahead of sessions; during a reservation
+   (``queue.reserved_for``) only the reserving instance's jobs are considered after them;
 2. the jobs of the dedicated session holding the device, FIFO;
 3. while that session is inside its interactive window (active and accepting jobs)
    with nothing queued, nothing else runs - the device waits for it - unless
@@ -79,9 +80,12 @@ class FairSharePolicy:
         entry = queue.next_system()
         if entry is not None:
             return entry
+        reserved = queue.reserved_for  # during a reservation, only its instance's jobs
         holder = queue.holder
+        if holder is not None and reserved is not None and holder.record.instance != reserved:
+            holder = None  # the reservation outranks another instance's session
         if holder is None:
-            return self._fair_share(queue.heads(include_dedicated=True), now)
+            return self._fair_share(_only(queue.heads(include_dedicated=True), reserved), now)
         entry = queue.next_of_session(holder.id)
         if entry is not None:
             return entry
@@ -89,7 +93,7 @@ class FairSharePolicy:
         if in_window and not self.work_conserving:
             return None
         # Only jobs that do not need the device dedicated may fill the gap.
-        return self._fair_share(queue.heads(include_dedicated=False), now)
+        return self._fair_share(_only(queue.heads(include_dedicated=False), reserved), now)
 
     def set_share(self, instance: str, share: float) -> None:
         """Give ``instance`` a new relative share (a service applies its tokens' shares).
@@ -124,6 +128,13 @@ class FairSharePolicy:
                 item[1].key,
             ),
         )[1]
+
+
+def _only(
+    heads: list[tuple[str, QueuedJob]], instance: str | None
+) -> list[tuple[str, QueuedJob]]:
+    """``heads`` of ``instance`` alone (all of them when None)."""
+    return heads if instance is None else [h for h in heads if h[0] == instance]
 
 
 def _check_share(instance: str, share: object) -> float:

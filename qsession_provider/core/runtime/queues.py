@@ -100,11 +100,14 @@ class DeviceQueue:
         device: the device.
         holder: the dedicated session the device is dedicated to, or None.
         running: jobs occupying a slot, by id.
+        reserved_for: the instance a reservation gives the device to right now, or None
+            (set by the scheduler before it asks the policy).
     """
 
     device: Device
     holder: LiveSession | None = None
     running: dict[str, Job] = field(default_factory=dict)
+    reserved_for: str | None = None
     _system: _Heap = field(default_factory=_Heap)
     _sessions: dict[str, _Heap] = field(default_factory=dict)
     _free: dict[str, _Heap] = field(default_factory=dict)

@@ -34,7 +34,8 @@ from typing import Any
 from ...errors import InputError, QSessionError, StoreError
 from ..clock import Clock, RealClock
 from ..device import Device, DeviceRegistry
-from ..job import PENDING_STATES, Job, JobErrorCode, JobStatus
+from ..job import FINAL_STATES, PENDING_STATES, Job, JobErrorCode, JobStatus
+from ..plans import InstancePlan, Reservation
 from ..store.memory import MemoryStore
 from ..store.postgres_open import open_store
 from ..store.processes import (
@@ -47,6 +48,7 @@ from ..store.processes import (
 from ..store.protocol import JobQuery, OrphanReport, Store
 from ..store.sqlite import resolve_store_path
 from .adoption import OrphanAdoption
+from .allowances import Allowances
 from .context import RuntimeContext
 from .estimates import QueueEstimate
 from .events import EventEmitter
@@ -128,6 +130,8 @@ class Runtime(JobsAPI, SessionsAPI, OrphanAdoption):
         adopt_orphans: bool = False,
         wall_clock: Clock | None = None,
         heartbeat_interval: float = HEARTBEAT_INTERVAL,
+        plans: Mapping[str, InstancePlan] | None = None,
+        reservations: Iterable[Reservation] = (),
     ) -> None:
         if isinstance(heartbeat_interval, bool) or not (
             isinstance(heartbeat_interval, (int, float)) and heartbeat_interval > 0
@@ -172,6 +176,10 @@ class Runtime(JobsAPI, SessionsAPI, OrphanAdoption):
         self.store.register_process(self._process)
         #: What the start-up sweep changed (jobs failed, sessions closed, work adopted).
         self.orphans = self._sweep_orphans(adopt_orphans) if sweep_orphans else OrphanReport()
+        for instance, plan in (plans or {}).items():
+            self.set_plan(instance, plan)
+        for reservation in reservations:
+            self.reserve(reservation)
         self._heartbeat: Heartbeat | None = None
         if not self.store.location.startswith(":memory:"):
             self._heartbeat = Heartbeat(self._beat, heartbeat_interval, self._wall)
@@ -278,6 +286,85 @@ class Runtime(JobsAPI, SessionsAPI, OrphanAdoption):
             session = self._scheduler.holder(device)
             return None if session is None else session.id
 
+    # -- plans, usage limits and reservations (core/plans.py, allowances.py) ---------------
+    def _allowances(self) -> Allowances:
+        """The scheduler's allowances, made on first use (lock held)."""
+        if self._scheduler.allowances is None:
+            self._scheduler.allowances = Allowances(
+                self._ctx, {}, (), self._scheduler.reservation_window
+            )
+        return self._scheduler.allowances
+
+    def set_plan(self, instance: str, plan: InstancePlan) -> None:
+        """Give ``instance`` a plan and usage limit (its finished jobs in the store within
+        the plan's period count from now on).
+
+        Raises:
+            InputError: ``plan`` is not an :class:`~qsession_provider.core.plans.InstancePlan`
+                or ``instance`` is not a non-empty string.
+        """
+        if not isinstance(instance, str) or not instance:
+            raise InputError(f"instance must be a non-empty string, got {instance!r}")
+        if not isinstance(plan, InstancePlan):
+            raise InputError(f"the plan of instance {instance!r} must be an InstancePlan")
+        now = self.clock.now()
+        used: list[tuple[float, float]] = []
+        if plan.usage_limit is not None:
+            done = self.store.query_jobs(
+                JobQuery(
+                    instance=instance, statuses=FINAL_STATES, created_after=now - plan.period
+                )
+            )
+            used = [
+                (r.finished_at, r.finished_at - r.started_at)
+                for r in done
+                if r.started_at is not None and r.finished_at is not None
+            ]
+        with self._ctx.locked():
+            allowances = self._allowances()
+            allowances.plans[instance] = plan
+            allowances.load(instance, used)
+
+    def plan(self, instance: str) -> InstancePlan:
+        """The plan of ``instance`` (``premium`` without a limit unless one was set)."""
+        with self._ctx.locked():
+            allowances = self._scheduler.allowances
+            return InstancePlan() if allowances is None else allowances.plan(instance)
+
+    def usage(self, instance: str) -> dict[str, Any]:
+        """``instance``'s plan, limit and quantum seconds used in the plan's period."""
+        with self._ctx.locked():
+            allowances = self._scheduler.allowances
+            plan = InstancePlan() if allowances is None else allowances.plan(instance)
+            now = self.clock.now()
+            used = 0.0 if allowances is None else allowances.used(instance, now)
+            return {
+                "instance": instance,
+                "plan": plan.plan,
+                "usage_consumed_seconds": used,
+                "usage_limit_seconds": plan.usage_limit,
+                "usage_period_seconds": plan.period,
+                "usage_limit_reached": plan.usage_limit is not None and used >= plan.usage_limit,
+            }
+
+    def reserve(self, reservation: Reservation) -> None:
+        """Reserve a device for an instance during a window on this runtime's clock.
+
+        Raises:
+            DeviceNotFoundError: no such device.
+            InputError: it overlaps another reservation of the device.
+        """
+        self._devices.get(reservation.device)
+        with self._ctx.locked():
+            self._allowances().reserve(reservation)
+            self._scheduler.dispatch(reservation.device)
+
+    def reservations(self) -> list[Reservation]:
+        """Every reservation of this runtime, past, present and future."""
+        with self._ctx.locked():
+            allowances = self._scheduler.allowances
+            return [] if allowances is None else list(allowances.reservations)
+
     def queue_estimate(self, job_id: str) -> QueueEstimate | None:
         """Where a queued job of this runtime stands: its position on its device and its
         estimated start and completion (clock seconds); None once it is not queued here.
@@ -342,6 +429,8 @@ class Runtime(JobsAPI, SessionsAPI, OrphanAdoption):
             if self._closed:
                 return
             self._closed = True
+            if self._scheduler.allowances is not None:
+                self._scheduler.allowances.close()  # no reservation window fires any more
             self._end_lost_jobs()
             if keep_queued:
                 self._scheduler.paused = True  # queued jobs stay queued

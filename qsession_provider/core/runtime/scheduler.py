@@ -42,6 +42,8 @@ from ...errors import QSessionError
 from ..clock import Activity
 from ..device import Device
 from ..job import Job, JobErrorCode, JobStatus
+from ..plans import Reservation
+from .allowances import WAIT, Allowances
 from .context import RuntimeContext
 from .estimates import QueueEstimate, queue_estimate
 from .execution import Execution, Failure, Run
@@ -114,6 +116,8 @@ class Scheduler:
         self.paused = False
         #: Scripted faults (:class:`~.faults.FaultInjector`), installed by tests; or None.
         self.faults: Any = None
+        #: Plans, usage limits and reservations (:class:`~.allowances.Allowances`), or None.
+        self.allowances: Allowances | None = None
 
     # -- queueing ----------------------------------------------------------------------------
     def queue(self, device: Device) -> DeviceQueue:
@@ -155,10 +159,20 @@ class Scheduler:
             return  # an injected outage: queued jobs wait
 
         now = self.ctx.clock.now()
+        allowances = self.allowances
+        if allowances is not None:
+            q.reserved_for = allowances.reserved_for(device_name, now)
         while self.execution.slots(q.device) > len(q.running) and q.queued:
             entry = self.policy.select(q, now)
             if entry is None:
                 return
+            if allowances is not None:
+                refusal = allowances.refusal(entry, device_name, now)
+                if refusal == WAIT:
+                    return  # another instance's reservation (a custom policy's pick)
+                if refusal is not None:  # its instance has met its usage limit
+                    self._fail_queued(q, [entry], JobErrorCode.USAGE_LIMIT, refusal)
+                    continue
             if q.remove(entry.job.id) is None:
                 raise QSessionError(f"the scheduling policy picked job {entry.job.id}, not queued")
             self._start(q, entry, now)
@@ -240,7 +254,54 @@ class Scheduler:
         else:
             self._end(job, JobStatus.ERROR, now, *failure)
         self._ended(run.session, job, now, was_running=True)
+        if self.allowances is not None:
+            self._charge(job, now)
         self.dispatch(run.device.name)
+
+    # -- plans, limits and reservations (see :mod:`.allowances`) ----------------------------
+    def _charge(self, job: Job, now: float) -> None:
+        """Count a finished job's device time; reaching the limit fails the instance's
+        queued jobs everywhere."""
+        assert self.allowances is not None
+        r = job.record
+        finished = now if r.finished_at is None else r.finished_at
+        seconds = finished - (finished if r.started_at is None else r.started_at)
+        if self.allowances.charge(r.instance, seconds, now):
+            message = self.allowances.limit_message(r.instance, now)
+            for q in list(self._queues.values()):
+                mine = [e for e in q.entries() if e.job.record.instance == r.instance]
+                self._fail_queued(q, mine, JobErrorCode.USAGE_LIMIT, message)
+
+    def reservation_window(self, reservation: Reservation, opens: bool) -> None:
+        """A reservation's window opens or closes (lock held): at its close the reserving
+        instance's session jobs still queued on the device fail; then the device is
+        dispatched again."""
+        q = self._queues.get(reservation.device)
+        if q is None:
+            return
+        if not opens:
+            ending = [
+                e
+                for e in q.entries()
+                if e.session is not None and e.job.record.instance == reservation.instance
+            ]
+            message = (
+                f"the reservation of {reservation.device} for instance "
+                f"{reservation.instance!r} ended before the job started"
+            )
+            self._fail_queued(q, ending, JobErrorCode.RESERVATION_ENDED, message)
+        self.dispatch(reservation.device)
+
+    def _fail_queued(
+        self, q: DeviceQueue, entries: list[QueuedJob], code: JobErrorCode, message: str
+    ) -> None:
+        """End queued ``entries`` of ``q`` as ERROR, telling their sessions."""
+        now = self.ctx.clock.now()
+        for entry in sorted(entries):
+            if q.remove(entry.job.id) is None:
+                continue
+            self._end(entry.job, JobStatus.ERROR, now, code, message)
+            self._ended(entry.session, entry.job, now, was_running=False)
 
     def _vacate(self, run: Run) -> None:
         self._running.pop(run.job.id, None)

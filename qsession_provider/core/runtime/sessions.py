@@ -91,6 +91,7 @@ class SessionsAPI:
         Raises:
             DeviceNotFoundError: unknown device.
             InputError: invalid arguments.
+            PlanError: a dedicated session for an instance on the ``open`` plan.
         """
         self._check_open()
         self._devices.get(device)
@@ -127,6 +128,9 @@ class SessionsAPI:
         args.check_storable(record.metadata, "metadata")
         with self._ctx.locked():
             self._check_open()
+            allowances = self._scheduler.allowances
+            if allowances is not None:  # the Open plan has no session mode
+                allowances.check_session(record.instance, record.mode)
             now = self.clock.now()
             record = record.replace(created_at=now, timestamps=((SessionState.OPEN, now),))
             return self._rules.open(record).record
