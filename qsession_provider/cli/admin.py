@@ -8,7 +8,9 @@ import time
 
 from rich.console import Console
 
-from ..core.store.sqlite import SQLiteStore, resolve_store_path
+from ..core.calibrations import CalibrationSchedule
+from ..core.store.postgres_open import open_store
+from ..core.store.sqlite import resolve_store_path
 from ..core.user import TokenRecord, hash_token, new_token
 from ..errors import InputError, QSessionError
 from .render import simple_table, when
@@ -36,6 +38,8 @@ def serve(args: argparse.Namespace, out: Console) -> None:
     """``qsession serve``: run the store's runtime as an HTTP service until SIGINT/SIGTERM."""
     if args.max_body < 1 or args.max_queued < 1:
         raise InputError("--max-body and --max-queued must be at least 1")
+    if args.dask_slots is not None and args.dask is None:
+        raise InputError("--dask-slots needs --dask")
     if not 0 <= args.port <= 65535:
         raise InputError(f"--port must be between 0 and 65535, got {args.port}")
     try:  # the ASGI stack loads only for this command
@@ -53,9 +57,30 @@ def serve(args: argparse.Namespace, out: Console) -> None:
         max_body=args.max_body,
         max_queued=args.max_queued,
         log_level=args.log_level,
+        dask=args.dask,
+        dask_slots=args.dask_slots,
+        calibrations=calibration_schedules(args.calibrate),
     )
     if code:
         raise QSessionError(f"the server could not start on {args.host}:{args.port}")
+
+
+def calibration_schedules(specs: list[str]) -> dict[str, CalibrationSchedule]:
+    """``--calibrate DEVICE=EVERY/DURATION`` values as schedules.
+
+    Raises:
+        InputError: a value not of that form, or a bad period or duration (named).
+    """
+    schedules = {}
+    for spec in specs:
+        device, _, timing = spec.partition("=")
+        every, _, duration = timing.partition("/")
+        if not device or not every or not duration:
+            raise InputError(
+                f"--calibrate wants DEVICE=EVERY/DURATION (e.g. qpu=24h/10m), got {spec!r}"
+            )
+        schedules[device] = CalibrationSchedule(every=every, duration=duration)
+    return schedules
 
 
 def token_create(args: argparse.Namespace, out: Console) -> None:
@@ -75,7 +100,7 @@ def token_create(args: argparse.Namespace, out: Console) -> None:
         admin=args.admin,
         created_at=time.time(),
     )
-    db = SQLiteStore(args.store)
+    db = open_store(args.store)
     try:
         db.add_token(record)
     finally:
@@ -85,7 +110,7 @@ def token_create(args: argparse.Namespace, out: Console) -> None:
 
 def token_list(args: argparse.Namespace, out: Console) -> None:
     """``qsession token list``: users and their instances (never the tokens)."""
-    db = SQLiteStore(args.store, read_only=True)
+    db = open_store(args.store, read_only=True)
     try:
         records = db.tokens()
     finally:
@@ -99,7 +124,7 @@ def token_list(args: argparse.Namespace, out: Console) -> None:
 
 def token_revoke(args: argparse.Namespace, out: Console) -> None:
     """``qsession token revoke NAME``: remove a user's token."""
-    db = SQLiteStore(args.store)
+    db = open_store(args.store)
     try:
         removed = db.remove_token(args.name)
     finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import acting, admin, files, listing
+from . import acting, admin, files, forecast, ibm_account, listing
 
 __all__ = ["build_parser"]
 
@@ -103,6 +103,8 @@ def build_parser(doc: str) -> argparse.ArgumentParser:
     where.set_defaults(fn=admin.store)
     _serve_parser(sub)
     _token_parser(sub)
+    ibm_account.add_parser(sub)
+    forecast.add_parser(sub)
     return parser
 
 
@@ -126,6 +128,26 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         default="info",
         choices=["critical", "error", "warning", "info", "debug"],
         help="debug logs one line per request",
+    )
+    serve.add_argument(
+        "--dask",
+        default=None,
+        metavar="ADDRESS",
+        help="compute jobs on the workers of this Dask scheduler (tcp://host:8786)",
+    )
+    serve.add_argument(
+        "--dask-slots",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with --dask: jobs of each simulator device run on the cluster at once",
+    )
+    serve.add_argument(
+        "--calibrate",
+        action="append",
+        default=[],
+        metavar="DEVICE=EVERY/DURATION",
+        help="calibrate a QPU periodically: e.g. emulated_falcon_27=24h/10m (repeatable)",
     )
     _where(serve, remote=False)
     serve.set_defaults(fn=admin.serve)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import DeviceNotFoundError, InputError, PluginError
+from .calibrations import CALIBRATION_PROGRAM, calibration_payload
 
 __all__ = ["TimingModel", "Device", "DeviceRegistry", "ExecuteFn", "DEFAULT_PROGRAMS"]
 
@@ -137,6 +138,11 @@ class Device:
         Raises:
             InputError: unknown program, too many qubits, shots or executions.
         """
+        if program_id == CALIBRATION_PROGRAM:  # every QPU calibrates; no simulator does
+            if self.simulator:
+                raise InputError(f"device {self.name!r} is a simulator: it has no calibration")
+            calibration_payload(payload)
+            return
         if program_id not in self.programs:
             raise InputError(
                 f"device {self.name!r} does not run program {program_id!r}; "
@@ -160,7 +166,10 @@ class Device:
             )
 
     def execution_time(self, payload: Any) -> float:
-        """Modelled seconds the payload occupies the device."""
+        """Modelled seconds the payload occupies the device (a calibration's are its own)."""
+        fixed = getattr(payload, "fixed_seconds", None)
+        if fixed is not None:
+            return float(fixed)
         return self.timing.duration(payload)
 
     def __repr__(self) -> str:

@@ -185,8 +185,26 @@ class ExecutorDecoding:
         return list(DEFAULT_DECODERS["executor"])
 
 
-#: Either decoding (what ``RuntimeJob`` holds).
-Decoding = PrimitiveDecoding | ExecutorDecoding
+class CalibrationDecoding:
+    """The result of a ``Calibrator`` job: ``{"calibration_id": ..., "device": ...}``."""
+
+    primitive = "calibrate"
+
+    def describe(self) -> dict[str, Any]:
+        """The description stored in the job's metadata."""
+        return {"primitive": self.primitive}
+
+    def decode(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """The calibration's id and device, as a dict."""
+        return dict(raw)
+
+    def default_decoders(self) -> list[Any]:
+        """No client-side decoders."""
+        return []
+
+
+#: Any decoding (what ``RuntimeJob`` holds).
+Decoding = PrimitiveDecoding | ExecutorDecoding | CalibrationDecoding
 
 
 def decoding_from_metadata(metadata: Mapping[str, Any]) -> Decoding | None:
@@ -196,6 +214,8 @@ def decoding_from_metadata(metadata: Mapping[str, Any]) -> Decoding | None:
         return None
     if data["primitive"] == "executor":
         return ExecutorDecoding.from_description(data)
+    if data["primitive"] == CalibrationDecoding.primitive:
+        return CalibrationDecoding()
     if data["primitive"] in ("sampler", "estimator"):
         return PrimitiveDecoding.from_description(data)
     return None

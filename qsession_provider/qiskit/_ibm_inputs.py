@@ -28,7 +28,9 @@ from typing import Any
 
 from qiskit_ibm_runtime.exceptions import IBMInputValueError
 
+from ..core.calibrations import CalibrationPayload
 from ._convert import check_job_tags
+from ._decoding import CalibrationDecoding
 from ._executor import executor_payload
 from ._requests import (
     JobRequest,
@@ -58,6 +60,10 @@ def _primitive_options(inputs: Mapping[str, Any]) -> dict[str, Any]:
     return options
 
 
+#: Modelled seconds a ``Calibrator`` job takes the device.
+CALIBRATOR_SECONDS = 60.0
+
+
 def request_from_ibm(
     program_id: str,
     inputs: Any,
@@ -69,7 +75,8 @@ def request_from_ibm(
     """The request for a job as qiskit-ibm-runtime submits it (see the module docstring).
 
     Args:
-        program_id: ``"sampler"``, ``"estimator"`` or ``"executor"``.
+        program_id: ``"sampler"``, ``"estimator"``, ``"executor"`` or ``"calibrate"`` (a
+            ``Calibrator``: a calibration job of :data:`CALIBRATOR_SECONDS` on the device).
         inputs: the primitive inputs, or the executor's params or program.
         options: the runtime options.
         cache: the translations to reuse.
@@ -86,6 +93,12 @@ def request_from_ibm(
     max_execution_time = runtime_options.get("max_execution_time") or None
     instance = runtime_options.get("instance") or None
     stored_inputs = inputs if isinstance(inputs, dict) else {"program": inputs}
+    if program_id == "calibrate":  # qiskit-ibm-runtime's Calibrator
+        payload = CalibrationPayload(CALIBRATOR_SECONDS)
+        return JobRequest(
+            "calibrate", payload, CalibrationDecoding(), stored_inputs, tags,
+            max_execution_time, instance,
+        )  # fmt: skip
     if program_id == "executor":
         payload, decoding = executor_payload(inputs, cache=cache)
         return JobRequest(
@@ -101,7 +114,7 @@ def request_from_ibm(
     else:
         raise IBMInputValueError(
             f"Program {program_id!r} is not supported; the local runtime runs 'sampler', "
-            "'estimator' and 'executor'."
+            "'estimator', 'executor' and 'calibrate'."
         )
     return primitive_request(
         program_id,

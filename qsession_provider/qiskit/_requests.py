@@ -31,10 +31,12 @@ from qiskit import QuantumCircuit
 from qiskit.primitives.containers import EstimatorPub, SamplerPub
 from qiskit_ibm_runtime.exceptions import IBMInputValueError
 
+from ..core.calibrations import CALIBRATION_PROGRAM, CalibrationPayload
 from ..core.ir.payload import EstimatorPayload, SamplerPayload
 from ._coerce import coerce_estimator_pub
 from ._decoding import Decoding, PrimitiveDecoding
 from ._errors import ibm_errors
+from ._noise import with_noise_option
 from ._payloads import estimator_payload, sampler_payload
 from ._translations import TranslationCache
 
@@ -72,7 +74,7 @@ class JobRequest:
     """
 
     primitive: str
-    payload: SamplerPayload | EstimatorPayload
+    payload: SamplerPayload | EstimatorPayload | CalibrationPayload
     decoding: Decoding
     inputs: dict[str, Any]
     tags: list[str] = field(default_factory=list)
@@ -81,7 +83,10 @@ class JobRequest:
 
     @property
     def program_id(self) -> str:
-        """The runtime program: ``estimator`` for estimator jobs, else ``sampler``."""
+        """The runtime program: ``estimator`` for estimator jobs, ``calibration`` for a
+        ``Calibrator``'s, else ``sampler``."""
+        if self.primitive == "calibrate":
+            return CALIBRATION_PROGRAM
         return "estimator" if self.primitive == "estimator" else "sampler"
 
 
@@ -211,6 +216,7 @@ def primitive_request(
         else:
             seed = _estimator_seed(options)
             payload = estimator_payload(pubs, seed=seed, cache=cache, method=method)
+        payload = with_noise_option(payload, options, primitive)  # simulator.noise_model
     if inputs is None:
         inputs = {"pubs": pubs, "options": options, "version": 2, "support_qiskit": True}
     return JobRequest(

@@ -9,6 +9,7 @@ core error as ``__cause__`` for callers that need to tell them apart by type.
 
 from __future__ import annotations
 
+from ..core.calibrations import CALIBRATION_KEY
 from ..errors import AlreadyExistsError
 from ._decoding import METADATA_KEY
 from ._errors import ibm_errors
@@ -56,6 +57,8 @@ def submit(
         "max_execution_time": request.max_execution_time,
         "metadata": {METADATA_KEY: request.decoding.describe()},
     }
+    if backend.calibration_id is not None:  # the calibration the backend was asked for
+        kwargs["metadata"][CALIBRATION_KEY] = backend.calibration_id
     with ibm_errors():
         try:
             job = runtime.submit(program_id, device, request.payload, job_id=job_id, **kwargs)

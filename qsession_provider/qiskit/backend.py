@@ -61,6 +61,7 @@ from ..client.api import RuntimeAPI
 from ..client.handles import Handle
 from ..core.device import Device
 from ..errors import InputError, QSessionError
+from ._noise import noise_option
 from ._payloads import run_payload
 from ._run_checks import as_circuits, check_fits, resolve_run_options
 from ._translations import TranslationCache
@@ -127,6 +128,8 @@ class QSessionBackend(Handle, BackendV2):
         service: QiskitRuntimeService | None = None,
         instance: str = "default",
         translations: TranslationCache | None = None,
+        use_fractional_gates: bool = False,
+        calibration_id: str | None = None,
     ) -> None:
         dev = runtime.device(device)
         super().__init__(
@@ -147,6 +150,11 @@ class QSessionBackend(Handle, BackendV2):
         #: Translations reused between jobs (shared with the service that made the backend).
         self.translations = translations if translations is not None else TranslationCache()
         self._device_target: Target | None = None
+        #: The target also has the device's fractional gates (IBM's ``use_fractional_gates``).
+        self.use_fractional_gates = bool(use_fractional_gates)
+        #: The calibration its jobs run with (a finished calibration job of the device, as
+        #: IBM's ``backend(name, calibration_id=...)``), or None for the latest one.
+        self.calibration_id = calibration_id
         self._session_host: BackendSessionHost | None = None
 
     @property
@@ -202,8 +210,15 @@ class QSessionBackend(Handle, BackendV2):
     def target(self) -> Target:
         """The device's Qiskit ``Target`` (built on first use)."""
         if self._device_target is None:
-            self._device_target = device_target(self.device)
+            self._device_target = device_target(
+                self.device, fractional_gates=self.use_fractional_gates
+            )
         return self._device_target
+
+    @property
+    def num_qubits(self) -> int:
+        """The device's qubit count (without building the target or a lazy device)."""
+        return self.device.num_qubits
 
     @property
     def max_circuits(self) -> int | None:
@@ -243,6 +258,10 @@ class QSessionBackend(Handle, BackendV2):
             IBMBackendError: the runtime refused the job for another reason (e.g. it has
                 been shut down).
         """
+        try:  # Aer's noise_model= (qiskit/_noise.py): None the device's, False ideal
+            noise = noise_option(options.pop("noise_model", None), f"{self.name}: noise_model")
+        except InputError as exc:
+            raise IBMBackendValueError(str(exc)) from exc
         opts = resolve_run_options(self.name, self.options, options)
         circuits = as_circuits(run_input)
         if not self.simulator:
@@ -254,7 +273,8 @@ class QSessionBackend(Handle, BackendV2):
                 memory=opts["memory"],
                 seed=opts["seed_simulator"],
                 cache=self.translations,
-                options={"method": opts["method"]},
+                options={"method": opts["method"]}
+                | ({} if noise is None else {"noise_model": noise}),
             )
             job = self.runtime.submit(
                 "run",

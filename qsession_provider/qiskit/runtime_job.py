@@ -31,6 +31,7 @@ from qiskit_ibm_runtime.exceptions import (
 
 from ..client.api import RuntimeAPI
 from ..client.handles import Handle, NotPicklableError
+from ..core.calibrations import CALIBRATION_KEY
 from ..core.device import TimingModel
 from ..core.job import FINAL_STATES, Job, JobErrorCode
 from ..core.job import JobStatus as CoreStatus
@@ -277,6 +278,8 @@ class RuntimeJob(Handle, BasePrimitiveJob[PrimitiveResult, RuntimeJobStatus]):
                 self._result = raw if self._decoding is None else self._decoding.decode(raw)
                 if isinstance(self._decoding, PrimitiveDecoding):
                     add_execution_spans(self._result, r, self._device_timing(r.device))
+                    if CALIBRATION_KEY in r.metadata:  # the calibration it ran with
+                        self._result.metadata[CALIBRATION_KEY] = r.metadata[CALIBRATION_KEY]
             result = self._result
         decoders: Sequence[Any]
         if decoder is not None:
@@ -439,6 +442,13 @@ class RuntimeJob(Handle, BasePrimitiveJob[PrimitiveResult, RuntimeJobStatus]):
         if r.error_message:
             lines.append(f"error ({r.error_code}): {r.error_message}")
         return "\n".join(lines) + "\n"
+
+    @property
+    def calibration_id(self) -> str | None:
+        """The calibration the job ran with (the device's latest when it started, or the
+        one its backend named), or None."""
+        value = self._record().metadata.get(CALIBRATION_KEY)
+        return None if value is None else str(value)
 
     def _device_timing(self, device: str) -> TimingModel:
         """The timing model of the job's device (none if it is no longer registered)."""

@@ -54,8 +54,10 @@ from qiskit_ibm_runtime.exceptions import (
 
 from ..client import KEEP_DEFAULT, RuntimeAPI, runtime_for
 from ..client.handles import Handle
+from ..core.calibrations import CALIBRATION_PROGRAM
 from ..core.clock import Clock
 from ..core.job import Job
+from ..core.job import JobStatus as CoreStatus
 from ..errors import InvalidJobStateError, JobNotFoundError, NotAuthorizedError, QSessionError
 from ._convert import check_job_tags, to_timestamp
 from ._decoding import decoding_from_metadata, primitive_of
@@ -241,13 +243,19 @@ class QiskitRuntimeService(Handle):
         per service). ``use_fractional_gates=True`` adds the fractional gates the device's
         calibration has (``rx``, ``rzz`` on IBM's Heron fake backends) to its target.
 
+        ``calibration_id`` (the id of a finished calibration job of the device, e.g. a
+        ``Calibrator``'s) makes the backend's jobs run with that calibration: their
+        ``metadata["calibration_id"]`` names it instead of the latest one.
+
         Raises:
             QiskitBackendNotFoundError: ``"No backend matches the criteria."``
+            IBMInputValueError: ``calibration_id`` is not a finished calibration of it.
         """
-        del calibration_id
         name = device_name(name) or name  # a fake backend, or the real name it stands for
         instance = instance or self._instance
-        key = (name, instance, bool(use_fractional_gates))
+        if calibration_id is not None:
+            self._check_calibration(name, calibration_id)
+        key = (name, instance, bool(use_fractional_gates), calibration_id)
         backend = self._backends.get(key)
         if backend is None:
             if not isinstance(name, str) or name not in {d.name for d in self._runtime.devices()}:
@@ -259,9 +267,27 @@ class QiskitRuntimeService(Handle):
                 instance=instance,
                 translations=self._translations,
                 use_fractional_gates=bool(use_fractional_gates),
+                calibration_id=calibration_id,
             )
             backend = self._backends.setdefault(key, backend)
         return backend
+
+    def _check_calibration(self, device: str, calibration_id: str) -> None:
+        """Raise ``IBMInputValueError`` unless ``calibration_id`` is a finished calibration
+        job of ``device``."""
+        try:
+            record = self._runtime.job(calibration_id).record
+        except JobNotFoundError:
+            record = None
+        if (
+            record is None
+            or record.program_id != CALIBRATION_PROGRAM
+            or record.device != device
+            or record.status is not CoreStatus.DONE
+        ):
+            raise IBMInputValueError(
+                f"calibration_id {calibration_id!r} is not a finished calibration of {device}"
+            )
 
     def backends(
         self,

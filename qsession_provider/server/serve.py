@@ -16,15 +16,17 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from types import FrameType
 from typing import Any
 
 import uvicorn
 
+from ..core.calibrations import CalibrationSchedule
 from ..core.clock import DEFAULT_VIRTUAL_EPOCH, Clock, VirtualClock
-from ..core.runtime import FairSharePolicy, Runtime
-from ..core.store import SQLiteStore, resolve_store_path
+from ..core.runtime import Executor, FairSharePolicy, Runtime
+from ..core.store import resolve_store_path
+from ..core.store.postgres_open import open_store
 from ..core.store.protocol import JobQuery, SessionQuery
 from ..plugins.manager import (
     PluginListener,
@@ -46,7 +48,7 @@ GRACEFUL_SECONDS = 5
 
 def _latest_time(path: str) -> float:
     """The latest time written on the newest job and session of the store (0 if none)."""
-    store = SQLiteStore(path)
+    store = open_store(path)
     try:
         records: list[Any] = [
             *store.query_jobs(JobQuery(limit=1)),
@@ -63,7 +65,9 @@ def _latest_time(path: str) -> float:
     return max(times)
 
 
-def build_runtime(store: str | None = None, *, virtual_clock: bool = False) -> Runtime:
+def build_runtime(
+    store: str | None = None, *, virtual_clock: bool = False, executor: Executor | None = None
+) -> Runtime:
     """The runtime a server serves: the store's, with the plugins' devices and policy.
 
     Args:
@@ -71,6 +75,8 @@ def build_runtime(store: str | None = None, *, virtual_clock: bool = False) -> R
         virtual_clock: run on a :class:`VirtualClock` with auto-advance (administrators may
             move it); it starts where the store's newest records left off, so a restarted
             server's times continue.
+        executor: where jobs are computed (default: a thread pool; ``--dask``: a
+            :class:`~qsession_provider.core.runtime.dask_executor.DaskExecutor`).
     """
     path = resolve_store_path(store)
     clock: Clock | None = None
@@ -85,6 +91,7 @@ def build_runtime(store: str | None = None, *, virtual_clock: bool = False) -> R
         policy=policy,
         devices=devices,
         listeners=[PluginListener(pm)],
+        executor=executor,
         adopt_orphans=True,
     )
 
@@ -132,6 +139,9 @@ def serve(
     max_body: int = DEFAULT_MAX_BODY,
     max_queued: int = DEFAULT_MAX_QUEUED,
     log_level: str = "info",
+    dask: str | None = None,
+    dask_slots: int | None = None,
+    calibrations: Mapping[str, CalibrationSchedule] | None = None,
 ) -> int:
     """Serve the store's runtime until SIGINT or SIGTERM; returns the exit status (0).
 
@@ -143,13 +153,25 @@ def serve(
         max_body: largest request body in bytes.
         max_queued: most queued or running jobs per user.
         log_level: ``debug`` logs one line per request.
+        dask: a Dask scheduler's address: jobs are computed on its workers.
+        dask_slots: jobs of each simulator device that may run on the cluster at once.
+        calibrations: periodic calibrations per QPU device.
     """
     level = getattr(logging, log_level.upper())
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("qsession_provider").setLevel(level)
-    runtime = build_runtime(store, virtual_clock=virtual_clock)
+    executor = None
+    if dask is not None:
+        from ..core.runtime.dask_executor import DaskExecutor
+
+        executor = DaskExecutor(dask, slots=dask_slots)
+        workers = executor.prepare_workers()
+        _log.info("computing jobs on the Dask cluster at %s (%d workers)", dask, len(workers))
+    runtime = build_runtime(store, virtual_clock=virtual_clock, executor=executor)
+    for device, schedule in (calibrations or {}).items():
+        runtime.schedule_calibrations(device, schedule)
     orphans = getattr(runtime, "orphans", None)
     if orphans is not None and any(vars(orphans).values()):
         _log.info("took over the work of stopped processes: %s", orphans)
@@ -174,4 +196,6 @@ def serve(
         state.executor.shutdown(wait=False)
         _log.info("stopping the runtime; queued jobs stay queued in %s", runtime.location)
         runtime.shutdown(keep_queued=True, timeout=SHUTDOWN_TIMEOUT)
+        if executor is not None:
+            executor.shutdown(wait=False)
     return 0 if server.started else 1

@@ -12,6 +12,7 @@ from enum import Enum
 from typing import Any
 
 from ...errors import InputError, StoreError
+from ..calibrations import CALIBRATION_PROGRAM, calibration_payload
 from ..clock import parse_duration
 from ..ir.encoding import Interner, dumps, loads
 from ..ir.payload import PROGRAMS, payload_from_json
@@ -185,6 +186,8 @@ def decode_payload(program_id: str, text: str, interner: Interner | None = None)
     """The payload encoded as ``text`` (``interner``: share its circuits and observables
     with earlier decodings, see :class:`~qsession_provider.core.ir.encoding.Interner`)."""
     data = loads(text, interner=interner)
+    if program_id == CALIBRATION_PROGRAM:
+        return calibration_payload(data)
     return payload_from_json(program_id, data) if program_id in PROGRAMS else data
 
 

@@ -40,10 +40,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...errors import InputError, StoreError
+from ..calibrations import CALIBRATION_PROGRAM
 from ..clock import Activity, Timer
 from ..device import Device
 from ..ir.encoding import dumps
 from ..job import Job, JobErrorCode
+from .calibrations import calibrate
 from .context import RuntimeContext
 from .executors import Executor
 from .live_session import LiveSession
@@ -66,6 +68,7 @@ class Run:
         session: its live session, or None in job mode.
         expected: modelled execution seconds.
         timer: the timer that ends the job at its modelled finish time, once set.
+        injected: a scripted failure (:mod:`.faults`): the job ends so at its finish time.
     """
 
     job: Job
@@ -73,6 +76,7 @@ class Run:
     session: LiveSession | None
     expected: float
     timer: Timer | None = None
+    injected: Failure | None = None
 
 
 def _execute(
@@ -127,6 +131,17 @@ class Execution:
         """True with an in-process thread pool: run at submission and run-on-wait apply."""
         return isinstance(self.executor, concurrent.futures.ThreadPoolExecutor)
 
+    @property
+    def available(self) -> bool:
+        """False while the executor cannot take jobs (a Dask cluster gone): nothing starts."""
+        return bool(getattr(self.executor, "available", True))
+
+    def slots(self, device: Device) -> int:
+        """Jobs of ``device`` that may run at once: the executor's say (``device_slots``,
+        e.g. :class:`~.dask_executor.DaskExecutor`), else ``device.slots``."""
+        device_slots = getattr(self.executor, "device_slots", None)
+        return device.slots if device_slots is None else int(device_slots(device))
+
     # -- starting a computation -------------------------------------------------------------
     def run_here(self, run: Run, activity: Activity) -> None:
         """Compute a job in this thread, now (lock held, see the module doc), and end it."""
@@ -139,8 +154,17 @@ class Execution:
         if self.in_process_pool:
             self._launch_claimable(run, activity, execute)
             return
+        # An executor that computes jobs by device name (Dask) gets the job, not a callable.
+        submit_job = getattr(self.executor, "submit_job", None)
         try:
-            future = self.executor.submit(_execute, execute, job.program_id, job.payload)
+            if (
+                submit_job is not None
+                and job._fail_with is None
+                and job.program_id != CALIBRATION_PROGRAM
+            ):
+                future = submit_job(run.device, job.program_id, job.payload, job_id=job.id)
+            else:
+                future = self.executor.submit(_execute, execute, job.program_id, job.payload)
         except Exception as exc:  # e.g. the executor was shut down
             future = concurrent.futures.Future()
             future.set_result((None, None, exc))
@@ -233,6 +257,8 @@ class Execution:
                 f"the job exceeded its maximum execution time of {limit:g} s",
             )
             finish_at = started + limit if run.expected > limit else now
+        elif run.injected is not None:
+            failure = run.injected
         if finish_at > now:
             run.timer = self.ctx.clock.call_at(
                 finish_at, lambda: self._finish_later(run, result, encoded, failure)
@@ -250,4 +276,6 @@ def _device_call(run: Run) -> Callable[[str, Any], Any]:
     """What computes the job: its device's ``execute``, or a refusal (``fail_with``)."""
     if run.job._fail_with is not None:
         return functools.partial(_refuse, run.job._fail_with)
+    if run.job.program_id == CALIBRATION_PROGRAM:
+        return functools.partial(calibrate, run.job.id, run.device.name)
     return run.device.execute

@@ -32,7 +32,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ...errors import InputError, QSessionError, StoreError
-from ..clock import Clock, RealClock
+from ..calibrations import CALIBRATION_PROGRAM, CalibrationPayload, CalibrationSchedule
+from ..clock import Clock, RealClock, parse_duration
 from ..device import Device, DeviceRegistry
 from ..job import FINAL_STATES, PENDING_STATES, Job, JobErrorCode, JobStatus
 from ..plans import InstancePlan, Reservation
@@ -49,6 +50,7 @@ from ..store.protocol import JobQuery, OrphanReport, Store
 from ..store.sqlite import resolve_store_path
 from .adoption import OrphanAdoption
 from .allowances import Allowances
+from .calibrations import Calibrations
 from .context import RuntimeContext
 from .estimates import QueueEstimate
 from .events import EventEmitter
@@ -132,6 +134,7 @@ class Runtime(JobsAPI, SessionsAPI, OrphanAdoption):
         heartbeat_interval: float = HEARTBEAT_INTERVAL,
         plans: Mapping[str, InstancePlan] | None = None,
         reservations: Iterable[Reservation] = (),
+        calibrations: Mapping[str, CalibrationSchedule] | None = None,
     ) -> None:
         if isinstance(heartbeat_interval, bool) or not (
             isinstance(heartbeat_interval, (int, float)) and heartbeat_interval > 0
@@ -176,6 +179,11 @@ class Runtime(JobsAPI, SessionsAPI, OrphanAdoption):
         self.store.register_process(self._process)
         #: What the start-up sweep changed (jobs failed, sessions closed, work adopted).
         self.orphans = self._sweep_orphans(adopt_orphans) if sweep_orphans else OrphanReport()
+        self._scheduler.calibrations = Calibrations(
+            self._ctx, _weak_call(self._submit_calibration), _weak_call(self._latest_calibration)
+        )
+        for device, schedule in (calibrations or {}).items():
+            self.schedule_calibrations(device, schedule)
         for instance, plan in (plans or {}).items():
             self.set_plan(instance, plan)
         for reservation in reservations:
@@ -311,9 +319,7 @@ class Runtime(JobsAPI, SessionsAPI, OrphanAdoption):
         used: list[tuple[float, float]] = []
         if plan.usage_limit is not None:
             done = self.store.query_jobs(
-                JobQuery(
-                    instance=instance, statuses=FINAL_STATES, created_after=now - plan.period
-                )
+                JobQuery(instance=instance, statuses=FINAL_STATES, created_after=now - plan.period)
             )
             used = [
                 (r.finished_at, r.finished_at - r.started_at)
@@ -364,6 +370,64 @@ class Runtime(JobsAPI, SessionsAPI, OrphanAdoption):
         with self._ctx.locked():
             allowances = self._scheduler.allowances
             return [] if allowances is None else list(allowances.reservations)
+
+    # -- calibrations (core/calibrations.py, core/runtime/calibrations.py) -------------------
+    def schedule_calibrations(self, device: str, schedule: CalibrationSchedule) -> None:
+        """Calibrate ``device`` periodically from now on: a system job of
+        ``schedule.duration`` seconds every ``schedule.every`` seconds (first after
+        ``schedule.first``). On a virtual clock that auto-advances, a wait that cannot
+        progress moves through the calibrations; give such waits a timeout.
+
+        Raises:
+            DeviceNotFoundError: no such device.
+            InputError: ``device`` is a simulator, or ``schedule`` is not a
+                :class:`~qsession_provider.core.calibrations.CalibrationSchedule`.
+        """
+        dev = self._devices.get(device)
+        if dev.simulator:
+            raise InputError(f"device {device!r} is a simulator: it has no calibration")
+        if not isinstance(schedule, CalibrationSchedule):
+            raise InputError(f"not a CalibrationSchedule: {schedule!r}")
+        self._check_open()
+        assert self._scheduler.calibrations is not None
+        self._scheduler.calibrations.schedule(device, schedule)
+
+    def calibrate(self, device: str, duration: float | str, **options: Any) -> Job:
+        """Submit one calibration of ``device`` taking ``duration`` seconds: a system job
+        (before anything queued) unless ``options`` say otherwise (``session_id``,
+        ``instance``, ``tags``: a user's calibration job, as IBM's ``Calibrator`` runs).
+
+        Raises:
+            DeviceNotFoundError, InputError: see :meth:`submit`.
+        """
+        options.setdefault("name", "calibration")
+        if options.get("session_id") is None:
+            options.setdefault("system", True)
+            options.setdefault("instance", "system")
+        payload = CalibrationPayload(parse_duration(duration))
+        return self.submit(CALIBRATION_PROGRAM, device, payload, **options)
+
+    def calibration_in_force(self, device: str) -> str | None:
+        """The id of ``device``'s latest finished calibration job, or None."""
+        self._devices.get(device)
+        assert self._scheduler.calibrations is not None
+        with self._ctx.locked():
+            return self._scheduler.calibrations.in_force(device)
+
+    def _submit_calibration(self, device: str, seconds: float) -> None:
+        if not self._closed:
+            self.calibrate(device, seconds)
+
+    def _latest_calibration(self, device: str) -> str | None:
+        done = self.store.query_jobs(
+            JobQuery(
+                device=device,
+                program_id=CALIBRATION_PROGRAM,
+                statuses=frozenset({JobStatus.DONE}),
+                limit=1,
+            )
+        )
+        return done[0].id if done else None
 
     def queue_estimate(self, job_id: str) -> QueueEstimate | None:
         """Where a queued job of this runtime stands: its position on its device and its
@@ -431,6 +495,8 @@ class Runtime(JobsAPI, SessionsAPI, OrphanAdoption):
             self._closed = True
             if self._scheduler.allowances is not None:
                 self._scheduler.allowances.close()  # no reservation window fires any more
+            if self._scheduler.calibrations is not None:
+                self._scheduler.calibrations.close()
             self._end_lost_jobs()
             if keep_queued:
                 self._scheduler.paused = True  # queued jobs stay queued
@@ -563,14 +629,14 @@ class Runtime(JobsAPI, SessionsAPI, OrphanAdoption):
         return self.store.mark_orphans(dead, wall) if dead else OrphanReport()
 
 
-def _weak_call(method: Callable[[], None]) -> Callable[[], None]:
-    """``method`` through a weak reference: an executor does not keep a runtime alive."""
+def _weak_call(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method`` through a weak reference: an executor or a timer does not keep a runtime
+    alive (None once the runtime is gone)."""
     ref = weakref.WeakMethod(method)
 
-    def call() -> None:
+    def call(*args: Any) -> Any:
         bound = ref()
-        if bound is not None:
-            bound()
+        return None if bound is None else bound(*args)
 
     return call
 

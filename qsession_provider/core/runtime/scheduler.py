@@ -39,11 +39,13 @@ import itertools
 from typing import Any, Protocol
 
 from ...errors import QSessionError
+from ..calibrations import CALIBRATION_KEY, CALIBRATION_PROGRAM
 from ..clock import Activity
 from ..device import Device
 from ..job import Job, JobErrorCode, JobStatus
 from ..plans import Reservation
 from .allowances import WAIT, Allowances
+from .calibrations import Calibrations
 from .context import RuntimeContext
 from .estimates import QueueEstimate, queue_estimate
 from .execution import Execution, Failure, Run
@@ -118,6 +120,8 @@ class Scheduler:
         self.faults: Any = None
         #: Plans, usage limits and reservations (:class:`~.allowances.Allowances`), or None.
         self.allowances: Allowances | None = None
+        #: Calibration schedules and the calibration in force per device, or None.
+        self.calibrations: Calibrations | None = None
 
     # -- queueing ----------------------------------------------------------------------------
     def queue(self, device: Device) -> DeviceQueue:
@@ -208,7 +212,12 @@ class Scheduler:
         )
         # A small job is stored QUEUED -> final (module docstring).
         small = work is not None and work[0] <= self.small_job_work
-        self.transitions.set_status(job, JobStatus.RUNNING, persist=not small, started_at=now)
+        changes: dict[str, Any] = {"started_at": now}
+        if self.calibrations is not None and not q.device.simulator:
+            calibration = _calibration_for(self.calibrations, job, q.device.name)
+            if calibration is not None:
+                changes["metadata"] = calibration
+        self.transitions.set_status(job, JobStatus.RUNNING, persist=not small, **changes)
         q.running[job.id] = job
         self._running[job.id] = run
         self.policy.charge(job.instance, run.expected, now)
@@ -254,6 +263,8 @@ class Scheduler:
         else:
             self._end(job, JobStatus.ERROR, now, *failure)
         self._ended(run.session, job, now, was_running=True)
+        if self.calibrations is not None:
+            self.calibrations.finished(job)
         if self.allowances is not None:
             self._charge(job, now)
         self.dispatch(run.device.name)
@@ -437,3 +448,13 @@ class Scheduler:
     def busy(self) -> bool:
         """True while any job of this runtime is queued or running."""
         return bool(self._running) or any(q.queued for q in self._queues.values())
+
+
+def _calibration_for(calibrations: Calibrations, job: Job, device: str) -> dict[str, Any] | None:
+    """The metadata of a starting job with the calibration it runs with, or None when it has
+    one already (named by its user), is itself a calibration, or the device has none yet."""
+    metadata = job.record.metadata
+    if CALIBRATION_KEY in metadata or job.program_id == CALIBRATION_PROGRAM:
+        return None
+    current = calibrations.in_force(device)
+    return None if current is None else {**metadata, CALIBRATION_KEY: current}
