@@ -27,6 +27,9 @@ DRIVERS = ("psycopg", "psycopg_pool")
 #: Dask: loaded only when a DaskExecutor is created (or inside a Dask worker), never on import.
 DASK = ("dask", "distributed")
 
+#: The IBM API's qiskit-dependent modules, imported on the first request that needs them.
+IBM_CODEC = (f"{PKG}.server.ibm.codec", f"{PKG}.server.ibm.program_results")
+
 #: Modules every layer may load: the package roots (lazy) and the shared helpers.
 BASE = (PKG, f"{PKG}._lazy", f"{PKG}.errors")
 CORE_IR = (f"{PKG}.core", f"{PKG}.core.ir")
@@ -110,6 +113,34 @@ LAYERS = [
         (*FRAMEWORKS, "starlette", "uvicorn"),
     ),
     (
+        "faults",
+        _modules(f"{PKG}.faults"),
+        (*BASE, f"{PKG}.core", f"{PKG}.faults"),
+        (*FRAMEWORKS, *SERVICES),
+    ),
+    (
+        "forecast",
+        _modules(f"{PKG}.forecast"),
+        (
+            *BASE,
+            f"{PKG}.core",
+            f"{PKG}.sim",
+            f"{PKG}.plugins",
+            f"{PKG}.client",
+            f"{PKG}.faults",
+            f"{PKG}.forecast",
+        ),
+        (*FRAMEWORKS, "starlette", "uvicorn"),
+    ),
+    (
+        # pytest loads the plugin in every run: its import loads nothing of ours (pytest
+        # brings pluggy)
+        "pytest plugin",
+        [f"{PKG}.pytest_plugin"],
+        (*BASE, f"{PKG}.pytest_plugin"),
+        (*FRAMEWORKS, "httpx", "starlette", "uvicorn", "numpy"),
+    ),
+    (
         "visual",
         _modules(f"{PKG}.visual"),
         (*BASE, f"{PKG}.core", f"{PKG}.sim", f"{PKG}.plugins", f"{PKG}.client", f"{PKG}.visual"),
@@ -118,7 +149,7 @@ LAYERS = [
     (
         # The server, the IBM platform API's routes included: never a face or a framework.
         "server",
-        _modules(f"{PKG}.server", skip=(f"{PKG}.server.ibm.codec",)),
+        _modules(f"{PKG}.server", skip=IBM_CODEC),
         (*BASE, f"{PKG}.core", f"{PKG}.sim", f"{PKG}.plugins", f"{PKG}.client", f"{PKG}.server"),
         FRAMEWORKS,
     ),
@@ -127,7 +158,7 @@ LAYERS = [
         # it: qiskit-ibm-runtime's own decoders (QPY inside) and the Qiskit face's rules
         # for its inputs and results, so both doors give one result. Never cirq.
         "server.ibm.codec",
-        [f"{PKG}.server.ibm.codec"],
+        list(IBM_CODEC),
         (
             *BASE,
             f"{PKG}._optional",

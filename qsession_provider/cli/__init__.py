@@ -11,6 +11,8 @@
     qsession plugins | store
     qsession serve [--host H] [--port P] [--virtual-clock] [--max-body B] [--max-queued N]
     qsession token create NAME --instance I [--share N] [--admin] | token list | token revoke NAME
+    qsession ibm-account --url URL --token T [--filename F]   # qiskit-ibm-runtime's saved account
+    qsession forecast SCRIPT [--think-time S] [--prices FILE] [--scenario FILE]  # cost per mode
 
 Where: ``--store PATH`` (or ``$QSESSION_STORE``) for a store file, or ``--url URL --token T``
 (or ``$QSESSION_URL``/``$QSESSION_TOKEN``) for a server; either may follow the command.

@@ -74,6 +74,7 @@ from ...errors import (
 from ..ir.encoding import to_jsonable
 from ..job_record import JobRecord, JobStatus
 from ..session import SessionRecord, SessionState
+from .postgres_open import is_postgres_url
 from .processes import ProcessRecord
 from .protocol import Adoption, JobQuery, OrphanReport, SessionQuery
 from .sqlite_open import check_ours, check_schema_version, open_error
@@ -125,7 +126,7 @@ def resolve_store_path(path: str | os.PathLike[str] | None = None) -> str:
     Two spellings of the same file resolve to the same string, so they share a runtime.
     """
     raw = default_store_path() if path is None else os.fspath(path)
-    if raw == ":memory:":
+    if raw == ":memory:" or is_postgres_url(raw):  # a PostgreSQL URL is kept as it is
         return raw
     return os.path.realpath(os.path.expanduser(raw))
 
@@ -442,7 +443,7 @@ class SQLiteStore(SQLiteTokens):
                 if status.value in FINAL and status is not record.status:
                     return False
                 # The same, unchanged metadata as last time (the usual case): same copy.
-                if record.metadata is not written or record.metadata != metadata:
+                if record.metadata is not written or not _unchanged(record.metadata, metadata):
                     metadata = _snapshot(record)
                 self._jobs[record.id] = (record.status, record.tags, record.metadata, metadata)
                 write = JobWrite(record, metadata, None, result, tags != record.tags)
@@ -658,6 +659,15 @@ def _flush_open_stores() -> None:
 
 def _has_column(cur: sqlite3.Cursor, table: str, column: str) -> bool:
     return any(row[1] == column for row in cur.execute(f"PRAGMA table_info({table})"))
+
+
+def _unchanged(metadata: Any, snapshot: Any) -> bool:
+    """True if ``metadata`` still equals its stored snapshot (metadata holding numpy arrays,
+    which do not compare to one truth value, counts as changed)."""
+    try:
+        return bool(metadata == snapshot)
+    except (ValueError, TypeError):
+        return False
 
 
 def _snapshot(record: JobRecord | SessionRecord) -> Any:

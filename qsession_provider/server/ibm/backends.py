@@ -8,7 +8,8 @@ plain JSON (no framework needed): the client turns the configuration into its
   table), the directed coupling map (none: all-to-all), ``simulator``, ``max_shots``, ``dt``
   and the instructions the engine runs besides gates (``measure``, ``reset``, ``delay``,
   ``if_else``).
-* **properties**: per qubit T1, T2, frequency and readout error, per gate error and length,
+* **properties**: per qubit T1, T2 (``us``), frequency (``GHz``), readout error and length
+  (``ns``), per gate error and length (``ns``), in IBM's units,
   for devices that carry a calibration (IBM's fake backends, ``properties["calibration"]``);
   others answer ``{}``, which the client reads as "no properties" (as for IBM's simulators):
   the engine is noiseless, so invented error rates would only steer noise-aware layout.
@@ -28,7 +29,7 @@ from ...core.ir.gates import GATES
 from .endpoint import IBMContext, ibm_endpoint, json_answer
 from .records import iso_utc
 
-__all__ = ["configuration", "properties", "routes", "status"]
+__all__ = ["configuration", "gate_shape", "properties", "routes", "status"]
 
 _VERSION = "1.0.0"
 _NOT_GATES = ("measure", "reset", "delay", "barrier", "id")
@@ -36,10 +37,29 @@ _INSTRUCTIONS = ["measure", "reset", "delay", "if_else"]
 _PARAM_NAMES = ("theta", "phi", "lam", "gamma")
 
 
-def _gate(name: str, coupling: list[list[int]] | None) -> dict[str, Any]:
+def gate_shape(name: str) -> tuple[int, int]:
+    """(qubits, parameters) of a basis gate named as Qiskit names it: a gate of the IR's
+    table, or one with ``c`` prefixes for its controls (``cx``, ``cz``, ``crz``, ``ccx``).
+
+    Raises:
+        KeyError: a name neither the IR nor its controlled forms know.
+    """
     spec = GATES.get(name)
-    count = spec.num_params if spec is not None else 0
-    entry: dict[str, Any] = {"name": name, "parameters": list(_PARAM_NAMES[:count]), "qasm_def": ""}
+    controls = 0
+    while spec is None and name.startswith("c"):
+        name, controls = name[1:], controls + 1
+        spec = GATES.get(name)
+    if spec is None:
+        raise KeyError(name)
+    return spec.num_qubits + controls, spec.num_params
+
+
+def _gate(name: str, params: int, coupling: list[list[int]] | None) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "name": name,
+        "parameters": list(_PARAM_NAMES[:params]),
+        "qasm_def": "",
+    }
     if coupling is not None:
         entry["coupling_map"] = coupling
     return entry
@@ -51,8 +71,10 @@ def configuration(device: Any) -> dict[str, Any]:
     edges = None if device.coupling_map is None else [list(e) for e in device.coupling_map]
     gates = []
     for name in device.basis_gates:
-        spec = GATES.get(name)
-        arity = spec.num_qubits if spec is not None else 1
+        try:
+            arity, params = gate_shape(name)
+        except KeyError:
+            continue  # not a gate of the engine: the client's target leaves it out
         if edges is None:
             where = None
         elif arity == 1:
@@ -61,7 +83,7 @@ def configuration(device: Any) -> dict[str, Any]:
             where = edges
         else:
             continue  # a gate of 3+ qubits needs an all-to-all device
-        gates.append(_gate(name, where))
+        gates.append(_gate(name, params, where))
     config: dict[str, Any] = {
         "backend_name": device.name,
         "backend_version": _VERSION,
@@ -86,8 +108,19 @@ def configuration(device: Any) -> dict[str, Any]:
         },
     }
     if device.properties.get("dt"):
-        config["dt"] = float(device.properties["dt"])
+        config["dt"] = float(device.properties["dt"]) * 1e9  # IBM writes dt in ns
     return config
+
+
+#: Calibration keys (SI units) -> the unit IBM's properties use (the client reads only
+#: SI-prefixed units: ``us``, ``GHz``, ``ns``, no unit for probabilities).
+_QUBIT_UNITS = (
+    ("T1", 1e6, "us"),
+    ("T2", 1e6, "us"),
+    ("frequency", 1e-9, "GHz"),
+    ("readout_error", 1.0, ""),
+    ("readout_length", 1e9, "ns"),
+)
 
 
 def _value(name: str, value: float, unit: str, date: str) -> dict[str, Any]:
@@ -102,12 +135,11 @@ def properties(device: Any) -> dict[str, Any]:
     date = calibration.get("last_update") or iso_utc(0.0)
     qubits = []
     for qubit in calibration["qubits"]:
-        row = []
-        for key, unit in (("T1", "s"), ("T2", "s"), ("frequency", "Hz")):
-            if qubit.get(key) is not None:
-                row.append(_value(key, qubit[key], unit, date))
-        if qubit.get("readout_error") is not None:
-            row.append(_value("readout_error", qubit["readout_error"], "", date))
+        row = [
+            _value(key, qubit[key] * scale, unit, date)
+            for key, scale, unit in _QUBIT_UNITS
+            if qubit.get(key) is not None
+        ]
         qubits.append(row)
     gates = []
     for gate in calibration["gates"]:
@@ -115,7 +147,7 @@ def properties(device: Any) -> dict[str, Any]:
         if gate.get("error") is not None:
             params.append(_value("gate_error", gate["error"], "", date))
         if gate.get("duration") is not None:
-            params.append(_value("gate_length", gate["duration"], "s", date))
+            params.append(_value("gate_length", gate["duration"] * 1e9, "ns", date))
         gates.append({"gate": gate["gate"], "qubits": gate["qubits"], "parameters": params})
     return {
         "backend_name": device.name,
@@ -140,12 +172,22 @@ def status(runtime: Any, device: Any) -> dict[str, Any]:
 
 @ibm_endpoint
 async def list_backends(request: Request, ctx: IBMContext) -> Response:
-    """GET /backends: every device of the runtime."""
-    devices = [
-        {"name": d.name, "qubits": d.num_qubits, "simulator": d.simulator, "status": "online"}
-        for d in ctx.runtime.devices()
-    ]
-    return json_answer({"devices": devices})
+    """GET /backends: every device of the runtime, online, with its queue length (the
+    client's ``least_busy`` reads ``status.name`` and ``queue_length``)."""
+
+    def listed() -> list[dict[str, Any]]:
+        return [
+            {
+                "name": d.name,
+                "qubits": d.num_qubits,
+                "simulator": d.simulator,
+                "status": {"name": "online", "reason": "available"},
+                "queue_length": ctx.runtime.pending_jobs(d.name),
+            }
+            for d in ctx.runtime.devices()
+        ]
+
+    return json_answer({"devices": await ctx.blocking(listed)})
 
 
 @ibm_endpoint

@@ -17,12 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from qiskit_ibm_runtime.exceptions import IBMInputValueError
+from qiskit_ibm_runtime.results import QuantumProgramResult
 from qiskit_ibm_runtime.utils.json import RuntimeDecoder, RuntimeEncoder
 
 from ...errors import InputError
 from ...qiskit._decoding import METADATA_KEY, decoding_from_metadata
 from ...qiskit._ibm_inputs import request_from_ibm
 from ...qiskit._translations import TranslationCache
+from .program_results import quantum_program_result_text
 
 __all__ = ["Submission", "decode_body", "encode_result", "submission"]
 
@@ -85,7 +87,11 @@ def submission(body: dict[str, Any], params_text: str) -> Submission:
 
 
 def encode_result(record: Any, raw: Any) -> str:
-    """The result text of a done job, as the client's result decoders read it."""
+    """The result text of a done job, as the client's result decoders read it: the
+    ``RuntimeEncoder`` JSON of a ``PrimitiveResult``, or for an ``executor`` job the
+    executor schema's JSON (:mod:`.program_results`)."""
     decoding = decoding_from_metadata(record.metadata or {})
     result = raw if decoding is None else decoding.decode(raw)
+    if isinstance(result, QuantumProgramResult):
+        return quantum_program_result_text(result)
     return json.dumps(result, cls=RuntimeEncoder)

@@ -31,6 +31,7 @@ from ...errors import InputError, InvalidJobStateError, JobNotFoundError
 from ..inputs import read_body
 from .endpoint import IBMContext, MissingExtra, ibm_endpoint, json_answer
 from .records import iso_utc, job_json, job_metrics, program_of
+from .sessions import visible_session
 
 __all__ = ["codec", "routes"]
 
@@ -82,6 +83,8 @@ def _submit(ctx: IBMContext, raw: bytes) -> dict[str, Any]:
     if session_id is not None and not isinstance(session_id, str):
         raise InputError(f"field 'session_id' must be a string, got {session_id!r}")
     ctx.runtime.device(backend)  # an unknown backend is named before the params are decoded
+    if session_id is not None:
+        visible_session(ctx, session_id)  # and so is an unknown session
     principal, queued = ctx.principal, ctx.state.queued
     queued.reserve(principal.user)
     try:

@@ -23,7 +23,7 @@ from .endpoint import IBMContext, ibm_endpoint, json_answer
 from .identity import instance_of_crn
 from .records import session_json
 
-__all__ = ["routes"]
+__all__ = ["routes", "visible_session"]
 
 _MODES = {"dedicated": SessionMode.DEDICATED, "batch": SessionMode.BATCH}
 
@@ -39,7 +39,12 @@ async def _object(request: Request, ctx: IBMContext) -> dict[str, Any]:
     return body
 
 
-def _visible(ctx: IBMContext, session_id: str) -> Any:
+def visible_session(ctx: IBMContext, session_id: str) -> Any:
+    """The record of session ``session_id`` if the caller may see it.
+
+    Raises:
+        SessionNotFoundError: unknown, or another user's (the same answer).
+    """
     try:
         record = ctx.runtime.session(session_id)
     except SessionNotFoundError:
@@ -82,7 +87,7 @@ async def create_session(request: Request, ctx: IBMContext) -> Response:
 
 
 def _details(ctx: IBMContext, session_id: str) -> dict[str, Any]:
-    return session_json(_visible(ctx, session_id), ctx.runtime.clock.now())
+    return session_json(visible_session(ctx, session_id), ctx.runtime.clock.now())
 
 
 @ibm_endpoint
@@ -94,7 +99,7 @@ async def session_details(request: Request, ctx: IBMContext) -> Response:
 def _close(ctx: IBMContext, session_id: str, body: dict[str, Any]) -> None:
     if body.get("accepting_jobs") is not False:
         raise InputError("only {'accepting_jobs': false} (close the session) may be patched")
-    _visible(ctx, session_id)
+    visible_session(ctx, session_id)
     ctx.runtime.close_session(session_id)
 
 
@@ -107,7 +112,7 @@ async def close_session(request: Request, ctx: IBMContext) -> Response:
 
 
 def _cancel(ctx: IBMContext, session_id: str) -> None:
-    _visible(ctx, session_id)
+    visible_session(ctx, session_id)
     ctx.runtime.cancel_session(session_id)
 
 

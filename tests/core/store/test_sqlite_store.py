@@ -297,3 +297,23 @@ def test_process_liveness(tmp_path: Any) -> None:
     remote = ProcessRecord("y", 1, "another-host", "", 0.0, heartbeat=1000.0)
     assert is_process_alive(remote, now=1050.0)
     assert not is_process_alive(remote, now=1000.0 + 10_000)
+
+
+def test_metadata_holding_numpy_arrays_is_updated_and_read_back(tmp_path: Path) -> None:
+    """Job metadata with arrays (a Qiskit executor's passthrough data) does not stop a
+    write-behind update: arrays have no single truth value to compare."""
+    store = SQLiteStore(str(tmp_path / "store.sqlite3"))
+    try:
+        data = {"passthrough": {"coeffs": np.array([0.5, -1.0])}}
+        record = JobRecord("j1", "sampler", "dev", JobStatus.QUEUED, 1.0, metadata=data)
+        store.add_job(record, "{}")
+        running = record.replace(status=JobStatus.RUNNING, started_at=2.0)
+        assert store.update_job(running)
+        done = running.replace(status=JobStatus.DONE, finished_at=3.0)
+        assert store.update_job(done, result="{}")
+        store.flush()
+        got = store.get_job("j1")
+        assert got.status is JobStatus.DONE
+        assert np.array_equal(got.metadata["passthrough"]["coeffs"], [0.5, -1.0])
+    finally:
+        store.close()
