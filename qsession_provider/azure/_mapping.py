@@ -26,9 +26,10 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any, TypeVar
 
+from ..core.dialect_words import azure_status
 from ..core.job import JobErrorCode, JobRecord
 from ..core.job import JobStatus as CoreJobStatus
-from ..core.session import CloseReason, FailurePolicy, SessionRecord, SessionState
+from ..core.session import FailurePolicy, SessionRecord
 from ._models import JobDetails, SessionDetails, WorkspaceItemError
 from .enums import JobStatus, Priority, SessionJobFailurePolicy, SessionStatus
 
@@ -80,11 +81,6 @@ _CORE_STATUS = {
 }
 E = TypeVar("E", bound=Enum)
 
-_FAILED_REASONS = frozenset(
-    {CloseReason.JOB_FAILED, CloseReason.CANCELLED, CloseReason.ROOT_JOB_CANCELLED}
-)
-_UNATTENDED_REASONS = frozenset({CloseReason.SHUTDOWN, CloseReason.OWNER_EXITED})
-
 
 def job_status(status: CoreJobStatus) -> JobStatus:
     """The Azure status of a core job status."""
@@ -118,19 +114,9 @@ def core_statuses(status: Any) -> frozenset[CoreJobStatus] | None:
 
 
 def session_status(record: SessionRecord) -> SessionStatus:
-    """The Azure status of an opened session (see the module docstring)."""
-    if record.state is not SessionState.CLOSED:
-        return SessionStatus.FAILURE_S_ if record.failed else SessionStatus.WAITING
-    reason = record.close_reason
-    if record.timed_out:
-        return SessionStatus.TIMED_OUT
-    if reason in _UNATTENDED_REASONS and not any(
-        state is SessionState.DRAINING for state, _ in record.timestamps
-    ):
-        return SessionStatus.TIMED_OUT
-    if record.failed or reason in _FAILED_REASONS:
-        return SessionStatus.FAILED
-    return SessionStatus.SUCCEEDED
+    """The Azure status of an opened session (see the module docstring; the rule lives in
+    :func:`qsession_provider.core.dialect_words.azure_status`, shared with the dashboard)."""
+    return SessionStatus(azure_status(record))
 
 
 def failure_policy(value: Any) -> SessionJobFailurePolicy:

@@ -1,9 +1,9 @@
-"""How each dialect names a session's and a job's state, for readers that load no face.
+"""How each dialect names a session's and a job's state: one table, readable without a face.
 
-The faces own their dialects (``qiskit/session.py``, ``azure/_mapping.py``); the server's
-dashboard and the CLI show both words without loading a face, through this table. The
-IBM words follow the table of :mod:`qsession_provider.core.session`; the Azure words follow
-``azure/_mapping.py`` (``tests/core/test_dialect_words.py`` checks that they agree).
+The Qiskit face's ``Session.details()`` (``qiskit/session.py``) and the Azure face's session
+status (``azure/_mapping.py``) come from here, and so do the words the server's dashboard
+and the CLI show, which load no face. ``tests/core/test_dialect_words.py`` checks them
+against the faces' enums and the IBM table of :mod:`qsession_provider.core.session`.
 """
 
 from __future__ import annotations

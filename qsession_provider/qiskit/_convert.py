@@ -7,15 +7,9 @@ from typing import Any
 
 from qiskit_ibm_runtime.exceptions import IBMInputValueError
 
+from ..core.dialect_words import iso_utc
+
 __all__ = ["check_job_tags", "iso_utc", "local_datetime", "to_timestamp"]
-
-
-def iso_utc(when: float | None) -> str | None:
-    """POSIX seconds as the runtime API writes them (``2025-01-01T00:00:00.000Z``), or None."""
-    if when is None:
-        return None
-    stamp = datetime.fromtimestamp(when, tz=timezone.utc).isoformat(timespec="milliseconds")
-    return stamp.replace("+00:00", "Z")
 
 
 def local_datetime(when: float | None) -> datetime | None:

@@ -40,9 +40,9 @@ from qiskit_ibm_runtime.session import Session as IBMSession
 
 from ..client.api import RuntimeAPI
 from ..client.handles import Handle
+from ..core.dialect_words import ibm_details
 from ..core.session import SessionMode, SessionRecord, SessionState
 from ..errors import PlanError, SessionClosedError
-from ._convert import iso_utc
 from ._errors import SESSION_CLOSED, ibm_errors
 from ._ibm_inputs import request_from_ibm
 from ._requests import JobRequest
@@ -54,38 +54,9 @@ from .service import QiskitRuntimeService
 
 __all__ = ["Batch", "Session", "session_details"]
 
-_STATES = {
-    SessionState.OPEN: "open",
-    SessionState.ACTIVE: "active",
-    SessionState.INACTIVE: "inactive",
-    SessionState.DRAINING: "pending_closed",
-    SessionState.CLOSED: "closed",
-}
-
-
-def session_details(record: SessionRecord, now: float) -> dict[str, Any]:
-    """The 15 keys of qiskit-ibm-runtime's ``Session.details()`` for a core session record."""
-    dedicated = record.mode is SessionMode.DEDICATED
-    return {
-        "id": record.id,
-        "backend_name": record.device,
-        "interactive_timeout": record.interactive_ttl if dedicated else None,
-        "max_time": record.max_ttl,
-        "active_timeout": record.active_ttl if record.active_ttl is not None else record.max_ttl,
-        "state": _STATES[record.state],
-        "accepting_jobs": record.accepting_jobs,
-        "last_job_started": iso_utc(record.last_job_started),
-        "last_job_completed": iso_utc(record.last_job_completed),
-        "started_at": iso_utc(record.started_at),
-        "closed_at": iso_utc(record.closed_at),
-        "activated_at": iso_utc(record.activated_at),
-        "mode": record.mode.value,
-        "usage_time": record.usage(now),
-        "timestamps": [
-            {"status": _STATES[state], "timestamp": iso_utc(when)}
-            for state, when in record.timestamps
-        ],
-    }
+#: The 15 keys of qiskit-ibm-runtime's ``Session.details()`` for a core session record at a
+#: time (one table for the face, the server's IBM API and the dashboard).
+session_details = ibm_details
 
 
 class Session(Handle, IBMSession):
