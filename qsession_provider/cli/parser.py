@@ -15,7 +15,9 @@ _STATES = ["open", "active", "inactive", "draining", "closed"]
 def _where(parser: argparse.ArgumentParser, *, remote: bool = True) -> None:
     """``--store`` (and ``--url``/``--token``) after the command too; given before it, the
     value stays unless given again."""
-    parser.add_argument("--store", default=argparse.SUPPRESS, help="store file")
+    parser.add_argument(
+        "--store", default=argparse.SUPPRESS, help="store file or postgresql:// URL"
+    )
     if remote:
         parser.add_argument("--url", default=argparse.SUPPRESS, help="server URL")
         parser.add_argument("--token", default=argparse.SUPPRESS, help="token for --url")
@@ -42,7 +44,9 @@ def build_parser(doc: str) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--store", default=None, help="store file (default: $QSESSION_STORE or the data dir)"
+        "--store",
+        default=None,
+        help="store file or postgresql:// URL (default: $QSESSION_STORE or the data dir)",
     )
     parser.add_argument("--url", default=None, help="a server's URL (default: $QSESSION_URL)")
     parser.add_argument("--token", default=None, help="token for --url ($QSESSION_TOKEN)")
