@@ -7,7 +7,8 @@ Inside:
 - :mod:`.scheduler`: per-device queues and slots, the choice of the next job
   (:mod:`.queues`, :mod:`.policies`);
 - :mod:`.execution`: computing started jobs (inline, on the executor, run-on-wait) and
-  ending them on time; :mod:`.executors`: where payloads are computed;
+  ending them on time; :mod:`.executors`: where payloads are computed (a thread pool;
+  :mod:`.dask_executor`: a Dask cluster's workers);
 - :mod:`.transitions`: job state changes, their store writes, releasing waiters;
 - :mod:`.session_rules`: what job events, timers and user actions do to a session;
   :mod:`.live_session`: a session's mutable side while this runtime owns it;
@@ -18,12 +19,14 @@ Inside:
 
 from __future__ import annotations
 
+from .dask_executor import DaskExecutor
 from .events import RuntimeListener
 from .executors import Executor, InlineExecutor, ThreadExecutor
 from .policies import FairSharePolicy, SchedulingPolicy
 from .runtime import Runtime
 
 __all__ = [
+    "DaskExecutor",
     "Executor",
     "FairSharePolicy",
     "InlineExecutor",
