@@ -12,19 +12,26 @@ state per pending split is held at once, under the memory guard), and
 :func:`mixed_expectations` sums the observables' values over them: the expectation value in
 the mixed state the circuit leaves. A measurement nothing reads later is the same
 non-selective measurement (:func:`measured_at_end` finds those the compiler deferred).
+
+Classical operations (:mod:`qsession_provider.core.ir.classical`) run on each branch's
+record: a store evaluates its expression once per branch (all the branch's shots share the
+record) and writes the result; at a loop's end (:class:`~.compiler.JumpStep`) the branches
+whose record says so go back to the loop's start, each counting its turns against the
+loop's limit (over it: an error naming it). No step loops over shots.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 
 import numpy as np
 
 from ..core.ir.circuit import Barrier, Circuit, Condition, Measure
-from ..errors import ResourceTooLargeError
-from .compiler import CompiledCircuit
+from ..core.ir.classical import ClassicalStore
+from ..errors import InvalidCircuitError, ResourceTooLargeError
+from .compiler import CompiledCircuit, CompiledStep, JumpStep
 from .expectation import PauliTable
 from .memory import StateMemory
 from .plan import Plan
@@ -49,11 +56,16 @@ _X = np.array([[0, 1], [1, 0]], dtype=np.complex128)
 
 @dataclass
 class Branch:
-    """A set of shots that share one state and one classical record."""
+    """A set of shots that share one state and one classical record.
+
+    ``loops`` counts, per loop id, the times these shots went back to the loop's start
+    since they entered it.
+    """
 
     state: np.ndarray
     shots: int
     bits: dict[tuple[str, int], int]
+    loops: dict[int, int] = field(default_factory=dict)
 
 
 def run_branches(
@@ -68,30 +80,93 @@ def run_branches(
 
     ``values`` maps parameter names to numbers, or is an array in ``compiled.parameters``
     order. Returns the final branches (their shot counts add up to ``shots``).
+
+    Branches move through the segments together; at a loop's end those that go back wait
+    apart, and the group furthest behind always runs first, so the others wait for it and
+    join it again where they stand (a circuit without loops runs as one group).
+
+    Raises:
+        InvalidCircuitError: shots would run a loop beyond its iteration limit.
     """
     if isinstance(values, np.ndarray):  # conditioned gates bind one by one, by name
         values = dict(zip(compiled.parameters, values.tolist()))
-    branches = [Branch(memory.zero_state(compiled.width), shots, {})]
-    for segment in compiled.segments:
-        if isinstance(segment, Plan):
-            for b in branches:
-                segment.run(kernel, b.state, values)
-            continue
-        next_branches: list[Branch] = []
-        for i, b in enumerate(branches):
-            if segment.condition is not None and not condition_holds(
-                segment.condition, b.bits, compiled.registers
-            ):
-                next_branches.append(b)
-            elif isinstance(segment, GateStep):
-                segment.apply(kernel, b.state, values)
-                next_branches.append(b)
+    segments = compiled.segments
+    waiting: dict[int, list[Branch]] = {0: [Branch(memory.zero_state(compiled.width), shots, {})]}
+    done: list[Branch] = []
+    while waiting:
+        index = min(waiting)
+        group = waiting.pop(index)
+        while index < len(segments) and group:
+            parked = sum(len(g) for g in waiting.values())
+            segment = segments[index]
+            if isinstance(segment, JumpStep):
+                back = _jump(segment, group, compiled.registers)
+                if back:
+                    waiting.setdefault(segment.target, []).extend(back)
+                index += 1
+                if back:  # the group that went back is behind: it runs first
+                    waiting.setdefault(index, []).extend(group)
+                    break
             else:
-                # States held now: those already split, and those still to split (b's too).
-                held = len(next_branches) + len(branches) - i
-                next_branches.extend(_split(compiled, b, segment, rng, held, kernel, memory))
-        branches = next_branches
-    return branches
+                group = _step(compiled, segment, group, values, rng, kernel, memory, parked)
+                index += 1
+            group.extend(waiting.pop(index, ()))
+        else:
+            done.extend(group)
+    return done
+
+
+def _step(
+    compiled: CompiledCircuit,
+    segment: Plan | CompiledStep,
+    branches: list[Branch],
+    values: Mapping[str, float],
+    rng: np.random.Generator,
+    kernel: ModuleType,
+    memory: StateMemory,
+    parked: int,
+) -> list[Branch]:
+    """Run one segment on ``branches``; ``parked``: states held by branches waiting elsewhere."""
+    if isinstance(segment, Plan):
+        for b in branches:
+            segment.run(kernel, b.state, values)
+        return branches
+    next_branches: list[Branch] = []
+    for i, b in enumerate(branches):
+        if segment.condition is not None and not condition_holds(
+            segment.condition, b.bits, compiled.registers
+        ):
+            next_branches.append(b)
+        elif isinstance(segment, GateStep):
+            segment.apply(kernel, b.state, values)
+            next_branches.append(b)
+        elif isinstance(segment, ClassicalStore):
+            segment.run(b.bits)  # each branch owns its record (copied at splits)
+            next_branches.append(b)
+        else:
+            assert isinstance(segment, (MeasureStep, ResetStep))
+            # States held now: those already split, and those still to split (b's too).
+            held = parked + len(next_branches) + len(branches) - i
+            next_branches.extend(_split(compiled, b, segment, rng, held, kernel, memory))
+    return next_branches
+
+
+def _jump(step: JumpStep, branches: list[Branch], registers: Mapping[str, int]) -> list[Branch]:
+    """Take out of ``branches`` (in place) those that go back at the loop's end ``step``."""
+    back: list[Branch] = []
+    stay: list[Branch] = []
+    for b in branches:
+        if condition_holds(step.condition, b.bits, registers):
+            count = b.loops.get(step.loop, 0) + 1
+            if count >= step.limit:
+                raise InvalidCircuitError(step.message)
+            b.loops[step.loop] = count
+            back.append(b)
+        else:
+            b.loops.pop(step.loop, None)  # left the loop: a later entry counts afresh
+            stay.append(b)
+    branches[:] = stay
+    return back
 
 
 def _split(
@@ -126,11 +201,12 @@ def _split(
         if position is not None and 0.0 < p1 < 1.0:
             kernel.collapse(state, position, outcome, True)
         bits = dict(branch.bits)
+        loops = dict(branch.loops)
         if isinstance(step, MeasureStep):
             bits[(step.register, step.bit)] = outcome
         elif outcome == 1 and position is not None:
             kernel.apply_matrix(state, (position,), _X, (), -1)
-        result.append(Branch(state, count, bits))
+        result.append(Branch(state, count, bits, loops))
     return result
 
 
@@ -158,7 +234,11 @@ def weighted_outcomes(
 
     Depth first: at each measurement or reset with two possible outcomes the 1 branch is
     set aside (a copy of the state) and the 0 branch goes on, so at most one state per
-    pending split is held. Each state is yielded once and not used again here. The
+    pending split is held. An outcome whose probability (given its branch, or overall) is
+    below ``1e-14`` is not enumerated: the branch takes the likelier one (a loop that repeats
+    until a measurement succeeds is enumerated for some 47 halvings; its remaining branch
+    weighs less than ``1e-14`` and is not held to the loop's iteration limit).
+    Each state is yielded once and not used again here. The
     probabilities add up to 1 (less the outcomes dropped as below ``1e-14``).
 
     Raises:
@@ -168,15 +248,27 @@ def weighted_outcomes(
     if isinstance(values, np.ndarray):  # conditioned gates bind one by one, by name
         values = dict(zip(compiled.parameters, values.tolist()))
     segments = compiled.segments
-    pending: list[tuple[int, np.ndarray, float, dict[tuple[str, int], int]]] = [
-        (0, memory.zero_state(compiled.width), 1.0, {})
+    pending: list[tuple[int, np.ndarray, float, dict[tuple[str, int], int], dict[int, int]]] = [
+        (0, memory.zero_state(compiled.width), 1.0, {}, {})
     ]
     count = 0
     while pending:
-        index, state, weight, bits = pending.pop()
+        index, state, weight, bits, loops = pending.pop()
         while index < len(segments):
             segment = segments[index]
             index += 1
+            if isinstance(segment, JumpStep):
+                if not condition_holds(segment.condition, bits, compiled.registers):
+                    loops = {k: v for k, v in loops.items() if k != segment.loop}
+                    continue
+                if weight <= _NEGLIGIBLE:  # a loop's negligible tail: not enumerated further
+                    break
+                turns = loops.get(segment.loop, 0) + 1
+                if turns >= segment.limit:
+                    raise InvalidCircuitError(segment.message)
+                loops = {**loops, segment.loop: turns}
+                index = segment.target
+                continue
             if isinstance(segment, Plan):
                 segment.run(kernel, state, values)
                 continue
@@ -187,11 +279,15 @@ def weighted_outcomes(
             if isinstance(segment, GateStep):
                 segment.apply(kernel, state, values)
                 continue
+            if isinstance(segment, ClassicalStore):
+                bits = dict(bits)  # records may be shared with pending outcomes
+                segment.run(bits)
+                continue
             position = segment.position
             p1 = 0.0
             if position is not None:
                 p1 = min(max(float(kernel.measure_probability(state, position)), 0.0), 1.0)
-            if _NEGLIGIBLE < p1 < 1.0 - _NEGLIGIBLE:
+            if _NEGLIGIBLE < p1 < 1.0 - _NEGLIGIBLE and weight * min(p1, 1.0 - p1) > _NEGLIGIBLE:
                 memory.check(
                     compiled.width,
                     f"exact expectation values ({len(pending) + 2} outcome branches held at once)",
@@ -199,19 +295,22 @@ def weighted_outcomes(
                 )
                 other = state.copy()
                 ones = _settle(segment, other, 1, p1, bits, kernel)
-                pending.append((index, other, weight * p1, ones))
+                pending.append((index, other, weight * p1, ones, loops))
                 weight *= 1.0 - p1
                 bits = _settle(segment, state, 0, p1, bits, kernel)
             else:
-                bits = _settle(segment, state, int(p1 >= 0.5), p1, bits, kernel)
-        count += 1
-        if count > limit:
-            raise ResourceTooLargeError(
-                f"exact expectation values enumerate every outcome of the circuit's mid-circuit "
-                f"measurements and resets, and this circuit has more than {limit}; "
-                "use the sampler, or fewer mid-circuit operations"
-            )
-        yield weight, state
+                outcome = int(p1 >= 0.5)
+                weight *= p1 if outcome else 1.0 - p1
+                bits = _settle(segment, state, outcome, p1, bits, kernel)
+        else:
+            count += 1
+            if count > limit:
+                raise ResourceTooLargeError(
+                    f"exact expectation values enumerate every outcome of the circuit's "
+                    f"mid-circuit measurements and resets, and this circuit has more than "
+                    f"{limit}; use the sampler, or fewer mid-circuit operations"
+                )
+            yield weight, state
 
 
 def _settle(

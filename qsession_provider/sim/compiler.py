@@ -5,7 +5,8 @@ simulated on 5), renumbers the rest, classifies each gate as dense or diagonal, 
 every constant matrix, and decides which measurements can be deferred to one sampling pass
 at the end. Each run of unconditioned gates becomes a :class:`~.plan.Plan` (SWAP gates
 relabelled away, gates fused and tiled: :mod:`.plan`); measurements that cannot be deferred,
-resets and conditioned gates stay single steps (:mod:`.steps`), run by per-shot branches.
+resets, conditioned gates and classical operations (stores, loop-limit checks) stay single
+steps (:mod:`.steps`), run by per-shot branches.
 """
 
 from __future__ import annotations
@@ -16,14 +17,32 @@ from typing import Any
 
 import numpy as np
 
-from ..core.ir.circuit import Barrier, Circuit, Gate, Measure, Reset
+from ..core.ir.circuit import Barrier, Circuit, Condition, Gate, Measure, Reset
+from ..core.ir.classical import ClassicalStore, LoopEnd, LoopStart
 from ..core.ir.gates import gate_spec
 from ..core.ir.params import ParamExpr
 from .fusion_policy import FusionOptions
 from .plan import Plan, build_plan
 from .steps import KIND_DENSE, KIND_DIAGONAL, GateStep, MeasureStep, ResetStep, Step
 
-__all__ = ["CompiledCircuit", "compile_circuit"]
+__all__ = ["CompiledCircuit", "CompiledStep", "JumpStep", "compile_circuit"]
+
+
+@dataclass(frozen=True)
+class JumpStep:
+    """The end of a loop: branches whose record satisfies ``condition`` go back to segment
+    ``target`` (the loop's first), at most ``limit - 1`` times per entry into the loop."""
+
+    loop: int
+    target: int
+    limit: int
+    condition: Condition
+    message: str
+
+
+#: A single step of a compiled circuit: a gate, measure or reset step, a classical store of
+#: the IR (run as it is on each branch's record), or a loop's jump back.
+CompiledStep = Step | ClassicalStore | JumpStep
 
 
 @dataclass
@@ -48,8 +67,8 @@ class CompiledCircuit:
     num_qubits: int
     active: tuple[int, ...]
     positions: dict[int, int]
-    steps: list[Step]
-    segments: list[Plan | Step]
+    steps: list[CompiledStep]
+    segments: list[Plan | CompiledStep]
     terminal: list[tuple[int | None, str, int]]
     registers: dict[str, int]
     branching: bool
@@ -85,8 +104,8 @@ def _deferrable(circuit: Circuit) -> list[bool]:
             flags[i] = (
                 op.condition is None and op.qubit not in later_touched and not later_conditional
             )
-        if op.condition is not None:
-            later_conditional = True
+        if op.condition is not None or isinstance(op, (ClassicalStore, LoopEnd)):
+            later_conditional = True  # something later reads the classical record
         later_touched.update(op.all_qubits)
     return flags
 
@@ -112,7 +131,7 @@ def _gate_step(op: Gate, positions: Mapping[int, int]) -> GateStep:
     return GateStep(kind, targets, controls, ctrl_state, None, op.name, op.params, op.condition)
 
 
-def _fill_constants(steps: list[Step]) -> None:
+def _fill_constants(steps: list[CompiledStep]) -> None:
     """Give every gate without free parameters its matrix, one vectorised call per gate name."""
     groups: dict[tuple[str, int], list[int]] = {}
     for i, s in enumerate(steps):
@@ -150,7 +169,8 @@ def compile_circuit(circuit: Circuit, *, options: FusionOptions | None = None) -
         if isinstance(op, Measure):
             last_writer[(op.register, op.bit)] = i
 
-    steps: list[Step] = []
+    steps: list[CompiledStep] = []
+    markers: dict[int, list[LoopStart | LoopEnd]] = {}  # loop markers before steps[i]
     terminal: list[tuple[int | None, str, int]] = []
     for i, op in enumerate(circuit.operations):
         if isinstance(op, Barrier):
@@ -159,6 +179,10 @@ def compile_circuit(circuit: Circuit, *, options: FusionOptions | None = None) -
             steps.append(_gate_step(op, positions))
         elif isinstance(op, Reset):
             steps.append(ResetStep(positions[op.qubit], op.condition))
+        elif isinstance(op, ClassicalStore):
+            steps.append(op)  # run as it is on each branch's record (sim/branches.py)
+        elif isinstance(op, (LoopStart, LoopEnd)):
+            markers[len(steps)] = markers.get(len(steps), []) + [op]
         elif deferrable[i]:
             if last_writer[(op.register, op.bit)] == i:
                 terminal.append((positions.get(op.qubit), op.register, op.bit))
@@ -166,18 +190,39 @@ def compile_circuit(circuit: Circuit, *, options: FusionOptions | None = None) -
             steps.append(MeasureStep(positions.get(op.qubit), op.register, op.bit, op.condition))
     _fill_constants(steps)
 
-    segments: list[Plan | Step] = []
+    segments: list[Plan | CompiledStep] = []
     run: list[GateStep] = []
-    for step in steps:
+    starts: dict[int, int] = {}  # loop id -> its first segment
+
+    def flush() -> None:
+        if run:
+            segments.append(build_plan(run, len(active), options, circuit.parameters))
+            run.clear()
+
+    for i in range(len(steps) + 1):
+        for marker in markers.get(i, ()):
+            flush()  # a loop's bounds are segment bounds
+            if isinstance(marker, LoopStart):
+                starts[marker.loop] = len(segments)
+            else:
+                segments.append(
+                    JumpStep(
+                        marker.loop,
+                        starts[marker.loop],
+                        marker.limit,
+                        marker.condition,
+                        marker.message,
+                    )
+                )
+        if i == len(steps):
+            break
+        step = steps[i]
         if isinstance(step, GateStep) and step.condition is None:
             run.append(step)
             continue
-        if run:
-            segments.append(build_plan(run, len(active), options, circuit.parameters))
-            run = []
+        flush()
         segments.append(step)
-    if run:
-        segments.append(build_plan(run, len(active), options, circuit.parameters))
+    flush()
 
     branching = any(not isinstance(s, Plan) for s in segments)
     return CompiledCircuit(

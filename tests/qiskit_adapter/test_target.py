@@ -12,7 +12,7 @@ pytest.importorskip("qiskit_ibm_runtime")
 
 from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister  # noqa: E402
 from qiskit.circuit.library import get_standard_gate_name_mapping  # noqa: E402
-from qiskit.transpiler import TranspilerError, generate_preset_pass_manager  # noqa: E402
+from qiskit.transpiler import generate_preset_pass_manager  # noqa: E402
 
 from qsession_provider.core.device import Device  # noqa: E402
 from qsession_provider.errors import InputError  # noqa: E402
@@ -23,7 +23,18 @@ from qsession_provider.plugins.builtin import (  # noqa: E402
 )
 from qsession_provider.qiskit.target import device_target, simulator_gate_names  # noqa: E402
 
-QPU_EXTRAS = {"measure", "reset", "delay", "if_else", "box"}
+QPU_EXTRAS = {
+    "measure",
+    "reset",
+    "delay",
+    "if_else",
+    "switch_case",
+    "for_loop",
+    "while_loop",
+    "break_loop",
+    "continue_loop",
+    "box",
+}
 
 
 def _noop(program_id: str, payload: Any) -> Any:
@@ -126,7 +137,7 @@ def test_bad_device_gates_are_named() -> None:
         device_target(Device("c3", 3, _noop, basis_gates=("ccx",), coupling_map=((0, 1), (1, 2))))
 
 
-def test_control_flow_the_engine_runs_transpiles_and_loops_are_refused() -> None:
+def test_control_flow_the_engine_runs_transpiles() -> None:
     target = device_target(falcon_27_device())
     qr, cr = QuantumRegister(2), ClassicalRegister(2)
     qc = QuantumCircuit(qr, cr)
@@ -140,5 +151,9 @@ def test_control_flow_the_engine_runs_transpiles_and_loops_are_refused() -> None
     loop = QuantumCircuit(1, 1)
     with loop.for_loop(range(2)):
         loop.x(0)
-    with pytest.raises(TranspilerError):
-        generate_preset_pass_manager(target=target, optimization_level=1).run(loop)
+    loop.measure(0, 0)
+    with loop.while_loop((loop.clbits[0], 1)):
+        loop.h(0)
+        loop.measure(0, 0)
+    out = generate_preset_pass_manager(target=target, optimization_level=1).run(loop)
+    assert {"for_loop", "while_loop"} <= set(out.count_ops())

@@ -8,7 +8,11 @@ enough (:mod:`.evolution`), a ``StatePreparation`` on qubits in ``|0>`` exact de
 expanded through its ``definition``. A reset of a qubit known to be in ``|0>`` (nothing has
 touched it yet, or it was just reset) is the identity and is left out.
 Classical bits keep their register names; bits that belong to no register are gathered, in
-circuit order, into one synthetic register (see :data:`LOOSE_CLBITS_REGISTER`).
+circuit order, into one synthetic register (see :data:`LOOSE_CLBITS_REGISTER`). Control flow
+(``if_else``, ``switch_case``, loops, ``break``/``continue``), classical expressions and
+``store`` are flattened into conditioned operations and classical stores
+(:mod:`.control_flow`); IBM's named ``measure_2`` / ``reset_2`` / ``measure_reset`` are a
+measurement, a reset, and both.
 """
 
 from __future__ import annotations
@@ -19,13 +23,13 @@ from typing import Any
 from qiskit.circuit import (
     AnnotatedOperation,
     Barrier,
-    BoxOp,
+    BreakLoopOp,
+    ContinueLoopOp,
     ControlFlowOp,
     ControlledGate,
     ControlModifier,
     Delay,
     Gate,
-    IfElseOp,
     Instruction,
     InverseModifier,
     Measure,
@@ -47,7 +51,8 @@ from ...core.ir.circuit import Circuit
 from ...errors import InvalidCircuitError
 from ..context import TOP, CircuitBuilder, Context
 from ..state_prep import Block, ZeroQubits
-from .classical import LOOSE_CLBITS_REGISTER, Locations, clbit_locations, condition_for
+from .classical import LOOSE_CLBITS_REGISTER, ClassicalBits, Locations, clbit_locations
+from .control_flow import ControlFlow
 from .evolution import exact_evolution
 from .gatemap import PLAIN_CLASSES, STANDARD, constant_matrix, permutation_swaps
 from .observables import sparse_pauli_to_sum
@@ -59,12 +64,13 @@ __all__ = ["LOOSE_CLBITS_REGISTER", "circuit_to_ir", "sparse_pauli_to_sum"]
 _MAX_DEPTH = 64
 
 
-class _Translator(CircuitBuilder):
+class _Translator(ControlFlow, CircuitBuilder):
     """Accumulates the operations of one circuit translation."""
 
     def __init__(self, registers: Mapping[str, int]) -> None:
-        super().__init__()
-        self.registers = registers
+        CircuitBuilder.__init__(self)
+        ControlFlow.__init__(self)
+        self.classical = ClassicalBits(registers)
         self.param = ParamConverter()
         self.known_zero = ZeroQubits(self.ops)
 
@@ -83,6 +89,8 @@ class _Translator(CircuitBuilder):
                 f"instruction definitions nest deeper than {_MAX_DEPTH} levels"
             )
         for inst in circuit.data:
+            if self.block_ended:  # after a break/continue: the rest is never reached
+                break
             qubits = tuple(qmap[q] for q in inst.qubits)
             if inst.is_standard_gate():
                 entry = STANDARD.get(inst.name)
@@ -105,13 +113,14 @@ class _Translator(CircuitBuilder):
     ) -> None:
         """Translate one instruction that is not a library gate on the fast path."""
         name = op.name
-        if isinstance(op, ControlFlowOp):
-            if isinstance(op, IfElseOp):
-                self.if_else(op, qubits, clbits, outer_cmap, ctx, depth)
-            elif isinstance(op, BoxOp):
-                self.walk_block(op.blocks[0], qubits, clbits, ctx, depth)
-            else:
-                raise InvalidCircuitError(f"unsupported control-flow instruction {name!r}")
+        if isinstance(op, (ControlFlowOp, BreakLoopOp, ContinueLoopOp)):
+            self.control_flow(op, qubits, clbits, outer_cmap, ctx, depth)
+            return
+        if isinstance(op, Store):
+            self.store(op, outer_cmap, ctx)
+            return
+        if not isinstance(op, (Measure, Reset)) and _mid_circuit_kind(op) is not None:
+            self.mid_circuit(op, qubits, clbits, ctx)
             return
         if isinstance(op, (Measure, Reset)):
             if ctx.controls:
@@ -134,7 +143,7 @@ class _Translator(CircuitBuilder):
             self.annotated(op, qubits, ctx, depth)
         elif isinstance(op, Gate):
             self.any_gate(op, qubits, ctx, depth)
-        elif isinstance(op, Instruction) and not isinstance(op, Store):
+        elif isinstance(op, Instruction):
             self.definition(op, qubits, clbits, ctx, depth)
         elif not isinstance(op, Instruction) and hasattr(op, "to_instruction"):
             # Bare Operations appended to circuits (Clifford, CNOTDihedral, ...).
@@ -270,6 +279,21 @@ class _Translator(CircuitBuilder):
         else:
             self.instruction(base, qubits[nctrl:], (), {}, inner, depth + 1)
 
+    def mid_circuit(
+        self, op: Instruction, qubits: tuple[int, ...], clbits: tuple[Locations, ...], ctx: Context
+    ) -> None:
+        """IBM's named mid-circuit instructions: ``measure_<n>`` is a measurement,
+        ``reset_<n>`` a reset, ``measure_reset*`` a measurement then a reset."""
+        if ctx.controls:
+            raise InvalidCircuitError(f"instruction {op.name!r} cannot be controlled")
+        kind = _mid_circuit_kind(op)
+        if kind in ("measure", "measure_reset"):
+            self.ops.extend(
+                ir.Measure(qubits[0], reg, bit, ctx.condition) for reg, bit in clbits[0]
+            )
+        if kind in ("reset", "measure_reset") and not self.known_zero(qubits):
+            self.ops.append(ir.Reset(qubits[0], ctx.condition))
+
     def definition(
         self,
         op: Instruction,
@@ -290,35 +314,27 @@ class _Translator(CircuitBuilder):
         self.qiskit_phase(definition.global_phase, ctx, op.name)
         self.walk_block(definition, qubits, clbits, ctx, depth)
 
-    def if_else(
-        self,
-        op: IfElseOp,
-        qubits: tuple[int, ...],
-        clbits: tuple[Locations, ...],
-        outer_cmap: Mapping[Any, Locations],
-        ctx: Context,
-        depth: int,
-    ) -> None:
-        """A true-body-only ``if_else`` on one clbit or register: the body's ops, conditioned."""
-        true_body, false_body = op.blocks[0], op.blocks[1] if len(op.blocks) > 1 else None
-        if false_body is not None:
-            raise InvalidCircuitError("unsupported instruction 'if_else' with an else branch")
-        if ctx.condition is not None or ctx.controls:
-            raise InvalidCircuitError("unsupported instruction: nested 'if_else'")
-        condition = op.condition
-        if not isinstance(condition, tuple):
-            raise InvalidCircuitError(
-                "unsupported instruction 'if_else' with a classical expression condition; "
-                "only (Clbit, value) and (ClassicalRegister, value) are supported"
-            )
-        target, value = condition
-        self.walk_block(
-            true_body,
-            qubits,
-            clbits,
-            TOP.with_condition(condition_for(target, value, outer_cmap, self.registers)),
-            depth,
-        )
+
+def _mid_circuit_kind(op: Any) -> str | None:
+    """``"measure"``, ``"reset"`` or ``"measure_reset"`` for IBM's named mid-circuit
+    instructions (qiskit-ibm-runtime's ``MidCircuitMeasure``, ``MidCircuitReset``,
+    ``MeasureReset``: no definition, one qubit, named by prefix), else None."""
+    name = getattr(op, "name", "")
+    if not isinstance(op, Instruction) or op.num_qubits != 1 or op.params:
+        return None
+    if name.startswith("measure_reset") and op.num_clbits == 1:
+        kind = "measure_reset"
+    elif name.startswith("measure_") and op.num_clbits == 1:
+        kind = "measure"
+    elif name.startswith("reset_") and op.num_clbits == 0:
+        kind = "reset"
+    else:
+        return None
+    try:
+        expands = op.definition is not None  # a user's instruction of that name that expands
+    except Exception:
+        expands = False
+    return None if expands else kind
 
 
 def circuit_to_ir(circuit: QuantumCircuit) -> Circuit:
@@ -333,12 +349,18 @@ def circuit_to_ir(circuit: QuantumCircuit) -> Circuit:
         the circuit's name, metadata and global phase.
 
     Raises:
-        InvalidCircuitError: an instruction has no translation (unsupported control flow,
-            ``store``, classical expressions, ...), or an ``initialize`` / ``StatePreparation``
-            whose amplitudes are not a normalised vector of the right length; the message
-            names it.
+        InvalidCircuitError: an instruction has no translation (an opaque instruction, a
+            classical expression on floats or durations, an input variable without a value,
+            loops unrolling into more than :data:`.control_flow.MAX_OPERATIONS` operations),
+            or an ``initialize`` / ``StatePreparation`` whose amplitudes are not a
+            normalised vector of the right length; the message names it.
     """
     registers, cmap = clbit_locations(circuit)
+    for var in circuit.iter_input_vars():
+        raise InvalidCircuitError(
+            f"input variable {var.name!r} has no value: the service runs circuits whose "
+            "variables are declared with an initial value"
+        )
     translator = _Translator(registers)
     qmap = {q: i for i, q in enumerate(circuit.qubits)}
     translator.walk(circuit, qmap, cmap, TOP, 0)
@@ -346,7 +368,7 @@ def circuit_to_ir(circuit: QuantumCircuit) -> Circuit:
     return Circuit(
         circuit.num_qubits,
         translator.ops,
-        registers,
+        translator.classical.registers,
         global_phase=translator.global_phase,
         name=circuit.name or "",
         metadata=circuit.metadata or {},
