@@ -114,7 +114,7 @@ class IBMCompatibleBackend(IBMBackend):
             gates=[],
             local=True,
             simulator=device.simulator,
-            conditional=False,
+            conditional=True,
             open_pulse=False,
             memory=True,
             coupling_map=[list(edge) for edge in device.coupling_map or ()] or None,
@@ -184,7 +184,7 @@ class IBMCompatibleService(qiskit_ibm_runtime.QiskitRuntimeService):
         self._client = _SessionClient(self._local)
         self._active_api_client = self._client
         self._channel = "local"
-        self._compat: dict[tuple[str, str], IBMCompatibleBackend] = {}
+        self._compat: dict[tuple[str, str, bool], IBMCompatibleBackend] = {}
 
     # -- what qiskit-ibm-runtime's Session and primitives call ------------------------------------
     def _get_api_client(self, instance: str | None = None) -> _SessionClient:
@@ -255,21 +255,27 @@ class IBMCompatibleService(qiskit_ibm_runtime.QiskitRuntimeService):
         use_fractional_gates: bool | None = False,
         calibration_id: str | None = None,
     ) -> IBMCompatibleBackend:
-        """The ``IBMBackend`` for device ``name`` (one object per name and instance)."""
-        local = self._local.backend(name, instance=instance)
-        key = (local.name, local.instance)
+        """The ``IBMBackend`` for device ``name`` (one object per name, instance and
+        fractional choice)."""
+        local = self._local.backend(
+            name, instance=instance, use_fractional_gates=use_fractional_gates
+        )
+        key = (local.name, local.instance, local.use_fractional_gates)
         if key not in self._compat:
             self._compat[key] = IBMCompatibleBackend(local, self)
         return self._compat[key]
 
     def backends(self, *args: Any, **kwargs: Any) -> list[IBMCompatibleBackend]:
         """As :meth:`.QiskitRuntimeService.backends`, as ``IBMBackend`` objects."""
-        return [self.backend(b.name, b.instance) for b in self._local.backends(*args, **kwargs)]
+        return [
+            self.backend(b.name, b.instance, b.use_fractional_gates)
+            for b in self._local.backends(*args, **kwargs)
+        ]
 
     def least_busy(self, *args: Any, **kwargs: Any) -> IBMCompatibleBackend:
         """As :meth:`.QiskitRuntimeService.least_busy`, as an ``IBMBackend``."""
         local = self._local.least_busy(*args, **kwargs)
-        return self.backend(local.name, local.instance)
+        return self.backend(local.name, local.instance, local.use_fractional_gates)
 
     def job(self, job_id: str) -> Any:
         """As :meth:`.QiskitRuntimeService.job`."""

@@ -92,7 +92,7 @@ def configuration(device: Any) -> dict[str, Any]:
         "gates": gates,
         "local": False,
         "simulator": bool(device.simulator),
-        "conditional": False,
+        "conditional": True,  # dynamic circuits: if_else, switch_case, loops
         "open_pulse": False,
         "memory": True,
         "max_shots": device.max_shots or 100_000,
