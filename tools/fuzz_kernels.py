@@ -26,6 +26,13 @@ Opt-in, not part of the test suite (it compiles the extension, ~1-2 minutes on o
    with the last call the batch made. The exit status is 1 if any batch found something.
 
 Needs gcc with libasan/libubsan (Debian: ``gcc``), Python headers and numpy.
+
+Figures (issue 20, 2-core VM, 20 batches of 3,000 calls): before the overflow-safe checks
+(``--rev 3cf0bc1``) 20 of 20 batches found a problem, every one a heap-buffer-overflow or
+use-after-free in ``fuse_blocks``; without ``fuse_blocks`` (``--skip fuse_blocks``) still 20
+of 20, signed overflow in the offset checks of ``run_plan``/``run_tiled`` (UBSan). After: 0
+of 20, and 0 of 20 batches of 10,000 calls (seeds 1000-1019; 200,000 calls, 69% refused).
+``run_trajectories`` is compiled but not yet fuzzed.
 """
 
 from __future__ import annotations
@@ -46,17 +53,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 CSRC = "qsession_provider/sim/csrc"
-SOURCES = [
-    "module",
-    "dispatch",
-    "simd_generic",
-    "simd_avx2",
-    "simd_avx512",
-    "threads",
-    "expectation",
-    "fusion",
-    "permute",
-]
 SANITIZE = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer"]
 
 # ---------------------------------------------------------------------------------------------
@@ -115,10 +111,10 @@ def build(src: Path, out: Path) -> Path:
         f"-I{src}",
     ]
     objects = []
-    for name in SOURCES:
-        obj = out / f"{name}.o"
-        print(f"  gcc {name}.c", flush=True)
-        subprocess.run(["gcc", *cflags, "-c", str(src / f"{name}.c"), "-o", str(obj)], check=True)
+    for source in sorted(src.glob("*.c")):  # every C file of csrc, as setup.py lists them
+        obj = out / f"{source.stem}.o"
+        print(f"  gcc {source.name}", flush=True)
+        subprocess.run(["gcc", *cflags, "-c", str(source), "-o", str(obj)], check=True)
         objects.append(str(obj))
     module = out / f"_kernel{sysconfig.get_config_var('EXT_SUFFIX')}"
     subprocess.run(["gcc", "-shared", *SANITIZE, *omp, *objects, "-o", str(module)], check=True)
@@ -735,8 +731,9 @@ def main(argv: list[str] | None = None) -> int:
     skip = frozenset(filter(None, args.skip.split(",")))
     if shutil.which("gcc") is None:
         raise SystemExit("gcc is needed to build the sanitized kernel")
-    tmp = Path(tempfile.mkdtemp(prefix="qsession-fuzz-"))
+    tmp = None if args.build_dir else Path(tempfile.mkdtemp(prefix="qsession-fuzz-"))
     work = args.build_dir or tmp
+    assert work is not None
     try:
         label = (args.rev or "working tree") + (f", without {args.skip}" if skip else "")
         print(f"building the kernel ({label}) with {' '.join(SANITIZE)} in {work}", flush=True)
@@ -753,7 +750,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label}: {bad} of {args.batches} batches found a problem", flush=True)
         return 1 if bad else 0
     finally:
-        if not args.keep and args.build_dir is None:
+        if not args.keep and tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
         elif args.keep:
             print(f"build kept in {work}")

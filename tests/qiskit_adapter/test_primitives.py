@@ -77,7 +77,7 @@ def test_sampler_registers_shapes_metadata(sv: object) -> None:
     qc.measure(2, beta)
     values = np.array([[0.0], [np.pi]] * 3).reshape(3, 2, 1)
     result = SamplerV2(mode=sv).run([(qc, values, 50), (qc, [np.pi])], shots=20).result()
-    assert result.metadata == {"version": 2}
+    assert result.metadata.keys() == {"version", "execution"} and result.metadata["version"] == 2
     first, second = result
     assert first.data.shape == (3, 2) and first.data.alpha.shape == (3, 2)
     assert first.data.alpha.num_shots == 50 and first.data.alpha.num_bits == 2
@@ -142,7 +142,7 @@ def test_estimator_broadcasting_matches_statevector_estimator(sv: object) -> Non
     np.testing.assert_array_equal(ours[0].data.stds, np.zeros((3, 2)))
     assert float(ours[1].data.evs) == pytest.approx(1.0)
     assert ours[0].metadata == {"target_precision": 0.0, "circuit_metadata": {}}
-    assert ours.metadata == {"version": 2}
+    assert ours.metadata["version"] == 2 and "execution_spans" in ours.metadata["execution"]
 
 
 def test_estimator_precision_noise_seed_and_options(sv: object) -> None:

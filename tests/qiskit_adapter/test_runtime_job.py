@@ -119,7 +119,7 @@ def test_wait_timeout_on_an_auto_advancing_clock(tmp_path: Path) -> None:
         with pytest.raises(RuntimeJobTimeoutError):
             job.wait_for_final_state(timeout=1.0)
         assert job.status() == "RUNNING"
-        assert job.result(timeout=1.0).metadata == {"version": 2}
+        assert job.result(timeout=1.0).metadata["version"] == 2
     finally:
         service.runtime.shutdown(wait=False)
 

@@ -517,3 +517,35 @@ def test_one_qubit_state_edges(mod: ModuleType) -> None:
         mod.measure_probability(s, 1)
     with pytest.raises(ValueError):
         mod.apply_matrix(s, (0,), H, (0,))
+
+
+# ---------------------------------------------------------------------------------------------
+# The fuzzer's calls against the installed build (no sanitizer: that is tools/fuzz_kernels.py)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_fuzzer_calls_on_the_installed_kernel() -> None:
+    """A short batch of tools/fuzz_kernels.py's random and adversarial calls on the installed
+    module, in a subprocess (a crash fails the test instead of ending pytest): every valid
+    call succeeds, every bad one raises ValueError/TypeError/OverflowError. This also keeps
+    the opt-in fuzzer in step with the entry points."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "tools" / "fuzz_kernels.py"
+    if not script.exists():
+        pytest.skip("tools/fuzz_kernels.py is not in this checkout")
+    done = subprocess.run(
+        [sys.executable, str(script), "--worker", str(ck.__file__), "7", "400", ""],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    lines = done.stdout.splitlines()
+    findings = [line for line in lines if line.startswith("FINDING")]
+    assert done.returncode == 0 and not findings, (findings, done.stderr[-2000:], lines[-3:])
+    summary = lines[-1]
+    assert summary.startswith("DONE calls=400 ") and "findings=0" in summary
+    refused = int(summary.split("refused=")[1].split()[0])
+    assert 0 < refused < 400  # both kinds of call were made
