@@ -45,7 +45,7 @@ class Server:
     """One ``qsession serve`` subprocess on a store file.
 
     Args:
-        store: the store file.
+        store: the store file, or a ``postgresql://`` URL.
         virtual_clock: start it with ``--virtual-clock``.
         extra: more ``serve`` options (``--max-queued 3``).
         port: the port (0: a free one; a fixed one lets a restarted server keep its URL).
@@ -53,13 +53,13 @@ class Server:
 
     def __init__(
         self,
-        store: Path,
+        store: Path | str,
         *,
         virtual_clock: bool = True,
         extra: tuple[str, ...] = (),
         port: int = 0,
     ) -> None:
-        self.store = Path(store)
+        self.store = store if str(store).startswith("postgresql://") else Path(store)
         self.virtual_clock = virtual_clock
         self.extra = extra
         self.port = port

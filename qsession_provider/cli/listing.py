@@ -10,6 +10,7 @@ from rich.console import Console
 
 from ..core.job_record import JobRecord
 from ..core.session import SessionRecord
+from ..core.store.postgres_open import is_postgres_url
 from ..core.store.sqlite import resolve_store_path
 from ..errors import JobNotFoundError, SessionNotFoundError
 from .render import (
@@ -55,7 +56,8 @@ def devices(args: argparse.Namespace, out: Console) -> None:
     On a store file that does not exist yet, the devices of the installed plugins are
     listed without queues.
     """
-    if server_args(args) is None and not os.path.isfile(resolve_store_path(args.store)):
+    location = resolve_store_path(args.store)
+    if server_args(args) is None and not (is_postgres_url(location) or os.path.isfile(location)):
         from ..plugins.manager import build_device_registry, get_plugin_manager
 
         rows = [(d, None, None) for d in build_device_registry(get_plugin_manager())]

@@ -24,8 +24,9 @@ from ..core.device import Device
 from ..core.ir.encoding import to_jsonable
 from ..core.job_record import PENDING_STATES, JobRecord, JobRecordView, JobStatus
 from ..core.session import SessionMode, SessionRecord, SessionState
+from ..core.store.postgres_open import is_postgres_url, open_store
 from ..core.store.protocol import JobQuery, SessionQuery
-from ..core.store.sqlite import SQLiteStore, resolve_store_path
+from ..core.store.sqlite import resolve_store_path
 from ..errors import InputError
 
 if TYPE_CHECKING:  # the client (plugins, the engine) loads only to act or to reach a server
@@ -55,7 +56,7 @@ class StoreReader:
     """
 
     def __init__(self, path: str | None) -> None:
-        self.store = SQLiteStore(path, read_only=True)
+        self.store = open_store(path, read_only=True)
         self.location = self.store.location
         self.clock = RealClock()
         self._devices: dict[str, Device] | None = None
@@ -204,7 +205,7 @@ def actor(args: argparse.Namespace) -> Iterator[RuntimeAPI]:
     from ..core.runtime.runtime import registered_runtime
 
     path = resolve_store_path(args.store)
-    if not os.path.isfile(path):
+    if not is_postgres_url(path) and not os.path.isfile(path):
         raise InputError(f"no store at {path}: nothing to act on")
     running = registered_runtime(path)  # this process runs the store already (embedded use)
     runtime = open_runtime(path)

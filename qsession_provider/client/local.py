@@ -79,7 +79,8 @@ def open_runtime(
     loaded only when a runtime is created.
 
     Args:
-        path: store file; None for the default store; ``":memory:"`` for a private one.
+        path: store file, or a PostgreSQL store's ``postgresql://`` URL (the ``postgres``
+            extra); None for the default store; ``":memory:"`` for a private one.
         clock: the clock (default: wall time).
         plugin_manager: use this manager instead of :func:`get_plugin_manager`.
         policy: the scheduling policy (default: a plugin's, else fair share).

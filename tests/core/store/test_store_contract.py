@@ -17,11 +17,19 @@ STORES: dict[str, Callable[[Any], Store]] = {
     "sqlite-file": lambda tmp: SQLiteStore(tmp / "contract.sqlite3"),
     "sqlite-memory": lambda tmp: SQLiteStore(":memory:"),
 }
+#: A store on an empty database of the test run's PostgreSQL cluster (conftest.py; skips
+#: with the reason when PostgreSQL is missing).
+POSTGRES = "postgres"
 
 
-@pytest.fixture(params=sorted(STORES), ids=sorted(STORES))
+@pytest.fixture(params=[*sorted(STORES), POSTGRES], ids=[*sorted(STORES), POSTGRES])
 def store(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
-    made = STORES[request.param](tmp_path)
+    if request.param == POSTGRES:
+        from qsession_provider.core.store.postgres import PostgresStore
+
+        made: Store = PostgresStore(request.getfixturevalue("postgres_url"))
+    else:
+        made = STORES[request.param](tmp_path)
     yield made
     made.close()
 
