@@ -54,6 +54,7 @@ setup(
                     "expectation",
                     "fusion",
                     "permute",
+                    "trajectories",
                 )
             ],
             depends=[
@@ -65,6 +66,8 @@ setup(
                     "vector_streams.inc",
                     "readout.inc",
                     "ops.inc",
+                    "trajectories.h",
+                    "trajectories_module.inc",
                 )
             ],
             include_dirs=[numpy.get_include()],

@@ -24,6 +24,7 @@ from ..client import KEEP_DEFAULT, RuntimeAPI, runtime_for
 from ..client.handles import Handle
 from ..core.clock import Clock
 from ..errors import InputError, JobCancelledError, JobFailedError
+from ..translate.cirq.noise import noise_model, noisy_program
 from ._payloads import (
     cirq_estimator_payload,
     cirq_sampler_payload,
@@ -79,6 +80,8 @@ class Sampler(Handle, cirq.Sampler):
         timeout: clock seconds to wait for each job (None: no limit).
         keep_results: how many of the latest results an in-memory store keeps (default 100;
             None: all; see :func:`~qsession_provider.client.open_runtime`).
+        noise: a ``cirq.NOISE_MODEL_LIKE`` applied to every circuit's moments, as
+            ``cirq.DensityMatrixSimulator(noise=...)`` does (not kept when pickled).
 
     A sampler pickles (e.g. to a ``multiprocessing`` pool) as its runtime's address, device,
     session id *at pickling time* (a target's latest session is not followed further),
@@ -123,6 +126,7 @@ class Sampler(Handle, cirq.Sampler):
         tags: Iterable[str] = (),
         timeout: float | None = None,
         keep_results: int | None = KEEP_DEFAULT,
+        noise: Any = None,
     ) -> None:
         self._target = _host_of(device)
         owners = [
@@ -167,6 +171,7 @@ class Sampler(Handle, cirq.Sampler):
         self._tags = tuple(tags)
         self._timeout = timeout
         self._last_jobs: list[Job] = []
+        self._noise = noise_model(noise)  # cirq.NOISE_MODEL_LIKE, as DensityMatrixSimulator
 
     # -- pickling ------------------------------------------------------------------------------
     def _handle_state(self) -> tuple[RuntimeAPI, Any, tuple[Any, ...]]:
@@ -263,7 +268,7 @@ class Sampler(Handle, cirq.Sampler):
         job = submit_sweep(
             self._runtime,
             self._device,
-            program,
+            noisy_program(program, self._noise),
             resolvers,
             reps,
             session_id=self.session_id,
@@ -331,6 +336,7 @@ class Sampler(Handle, cirq.Sampler):
     ) -> list[list[float | complex]]:
         """:meth:`simulate_expectation_values` for every resolver of ``params``, in one job."""
         program, sums = expectation_inputs(program, observables, permit_terminal_measurements)
+        program = noisy_program(program, self._noise)
         resolvers = list(cirq.to_resolvers(params))
         if not resolvers:
             return []

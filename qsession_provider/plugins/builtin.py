@@ -46,9 +46,12 @@ def qsession_register_devices(registry: DeviceRegistry) -> None:
         registry.register(device)
 
 
-def _engine() -> Any:
-    """``execute(program_id, payload)`` on a fresh simulator (picklable for executors)."""
-    return functools.partial(execute, simulator=StatevectorSimulator())
+def _engine(noise: Any = None) -> Any:
+    """``execute(program_id, payload)`` on a fresh simulator (picklable for executors);
+    ``noise``: the device's noise model, or a function giving it (``sim.noisy``)."""
+    if noise is None:
+        return functools.partial(execute, simulator=StatevectorSimulator())
+    return functools.partial(execute, simulator=StatevectorSimulator(), noise=noise)
 
 
 #: The engine for devices other plugins emulate (``qsession_provider.qiskit.fake_backends``).

@@ -268,7 +268,7 @@ def run_result(
                 header=_header(circuit),
                 name=circuit.name,
                 seed_simulator=seed,
-                metadata={"method": entry["method"]} if "method" in entry else {},  # as Aer's
+                metadata={k: entry[k] for k in ("method", "noise") if k in entry},  # as Aer's
             )
         )
     return Result(
@@ -286,6 +286,9 @@ def _method(entry: Mapping[str, Any]) -> dict[str, Any]:
     """``{"simulator_metadata": {"method": ...}}`` when a method other than the statevector
     ran (a statevector pub's metadata stays exactly that of Qiskit's reference primitives)."""
     method = entry.get("method")
-    if method is None or method == "statevector":
+    if method is None or method == "statevector" and "noise" not in entry:
         return {}
-    return {"simulator_metadata": {"method": str(method)}}
+    found = {"method": str(method)}
+    if "noise" in entry:
+        found["noise_model"] = str(entry["noise"])
+    return {"simulator_metadata": found}

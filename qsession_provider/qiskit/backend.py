@@ -13,8 +13,10 @@ Run options
 ``"statevector"`` or ``"stabilizer"``; see ``qsession_provider.sim.method``), with defaults
 from :meth:`QSessionBackend.set_options`. For code written against other backends,
 ``meas_level=2`` (classified bits, the only level the engine produces), any
-``meas_return`` (meaningful only for level 1, ignored at level 2 as Aer does) and
-``noise_model=None`` are accepted. Any other option raises: unlike Aer, which ignores
+``meas_return`` (meaningful only for level 1, ignored at level 2 as Aer does) are
+accepted, and ``noise_model`` as Aer takes it (a ``qiskit_aer.noise.NoiseModel``, replacing
+the device's calibration noise; ``False`` runs ideally: ``qiskit/_noise.py``). Any other
+option raises: unlike Aer, which ignores
 unknown options silently, and BasicSimulator, which warns, a job here may wait in a
 shared queue and take modelled device time, so a misspelt ``shot=100`` should not quietly
 run 1024 shots.

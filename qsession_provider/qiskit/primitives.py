@@ -149,6 +149,9 @@ class _Primitive(Handle):
         seed = getattr(o.simulator, "seed_simulator", Unset)
         if _set(seed):
             out["simulator"] = {"seed_simulator": seed}
+        noise = getattr(o.simulator, "noise_model", Unset)
+        if _set(noise):  # replaces the device's noise (qiskit/_noise.py)
+            out.setdefault("simulator", {})["noise_model"] = noise
         return out
 
     def _submit(self, pubs: list[Any], options: dict[str, Any]) -> RuntimeJob:

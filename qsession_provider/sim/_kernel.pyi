@@ -125,3 +125,22 @@ def simd_level() -> str:
 
 def has_openmp() -> bool:
     """Return True if the extension was built with OpenMP."""
+
+def run_trajectories(
+    state: NDArray[np.complexfloating],
+    code: NDArray[np.int64],
+    data: NDArray[np.float64],
+    cond_bits: NDArray[np.int64],
+    nclbits: int,
+    terminal: int,
+    shots: int,
+    seed: int,
+    out_bits: NDArray[np.uint8] | None = None,
+    x_masks: NDArray[np.uint64] | None = None,
+    z_masks: NDArray[np.uint64] | None = None,
+    out_evs: NDArray[np.float64] | None = None,
+    out_counts: NDArray[np.int64] | None = None,
+) -> int:
+    """Run a noisy program by grouped quantum trajectories (``csrc/trajectories.h``): sample
+    into ``out_bits`` (shots x nclbits), or, given Pauli masks, write each group's values and
+    shot count at its first shot's row of ``out_evs`` / ``out_counts``. Returns the shots run."""

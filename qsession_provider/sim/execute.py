@@ -38,12 +38,15 @@ from .branches import measured_at_end, mixed_expectations
 from .compiler import CompiledCircuit
 from .expectation import dephased, pauli_table
 from .method import run_by_method
+from .noisy import ideal, noise_for, with_noise, without_noise
 from .simulator import StatevectorSimulator
 
 __all__ = ["execute"]
 
 
-def execute(program_id: str, payload: Payload, simulator: StatevectorSimulator) -> dict[str, Any]:
+def execute(
+    program_id: str, payload: Payload, simulator: StatevectorSimulator, noise: Any = None
+) -> dict[str, Any]:
     """Run ``payload`` for ``program_id`` and return the neutral result dict.
 
     A job with a seed draws from ``np.random.default_rng(seed)`` (the same seed gives the
@@ -58,8 +61,16 @@ def execute(program_id: str, payload: Payload, simulator: StatevectorSimulator) 
         InputError: the circuit id does not match the payload.
         InvalidCircuitError, ResourceTooLargeError: from the simulator.
     """
+    # Noise: the payload's choice or the device's model ``noise`` (sim/noisy.py); noisy
+    # circuits then run on the trajectory engine (run_by_method's hook).
+    model = noise_for(payload, noise)
+    payload = without_noise(payload) if ideal(payload) else with_noise(payload, model)
     # Each circuit on its method (stabilizer for wide Clifford circuits: sim/method.py).
-    return run_by_method(program_id, payload, simulator, _run_statevector)
+    result = run_by_method(program_id, payload, simulator, _run_statevector)
+    if model is not None:
+        for entry in result.get("pubs", result.get("results", ())):
+            entry["noise"] = model.name or "noise model"
+    return result
 
 
 def _run_statevector(program_id: str, payload: Payload, simulator: Any) -> dict[str, Any]:

@@ -14,8 +14,9 @@ Methods (:data:`METHODS`):
 A job asks for one with ``method`` (a payload attribute, or ``options["method"]`` of a
 ``run`` payload). The choice is made per circuit and, for parameter sweeps, holds for every
 parameter set (translations are kept per circuit structure and bound values). Each pub or
-``run`` result carries ``"method"``: the one that ran it. A later noise engine adds its
-methods here (the trajectory method for noisy non-Clifford circuits).
+``run`` result carries ``"method"``: the one that ran it. A payload whose circuits hold
+noise channels or readout errors goes to :mod:`.noisy` first (``"trajectories"``, or
+``"density_matrix"`` for small estimator circuits; ``stabilizer`` is refused there).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from ..core.ir.payload import (
     touched_qubits,
 )
 from ..errors import InputError, ResourceTooLargeError
+from .noisy import payload_noisy, run_noisy
 from .stabilizer import NotClifford, StabilizerProgram, StabilizerSimulator
 
 __all__ = [
@@ -191,6 +193,14 @@ def run_by_method(
     requested = requested_method(payload)
     if not isinstance(payload, _PAYLOADS.get(program_id, ())):
         return statevector(program_id, payload, simulator)  # which refuses the mismatch
+    if payload_noisy(payload):  # noise channels: the trajectory engine (sim/noisy.py)
+        return run_noisy(
+            program_id,
+            payload,
+            simulator,
+            requested,
+            lambda pid, one: run_by_method(pid, one, simulator, statevector),
+        )
     if requested == STATEVECTOR or (
         requested == AUTOMATIC and payload.num_qubits <= STABILIZER_FROM_QUBITS
     ):  # the common case, decided from the payload's cached width

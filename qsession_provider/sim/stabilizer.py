@@ -7,9 +7,10 @@ one classical bit (stim's ``CX rec[-k] q``). Barriers and the global phase do no
 The translation of a circuit with its bound parameters is done once and kept
 (:class:`StabilizerSimulator`); shots are sampled by stim's compiled sampler seeded from
 the job's generator, so a seeded job gives the same bits again; registers come out in
-the engine's neutral format (per register, ``uint8 (shots, size)``, later writes of a bit
-win, unwritten bits read 0). Pauli expectation values are exact (+1, -1 or 0 per Pauli
-term) from stim's ``TableauSimulator``.
+the engine's neutral format, as :mod:`.execute` gives them (per register a
+:class:`~qsession_provider.core.ir.bits.PackedBits` of ``shots`` strings; later writes of
+a bit win, unwritten bits read 0). Pauli expectation values are exact (+1, -1 or 0 per
+Pauli term) from stim's ``TableauSimulator``.
 
 stim is imported on first use (:func:`load_stim`), so importing the engine stays light.
 """
@@ -28,6 +29,7 @@ import numpy as np
 
 from ..core.ir.bits import PackedBits
 from ..core.ir.circuit import Barrier, Circuit, Condition, Gate, Measure, Reset
+from ..core.ir.classical import CLASSICAL_OPERATIONS
 from ..core.ir.gates import gate_matrix
 from ..core.ir.observables import PauliSum
 from ..core.ir.params import ParamExpr
@@ -234,6 +236,9 @@ def translate(circuit: Circuit, values: Mapping[str, float]) -> StabilizerProgra
 
     for index, op in enumerate(circuit.operations):
         if isinstance(op, Barrier):
+            continue
+        if isinstance(op, CLASSICAL_OPERATIONS):
+            refuse(f"operation {index} is a classical computation (control flow, store)")
             continue
         if isinstance(op, Measure | Reset):
             if op.condition is not None:

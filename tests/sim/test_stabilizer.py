@@ -422,3 +422,33 @@ def test_a_payload_mixing_methods_runs_each_pub_on_its_own(sim) -> None:
     pubs = execute("estimator", estimator, sim)["pubs"]
     assert [pub["method"] for pub in pubs] == ["statevector", "stabilizer"]
     assert [float(pub["evs"]) for pub in pubs] == pytest.approx([1.0, 1.0])
+
+
+def test_ghz_127_and_random_clifford_100_on_fake_sherbrooke_without_noise() -> None:
+    """IBM's fake Sherbrooke (its own device, calibration noise switched off by the job)."""
+    from qsession_provider.plugins.ibm_fake_devices import fake_backend_names, fake_device
+
+    if "fake_sherbrooke" not in fake_backend_names():
+        pytest.skip("qiskit-ibm-runtime's fake backend data (fake_sherbrooke) is not installed")
+    pytest.importorskip("qiskit")
+    from qiskit.quantum_info import Pauli
+
+    circuit = random_clifford(100, 5, seed=22)
+    with Runtime(devices=[fake_device("fake_sherbrooke")], clock=VirtualClock()) as rt:
+        jobs = [
+            rt.submit("sampler", "fake_sherbrooke", SamplerPayload(pubs, seed, noise=False))
+            for pubs, seed in (
+                ((SamplerPub(ghz(127), None, SHOTS),), 4),
+                ((SamplerPub(circuit, None, SHOTS),), 5),
+            )
+        ]
+        ghz_result, clifford_result = (job.result() for job in jobs)
+    assert ghz_result["pubs"][0]["method"] == clifford_result["pubs"][0]["method"] == "stabilizer"
+    ones = bits_of(ghz_result).sum(axis=1)
+    assert set(ones.tolist()) <= {0, 127}
+    assert abs((ones == 127).mean() - 0.5) < 5 * 0.5 / math.sqrt(SHOTS)
+    bits = bits_of(clifford_result).astype(float)
+    state = _qiskit_state(random_clifford(100, 5, seed=22, measure=False))
+    for q in range(100):
+        want = state.expectation_value(Pauli(_label(100, {q: "Z"})))
+        assert abs((1 - 2 * bits[:, q].mean()) - want) < 5 / math.sqrt(SHOTS)

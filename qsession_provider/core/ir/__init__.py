@@ -9,6 +9,7 @@ from __future__ import annotations
 from .bits import PackedBits
 from .circuit import Barrier, Circuit, Condition, Gate, Measure, Reset
 from .gates import GATES, GateSpec, gate_matrix
+from .noise import NoiseChannel, NoiseModel, ReadoutError
 from .observables import PauliSum, PauliTerm
 from .params import Parameter, ParamExpr
 
@@ -19,6 +20,9 @@ __all__ = [
     "Gate",
     "GateSpec",
     "Measure",
+    "NoiseChannel",
+    "NoiseModel",
+    "ReadoutError",
     "PackedBits",
     "ParamExpr",
     "Parameter",

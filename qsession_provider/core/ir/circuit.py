@@ -16,7 +16,16 @@ from typing import Any
 import numpy as np
 
 from ...errors import InvalidCircuitError, UnboundParameterError
+from .classical import (
+    CLASSICAL_OPERATIONS,
+    ClassicalStore,
+    LoopEnd,
+    LoopStart,
+    check_loops,
+    classical_from_json,
+)
 from .gates import gate_spec
+from .noise import NoiseChannel, ReadoutError
 from .params import ParamExpr, ParamValue, as_param, param_symbols
 
 __all__ = ["Gate", "Measure", "Reset", "Barrier", "Condition", "Operation", "Circuit"]
@@ -191,7 +200,27 @@ class Barrier:
         return self.qubits
 
 
-Operation = Gate | Measure | Reset | Barrier
+Operation = (
+    Gate
+    | Measure
+    | Reset
+    | Barrier
+    | NoiseChannel
+    | ReadoutError
+    | ClassicalStore
+    | LoopStart
+    | LoopEnd
+)
+
+_OPERATION_TYPES = (
+    Gate,
+    Measure,
+    Reset,
+    Barrier,
+    NoiseChannel,
+    ReadoutError,
+    *CLASSICAL_OPERATIONS,
+)
 
 
 def _qubit_tuple(qubits: Iterable[Any], owner: object) -> tuple[int, ...]:
@@ -270,17 +299,20 @@ class Circuit:
             if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 0:
                 raise InvalidCircuitError(f"classical register {name!r} has invalid size {size!r}")
         for index, op in enumerate(self.operations):
-            if not isinstance(op, (Gate, Measure, Reset, Barrier)):
+            if not isinstance(op, _OPERATION_TYPES):
                 raise InvalidCircuitError(
-                    f"operation {index} is {op!r}, not a Gate/Measure/Reset/Barrier"
+                    f"operation {index} is {op!r}, not a Gate/Measure/Reset/Barrier, noise "
+                    "or classical operation"
                 )
+            if isinstance(op, ClassicalStore):
+                op.check(self.registers, f"operation {index}")
             for q in op.all_qubits:
                 if not 0 <= q < self.num_qubits:
                     raise InvalidCircuitError(
                         f"operation {index} ({_op_name(op)}) uses qubit {q}, "
                         f"out of range for a {self.num_qubits}-qubit circuit"
                     )
-            if isinstance(op, Measure):
+            if isinstance(op, (Measure, ReadoutError)):
                 self._check_clbit(index, op.register, op.bit)
             if op.condition is not None:
                 cond = op.condition
@@ -291,6 +323,7 @@ class Circuit:
                     )
                 if cond.bit is not None:
                     self._check_clbit(index, cond.register, cond.bit)
+        check_loops(self.operations)
 
     def _check_clbit(self, index: int, register: str, bit: int) -> None:
         size = self.registers.get(register)
@@ -370,6 +403,8 @@ class Circuit:
                     parts.append(("m", op.qubit, op.register, op.bit, op.condition))
                 elif isinstance(op, Reset):
                     parts.append(("r", op.qubit, op.condition))
+                elif isinstance(op, (NoiseChannel, ReadoutError, *CLASSICAL_OPERATIONS)):
+                    parts.append(op.key())
             self._key = tuple(parts)
         return self._key
 
@@ -522,6 +557,13 @@ def _op_json(op: Operation) -> dict[str, Any]:
         }
     if isinstance(op, Reset):
         return {"op": "reset", "qubit": op.qubit, "condition": _cond_json(op.condition)}
+    if isinstance(op, (NoiseChannel, ReadoutError)):
+        return op.to_json()
+    if isinstance(op, CLASSICAL_OPERATIONS):
+        out = op.to_json()
+        if op.condition is not None:
+            out["condition"] = _cond_json(op.condition)
+        return out
     return {"op": "barrier", "qubits": list(op.qubits)}
 
 
@@ -547,4 +589,10 @@ def _op_from_json(d: Mapping[str, Any]) -> Operation:
         return Reset(d["qubit"], _cond_from_json(d.get("condition")))
     if kind == "barrier":
         return Barrier(tuple(d["qubits"]))
+    if kind == "noise":
+        return NoiseChannel.from_json(d)
+    if kind == "readout":
+        return ReadoutError.from_json(d)
+    if kind in ("store", "loop_start", "loop_end"):
+        return classical_from_json(d, _cond_from_json(d.get("condition")))
     raise InvalidCircuitError(f"unknown operation kind {kind!r}")

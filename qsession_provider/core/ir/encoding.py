@@ -38,6 +38,7 @@ import numpy as np
 from ...errors import StoreError
 from .bits import PackedBits, _make, num_bytes
 from .circuit import Circuit
+from .noise import NoiseModel
 from .observables import PauliSum
 
 __all__ = [
@@ -57,6 +58,7 @@ _TAGS = (
     "__complex__",
     "__program__",
     "__paulisum__",
+    "__noise__",
     "__dict__",
     "__tuple__",
 )
@@ -97,6 +99,8 @@ def to_jsonable(obj: Any) -> Any:
         return {"__program__": obj.to_json()}
     if isinstance(obj, PauliSum):
         return {"__paulisum__": obj.to_json()}
+    if isinstance(obj, NoiseModel):
+        return {"__noise__": obj.to_json()}
     if isinstance(obj, dict):
         return _jsonable_dict(obj)
     if isinstance(obj, tuple):
@@ -143,6 +147,8 @@ def from_jsonable(data: Any) -> Any:
             return Circuit.from_json(value)
         if tag == "__paulisum__":
             return PauliSum.from_json(value)
+        if tag == "__noise__":
+            return NoiseModel.from_json(value)
         if tag == "__tuple__":
             return tuple(from_jsonable(x) for x in value)
         if tag == "__dict__":
@@ -225,6 +231,10 @@ def _write(obj: Any, out: list[str]) -> None:
     elif isinstance(obj, PauliSum):
         out.append('{"__paulisum__":')
         out.append(_pauli_sum_text(obj))
+        out.append("}")
+    elif isinstance(obj, NoiseModel):
+        out.append('{"__noise__":')
+        out.append(_plain(obj.to_json()))
         out.append("}")
     elif isinstance(obj, dict):
         _write_dict(obj, out)

@@ -316,11 +316,14 @@ class SamplerPayload(_PayloadBase):
     pubs: tuple[SamplerPub, ...]
     seed: int | None = None
     method: str | None = None
+    #: None: the device's noise; False: none (ideal); a NoiseModel: that one instead.
+    noise: Any = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "pubs", tuple(self.pubs))
         if not self.pubs:
             raise InputError("sampler job: no pubs given")
+        _check_noise(self.noise, "sampler job")
 
     @property
     def circuits(self) -> list[Circuit]:
@@ -349,6 +352,7 @@ class SamplerPayload(_PayloadBase):
                 {"program": p.circuit, "values": p.values, "shots": p.shots} for p in self.pubs
             ],
             **_method_json(self.method),
+            **_noise_json(self.noise),
         }
 
     def to_json_text(self) -> str:
@@ -356,7 +360,8 @@ class SamplerPayload(_PayloadBase):
         resubmits the same pubs)."""
         pubs = ",".join([p.to_json_text() for p in self.pubs])
         method = "" if self.method is None else f',"method":{dumps(self.method)}'
-        return f'{{"seed":{dumps(self.seed)},"pubs":[{pubs}]{method}}}'
+        noise = "" if self.noise is None else f',"noise":{dumps(self.noise)}'
+        return f'{{"seed":{dumps(self.seed)},"pubs":[{pubs}]{method}{noise}}}'
 
 
 @dataclass(frozen=True)
@@ -367,11 +372,14 @@ class EstimatorPayload(_PayloadBase):
     pubs: tuple[EstimatorPub, ...]
     seed: int | None = None
     method: str | None = None
+    #: None: the device's noise; False: none (ideal); a NoiseModel: that one instead.
+    noise: Any = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "pubs", tuple(self.pubs))
         if not self.pubs:
             raise InputError("estimator job: no pubs given")
+        _check_noise(self.noise, "estimator job")
 
     @property
     def circuits(self) -> list[Circuit]:
@@ -405,6 +413,7 @@ class EstimatorPayload(_PayloadBase):
                 for p in self.pubs
             ],
             **_method_json(self.method),
+            **_noise_json(self.noise),
         }
 
 
@@ -474,6 +483,22 @@ def _method_json(method: str | None) -> dict[str, Any]:
     return {} if method is None else {"method": method}
 
 
+def _check_noise(noise: Any, where: str) -> None:
+    """Refuse a ``noise`` that is not None, False or a :class:`NoiseModel`."""
+    from .noise import NoiseModel
+
+    if noise is not None and noise is not False and not isinstance(noise, NoiseModel):
+        raise InputError(
+            f"{where}: noise must be None (the device's), False (ideal) or a NoiseModel, "
+            f"got {type(noise).__name__}"
+        )
+
+
+def _noise_json(noise: Any) -> dict[str, Any]:
+    """The ``"noise"`` entry of a payload's JSON: only when the device's default is not used."""
+    return {} if noise is None else {"noise": noise}
+
+
 def payload_from_json(program_id: str, data: dict[str, Any]) -> Payload:
     """Rebuild a payload from the data of its ``to_json`` (after :func:`encoding.loads`)."""
     if program_id == "sampler":
@@ -481,6 +506,7 @@ def payload_from_json(program_id: str, data: dict[str, Any]) -> Payload:
             tuple(SamplerPub(p["program"], p["values"], p["shots"]) for p in data["pubs"]),
             data.get("seed"),
             data.get("method"),
+            data.get("noise"),
         )
     if program_id == "estimator":
         return EstimatorPayload(
@@ -490,6 +516,7 @@ def payload_from_json(program_id: str, data: dict[str, Any]) -> Payload:
             ),
             data.get("seed"),
             data.get("method"),
+            data.get("noise"),
         )
     if program_id == "run":
         return RunPayload(

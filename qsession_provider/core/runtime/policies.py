@@ -130,9 +130,7 @@ class FairSharePolicy:
         )[1]
 
 
-def _only(
-    heads: list[tuple[str, QueuedJob]], instance: str | None
-) -> list[tuple[str, QueuedJob]]:
+def _only(heads: list[tuple[str, QueuedJob]], instance: str | None) -> list[tuple[str, QueuedJob]]:
     """``heads`` of ``instance`` alone (all of them when None)."""
     return heads if instance is None else [h for h in heads if h[0] == instance]
 

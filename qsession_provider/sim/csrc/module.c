@@ -954,6 +954,8 @@ static PyObject *py_has_openmp(PyObject *self, PyObject *unused)
 
 #define KW (PyCFunction)(void (*)(void))
 
+#include "trajectories_module.inc" /* run_trajectories (trajectories.c) */
+
 static PyMethodDef kernel_methods[] = {
     {"apply_matrix", KW py_apply_matrix, METH_VARARGS | METH_KEYWORDS,
      "apply_matrix(state, targets, matrix, controls=(), ctrl_state=-1)\n--\n\n"
@@ -995,6 +997,10 @@ static PyMethodDef kernel_methods[] = {
      "get_num_threads()\n--\n\nReturn the OpenMP thread count (1 without OpenMP)."},
     {"simd_level", py_simd_level, METH_NOARGS,
      "simd_level()\n--\n\nReturn the code path in use: 'avx512f', 'avx2' or 'generic'."},
+    {"run_trajectories", KW py_run_trajectories, METH_VARARGS | METH_KEYWORDS,
+     "run_trajectories(state, code, data, cond_bits, nclbits, terminal, shots, seed, "
+     "out_bits=None, x_masks=None, z_masks=None, out_evs=None, out_counts=None)\n--\n\n"
+     "Run a noisy program by grouped quantum trajectories (see trajectories.h)."},
     {"has_openmp", py_has_openmp, METH_NOARGS,
      "has_openmp()\n--\n\nReturn True if the extension was built with OpenMP."},
     {NULL, NULL, 0, NULL},

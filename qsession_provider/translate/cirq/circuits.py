@@ -26,6 +26,7 @@ from ...errors import InvalidCircuitError, UnboundParameterError
 from ..context import TOP, CircuitBuilder, Context
 from ..state_prep import MAX_PREPARED_QUBITS, ZeroQubits, preparation_blocks, state_vector
 from .classical import condition_for, measurement_key
+from .noise import is_noise, noise_channel
 from .observables import qubit_index_map
 from .params import ParamConverter
 
@@ -136,6 +137,10 @@ class _Translator(CircuitBuilder):
             self.resets(qubits, ctx)
         elif isinstance(gate, cirq.StatePreparationChannel):
             self.state_preparation(gate, op, ctx)
+        elif is_noise(gate):  # a noise channel (noise.py)
+            if ctx.controls:
+                raise InvalidCircuitError(f"a noise channel cannot be controlled ({op!r})")
+            self.ops.append(noise_channel(gate, self.targets(qubits), ctx.condition))
         else:
             self.generic(op, str(gate), ctx, depth)
 

@@ -411,8 +411,11 @@ ERRORS = {
         ),
         "CircuitOperation",
     ),
-    "noise_channel": (cirq.Circuit(cirq.depolarize(0.1).on(Q[0])), "depolarize"),
-    "amplitude_damping": (cirq.Circuit(cirq.amplitude_damp(0.2).on(Q[0])), "amplitude_damp"),
+    # noise channels translate (translate/cirq/noise.py); wider than 2 qubits they do not
+    "noise_on_3_qubits": (
+        cirq.Circuit(cirq.depolarize(0.1, n_qubits=3).on(*Q[:3])),
+        "acts on 3 qubits; at most 2",
+    ),
     "multi_bit_key_condition": (
         cirq.Circuit(
             cirq.measure(Q[0], Q[1], key="mm"), cirq.X(Q[2]).with_classical_controls("mm")
