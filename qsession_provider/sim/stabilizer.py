@@ -224,7 +224,7 @@ def _describe(index: int, op: Any) -> str:
 def translate(circuit: Circuit, values: Mapping[str, float]) -> StabilizerProgram | NotClifford:
     """``circuit`` with parameters ``values`` as a :class:`StabilizerProgram`, or why not."""
     stim = load_stim()
-    out = stim.Circuit()
+    out = _Instructions()  # stim's text, parsed once: Circuit.append costs ~20 us a call
     last: dict[tuple[str, int], int] = {}  # (register, bit) -> measurement record index
     measured = 0
     non_clifford = 0
@@ -257,7 +257,7 @@ def translate(circuit: Circuit, values: Mapping[str, float]) -> StabilizerProgra
         if op.condition is not None:
             if reason:
                 continue
-            why = _conditioned_pauli(out, op, circuit, last, measured, stim)
+            why = _conditioned_pauli(out, op, circuit, last, measured)
             if why:
                 if op.name not in _PAULI_CONTROLLED and op.name != "id":
                     non_clifford += clifford_translation(op, params) is None
@@ -280,7 +280,22 @@ def translate(circuit: Circuit, values: Mapping[str, float]) -> StabilizerProgra
         name: np.array([last.get((name, bit), -1) for bit in range(size)], dtype=np.int64)
         for name, size in circuit.registers.items()
     }
-    return StabilizerProgram(out, columns, circuit.num_qubits)
+    return StabilizerProgram(stim.Circuit(out.text()), columns, circuit.num_qubits)
+
+
+class _Instructions:
+    """stim instructions as text lines (``append`` as ``stim.Circuit.append`` takes them)."""
+
+    __slots__ = ("lines",)
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def append(self, name: str, targets: Sequence[int | str]) -> None:
+        self.lines.append(f"{name} {' '.join(map(str, targets))}")
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
 
 
 def _conditioned_pauli(
@@ -289,7 +304,6 @@ def _conditioned_pauli(
     circuit: Circuit,
     last: Mapping[tuple[str, int], int],
     measured: int,
-    stim: ModuleType,
 ) -> str:
     """Append ``gate`` (a Pauli conditioned on one bit) to ``out``; ``""`` or why it cannot."""
     if gate.name not in _PAULI_CONTROLLED and gate.name != "id" or gate.controls:
@@ -311,7 +325,7 @@ def _conditioned_pauli(
         return ""
     if cond.value == 0:
         out.append(name, [qubit])  # P when the bit is 0: P, then P again when it is 1
-    out.append(_PAULI_CONTROLLED[gate.name], [stim.target_rec(record - measured), qubit])
+    out.append(_PAULI_CONTROLLED[gate.name], [f"rec[{record - measured}]", qubit])
     return ""
 
 
