@@ -67,9 +67,11 @@ def execute(
     payload = without_noise(payload) if ideal(payload) else with_noise(payload, model)
     # Each circuit on its method (stabilizer for wide Clifford circuits: sim/method.py).
     result = run_by_method(program_id, payload, simulator, _run_statevector)
-    if model is not None:
-        for entry in result.get("pubs", result.get("results", ())):
+    for entry in result.get("pubs", result.get("results", ())):
+        if model is not None:
             entry["noise"] = model.name or "noise model"
+        if entry.pop("noise_approximation", None):  # twirled onto the stabilizer method
+            entry["noise"] = f"{entry.get('noise', 'circuit')} (Pauli-twirled)"
     return result
 
 

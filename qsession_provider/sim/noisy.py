@@ -33,6 +33,8 @@ from ..core.ir.payload import (
     touched_qubits,
 )
 from ..errors import InputError
+from .memory import available_memory
+from .stabilizer import StabilizerProgram
 from .trajectories import (
     DEFAULT_TRAJECTORIES,
     DENSITY_MATRIX_QUBITS,
@@ -173,11 +175,6 @@ def run_noisy(
         InputError: ``method="stabilizer"`` was asked for a noisy circuit.
         ResourceTooLargeError: a noisy circuit's states do not fit in memory.
     """
-    if requested == "stabilizer":
-        raise InputError(
-            "method='stabilizer' cannot run noise channels or readout errors on this engine; "
-            "use method='automatic' (noisy circuits run on the trajectory engine) or noise=False"
-        )
     tag = {"noise": "circuit"}  # execute names the model when one was applied
     kwargs = {"dtype": simulator.dtype, "max_memory": simulator.memory.max_memory}
     if isinstance(payload, EstimatorPayload):
@@ -193,19 +190,30 @@ def run_noisy(
     if isinstance(payload, SamplerPayload):
         out = []
         for pub in payload.pubs:
+            program = _on_stabilizer(pub.circuit, simulator, requested)
             if not has_noise(pub.circuit):
                 one = SamplerPayload((pub,), _sub_seed(rng), payload.method, False)
                 out.append({**fallback(program_id, one)["pubs"][0], **tag})
+            elif program is not None:
+                entry = _stabilizer_entry(program, pub.shots, rng, simulator)
+                out.append({**entry, **tag, **_approximation(program)})
             else:
                 out.append({**_sample(pub, rng, kwargs), **tag})
         return {"pubs": out}
     results = []
     for circuit in payload.circuits:
+        program = _on_stabilizer(circuit, simulator, requested)
         if not has_noise(circuit):
             one = RunPayload(
                 (circuit,), payload.shots, payload.memory, _sub_seed(rng), payload.options
             )
             entry = fallback(program_id, one)["results"][0]
+        elif program is not None:
+            entry = {
+                **_stabilizer_entry(program, payload.shots, rng, simulator),
+                "name": circuit.name,
+                **_approximation(program),
+            }
         else:
             bits = sample_noisy(circuit, payload.shots, rng, **kwargs)
             entry = {
@@ -216,6 +224,63 @@ def run_noisy(
             }
         results.append({**entry, **tag})
     return {"results": results}
+
+
+#: Noisy Clifford circuits touching more qubits than this run on the stabilizer method, as
+#: ideal ones do (``method.STABILIZER_FROM_QUBITS``).
+STABILIZER_FROM_QUBITS = 16
+
+
+def _on_stabilizer(circuit: Circuit, simulator: Any, requested: str) -> Any:
+    """The stim program a noisy ``circuit`` runs as, or None for the trajectory engine.
+
+    ``automatic``: a Clifford circuit without parameters touching more than
+    :data:`STABILIZER_FROM_QUBITS` qubits whose noise channels are Pauli channels (then the
+    stim run is exact), or whose statevector would not fit in memory (then other channels
+    run as their Pauli twirl, an approximation the result's noise name says).
+    ``stabilizer``: any Clifford circuit, twirling as needed.
+
+    Raises:
+        InputError: ``method="stabilizer"`` on a circuit that is not Clifford.
+    """
+    if requested == "statevector" or not has_noise(circuit):
+        return None
+    if circuit.parameters:
+        if requested == "stabilizer":
+            raise InputError("method='stabilizer' runs noisy circuits without parameters only")
+        return None
+    width = touched_qubits(circuit)
+    if requested != "stabilizer" and width <= STABILIZER_FROM_QUBITS:
+        return None
+    from .method import stabilizer_for  # (method imports this module)
+
+    program = stabilizer_for(simulator).program(circuit)
+    if not isinstance(program, StabilizerProgram):
+        if requested == "stabilizer":
+            raise InputError(f"method='stabilizer' cannot run this circuit: {program.reason}")
+        return None
+    if requested != "stabilizer" and program.approximated and _fits(width, simulator):
+        return None  # the trajectory engine runs these channels exactly
+    return program
+
+
+def _fits(width: int, simulator: Any) -> bool:
+    """True if a ``width``-qubit state fits in the simulator's memory limit."""
+    limit = simulator.memory.max_memory or available_memory()
+    return (1 << width) * np.dtype(simulator.dtype).itemsize * 2 <= limit
+
+
+def _stabilizer_entry(
+    program: Any, shots: int, rng: np.random.Generator, simulator: Any
+) -> dict[str, Any]:
+    from .method import stabilizer_for
+
+    registers = stabilizer_for(simulator).sample(program, shots, rng)
+    return {"registers": registers, "shots": shots, "method": "stabilizer"}
+
+
+def _approximation(program: Any) -> dict[str, Any]:
+    return {"noise_approximation": "pauli_twirl"} if program.approximated else {}
 
 
 def _sub_seed(rng: np.random.Generator) -> int:

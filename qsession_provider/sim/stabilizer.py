@@ -17,6 +17,7 @@ stim is imported on first use (:func:`load_stim`), so importing the engine stays
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 from collections import OrderedDict
@@ -31,6 +32,7 @@ from ..core.ir.bits import PackedBits
 from ..core.ir.circuit import Barrier, Circuit, Condition, Gate, Measure, Reset
 from ..core.ir.classical import CLASSICAL_OPERATIONS
 from ..core.ir.gates import gate_matrix
+from ..core.ir.noise import NoiseChannel, ReadoutError
 from ..core.ir.observables import PauliSum
 from ..core.ir.params import ParamExpr
 from ..errors import InputError
@@ -106,6 +108,11 @@ class StabilizerProgram:
     circuit: Any
     columns: Mapping[str, np.ndarray]
     num_qubits: int
+    #: Readout errors: ``(measurement record, P(read 1 | 0), P(read 0 | 1))`` each.
+    readout: tuple[tuple[int, float, float], ...] = ()
+    #: True when a noise channel that is not a Pauli channel was replaced by its Pauli
+    #: twirl (an approximation; exact Pauli channels and readout errors are not).
+    approximated: bool = False
 
     def registers(self, samples: np.ndarray) -> dict[str, PackedBits]:
         """Registers (packed, ``(shots,)`` strings) from stim's ``(shots, measurements)`` bits."""
@@ -234,8 +241,25 @@ def translate(circuit: Circuit, values: Mapping[str, float]) -> StabilizerProgra
         nonlocal reason
         reason = reason or why
 
+    readout: list[tuple[int, float, float]] = []
+    approximated = False
     for index, op in enumerate(circuit.operations):
         if isinstance(op, Barrier):
+            continue
+        if isinstance(op, NoiseChannel | ReadoutError):
+            if op.condition is not None:
+                refuse(f"operation {index} (noise after a conditioned gate) is conditioned")
+            elif isinstance(op, NoiseChannel):
+                probs, exact = pauli_twirl(op)
+                approximated = approximated or not exact
+                out.append(
+                    f"PAULI_CHANNEL_{len(op.qubits)}({','.join(map(repr, probs))})", op.qubits
+                )
+            else:
+                record = last.get((op.register, op.bit))
+                if record is not None:  # a bit never written reads 0 and stays 0
+                    matrix = np.asarray(op.matrix, dtype=float)
+                    readout.append((record, float(matrix[0, 1]), float(matrix[1, 0])))
             continue
         if isinstance(op, CLASSICAL_OPERATIONS):
             refuse(f"operation {index} is a classical computation (control flow, store)")
@@ -280,7 +304,40 @@ def translate(circuit: Circuit, values: Mapping[str, float]) -> StabilizerProgra
         name: np.array([last.get((name, bit), -1) for bit in range(size)], dtype=np.int64)
         for name, size in circuit.registers.items()
     }
-    return StabilizerProgram(stim.Circuit(out.text()), columns, circuit.num_qubits)
+    return StabilizerProgram(
+        stim.Circuit(out.text()), columns, circuit.num_qubits, tuple(readout), approximated
+    )
+
+
+_PAULI_MATRICES = {
+    "I": np.eye(2, dtype=complex),
+    "X": np.array([[0, 1], [1, 0]], dtype=complex),
+    "Y": np.array([[0, -1j], [1j, 0]], dtype=complex),
+    "Z": np.array([[1, 0], [0, -1]], dtype=complex),
+}
+
+
+def pauli_twirl(channel: NoiseChannel) -> tuple[list[float], bool]:
+    """The Pauli probabilities of ``channel``'s twirl, in stim's ``PAULI_CHANNEL_1/2`` order
+    (``X Y Z``; ``IX IY IZ XI XX ... ZZ``, the first letter on the first target), and
+    whether the twirl is the channel itself (every Kraus operator a multiple of a Pauli)."""
+    k = len(channel.qubits)
+    d = 1 << k
+    labels = ["".join(p) for p in itertools.product("IXYZ", repeat=k)][1:]
+    probs = []
+    exact = True
+    coefficients = []
+    for label in ["I" * k, *labels]:
+        matrix = np.ones((1, 1), dtype=complex)
+        for letter in label:  # letter j acts on target j: bit j of the index, so kron left
+            matrix = np.kron(_PAULI_MATRICES[letter], matrix)
+        coefficients.append([np.trace(matrix.conj().T @ op) / d for op in channel.kraus])
+    weights = np.abs(np.array(coefficients)) ** 2  # (paulis, kraus)
+    for column in weights.T:
+        if np.count_nonzero(column > 1e-12) > 1:
+            exact = False
+    probs = [float(w) for w in weights.sum(axis=1)[1:]]
+    return probs, exact
 
 
 class _Instructions:
@@ -375,6 +432,14 @@ class StabilizerSimulator:
         if measurements == 0:
             return program.registers(np.zeros((shots, 0), dtype=bool))
         sampler = program.circuit.compile_sampler(seed=seed)
+        if program.readout:  # readout errors: flip recorded bits with their odds
+            samples = sampler.sample(shots)
+            flips = np.random.default_rng(seed ^ 0x5EED)
+            for record, p01, p10 in program.readout:
+                column = samples[:, record]
+                draws = flips.random(shots)
+                samples[:, record] = column ^ np.where(column, draws < p10, draws < p01)
+            return program.registers(samples)
         (name, cols), *others = program.columns.items()
         if not others and np.array_equal(cols, np.arange(measurements)):
             # One register read in measurement order (measure_all): stim's packed bits are

@@ -28,7 +28,7 @@ from qsession_provider.core.ir.payload import (
     SamplerPayload,
     SamplerPub,
 )
-from qsession_provider.errors import InputError, ResourceTooLargeError
+from qsession_provider.errors import ResourceTooLargeError
 from qsession_provider.sim import StatevectorSimulator, _kernel, execute
 from qsession_provider.sim.trajectories import (
     compile_program,
@@ -361,13 +361,14 @@ def test_payloads_with_noise_run_on_the_trajectory_engine_and_say_so() -> None:
     assert 0 < est["pubs"][0]["evs"] < 1
 
 
-def test_stabilizer_on_a_noisy_circuit_is_refused_clearly() -> None:
+def test_stabilizer_asked_for_a_noisy_clifford_circuit_runs_it_on_stim() -> None:
+    # (a noisy non-Clifford circuit is refused: tests/sim/test_noisy_stabilizer.py)
     sim = StatevectorSimulator()
     payload = SamplerPayload(
         (SamplerPub(MODEL.apply(_measured(2, bell())), None, 10),), method="stabilizer"
     )
-    with pytest.raises(InputError, match="method='stabilizer' cannot run noise channels"):
-        execute("sampler", payload, sim)
+    pub = execute("sampler", payload, sim)["pubs"][0]
+    assert pub["method"] == "stabilizer" and pub["registers"]["c"].shape == (10,)
 
 
 def test_a_state_that_does_not_fit_is_refused_before_running() -> None:
