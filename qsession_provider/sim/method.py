@@ -16,7 +16,8 @@ A job asks for one with ``method`` (a payload attribute, or ``options["method"]`
 parameter set (translations are kept per circuit structure and bound values). Each pub or
 ``run`` result carries ``"method"``: the one that ran it. A payload whose circuits hold
 noise channels or readout errors goes to :mod:`.noisy` first (``"trajectories"``, or
-``"density_matrix"`` for small estimator circuits; ``stabilizer`` is refused there).
+``"density_matrix"`` for small estimator circuits; ``"stabilizer"`` for wide noisy Clifford
+circuits, see :func:`.noisy.run_noisy`).
 """
 
 from __future__ import annotations

@@ -9,8 +9,11 @@ the circuits hold themselves (Cirq noise, Aer noise instructions) stay in any ca
 
 :func:`run_noisy` runs a payload with at least one noisy circuit: noisy pubs on the
 trajectory engine (:mod:`.trajectories`; estimator pubs of small unconditioned circuits
-exactly on a density matrix), noiseless ones on the normal path. Every entry says the
-``method`` that ran it and the ``noise`` model's name.
+exactly on a density matrix), wide noisy Clifford sampler pubs and ``run`` circuits on stim
+(:func:`_on_stabilizer`: Pauli channels and readout errors exactly, other channels as their
+Pauli twirl where no statevector fits), noiseless ones on the normal path. Every entry says
+the ``method`` that ran it and the ``noise`` model's name (``"... (Pauli-twirled)"`` when
+twirled).
 """
 
 from __future__ import annotations
