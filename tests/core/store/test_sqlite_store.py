@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import sqlite3
 import subprocess
 import sys
-import textwrap
 import threading
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-import qsession_provider
 from qsession_provider.core.clock import VirtualClock
 from qsession_provider.core.device import Device, TimingModel
 from qsession_provider.core.job import JobErrorCode, JobRecord, JobStatus
@@ -33,55 +30,16 @@ from qsession_provider.errors import StoreError
 
 pytestmark = pytest.mark.timeout(60)
 
-ROOT = str(Path(qsession_provider.__file__).resolve().parent.parent)
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from store_children import child_prelude, echo_device  # noqa: E402
+from store_children import run_child as _run_child  # noqa: E402
 
-# A tiny device the child processes define for themselves.
-CHILD_PRELUDE = """
-import json, sys, time
-import numpy as np
-from qsession_provider.core.device import Device
-from qsession_provider.core.runtime.runtime import Runtime
-from qsession_provider.core.store.sqlite import SQLiteStore
-
-def echo(program_id, payload):
-    return {"n": payload["n"], "square": np.array([payload["n"] ** 2], dtype=np.int64)}
-
-def hang(program_id, payload):
-    time.sleep(120)
-    return {}
-"""
+# The child processes define a tiny device for themselves (``echo``, ``hang``).
+CHILD_PRELUDE = child_prelude("from qsession_provider.core.store.sqlite import SQLiteStore")
 
 
 def run_child(script: str, *args: str, wait: bool = True) -> Any:
-    code = CHILD_PRELUDE + textwrap.dedent(script)
-    env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    if not wait:
-        return subprocess.Popen(
-            [sys.executable, "-c", code, *args],
-            env=env,
-            text=True,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-    done = subprocess.run(
-        [sys.executable, "-c", code, *args], env=env, text=True, capture_output=True, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def echo_device() -> Device:
-    return Device(
-        "echo",
-        2,
-        lambda program, payload: {
-            "arr": np.arange(5, dtype=np.int16) * payload["k"],
-            "c": complex(payload["k"], -1),
-            "names": ["a", "b"],
-        },
-        programs={"echo"},
-        simulator=True,
-    )
+    return _run_child(CHILD_PRELUDE, script, *args, wait=wait)
 
 
 def test_location_argument_env_var_and_default(monkeypatch: Any, tmp_path: Any) -> None:
