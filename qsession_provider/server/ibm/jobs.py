@@ -252,7 +252,9 @@ async def delete_job(request: Request, ctx: IBMContext) -> Response:
 
 
 def _metrics(ctx: IBMContext, job_id: str) -> dict[str, Any]:
-    return job_metrics(_visible_job(ctx, job_id).record)
+    record = _visible_job(ctx, job_id).record
+    queued = record.status is JobStatus.QUEUED
+    return job_metrics(record, estimate=ctx.runtime.queue_estimate(job_id) if queued else None)
 
 
 @ibm_endpoint

@@ -18,11 +18,11 @@ Session states are IBM's own words already (``core/session.py``): open, active, 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
+from ...core.dialect_words import ibm_details, iso_utc
 from ...core.job import FINAL_STATES, JobErrorCode, JobStatus
-from ...core.session import SessionMode, SessionRecord, SessionState
+from ...core.session import SessionRecord
 
 __all__ = [
     "RAN_TOO_LONG",
@@ -44,23 +44,6 @@ _STATUS = {
     JobStatus.ERROR: "Failed",
     JobStatus.CANCELLED: "Cancelled",
 }
-_SESSION_STATES = {
-    SessionState.OPEN: "open",
-    SessionState.ACTIVE: "active",
-    SessionState.INACTIVE: "inactive",
-    SessionState.DRAINING: "pending_closed",
-    SessionState.CLOSED: "closed",
-}
-
-
-def iso_utc(when: float | None) -> str | None:
-    """POSIX seconds as the runtime API writes them (``2025-01-01T00:00:00.000Z``), or None."""
-    if when is None:
-        return None
-    stamp = datetime.fromtimestamp(when, tz=timezone.utc).isoformat(timespec="milliseconds")
-    return stamp.replace("+00:00", "Z")
-
-
 def program_of(record: Any) -> str:
     """The IBM program id of a job: the primitive its Qiskit description names (an
     ``executor`` job runs our ``sampler`` program), else the core program id."""
@@ -109,8 +92,12 @@ def job_json(record: Any, params: Any = None) -> dict[str, Any]:
     return data
 
 
-def job_metrics(record: Any, qiskit_version: str | None = None) -> dict[str, Any]:
-    """``GET /jobs/{id}/metrics``: timestamps and usage (clock seconds on the device)."""
+def job_metrics(
+    record: Any, qiskit_version: str | None = None, estimate: Any = None
+) -> dict[str, Any]:
+    """``GET /jobs/{id}/metrics``: timestamps and usage (clock seconds on the device), and
+    while queued the ``estimate`` (:class:`~qsession_provider.core.runtime.estimates.
+    QueueEstimate`: position, estimated start and completion)."""
     seconds = record.execution_time or 0
     final = record.status in FINAL_STATES
     return {
@@ -127,33 +114,23 @@ def job_metrics(record: Any, qiskit_version: str | None = None) -> dict[str, Any
             "status": "complete" if final else "pending",
         },
         "qiskit_version": qiskit_version,
-        "estimated_start_time": None,
-        "estimated_completion_time": None,
-        "position_in_queue": None,
-        "position_in_provider": None,
+        "estimated_start_time": None if estimate is None else iso_utc(estimate.start),
+        "estimated_completion_time": None if estimate is None else iso_utc(estimate.completion),
+        "position_in_queue": None if estimate is None else estimate.position,
+        "position_in_provider": None if estimate is None else estimate.position,
     }
+
+
+#: The REST API's names of ``Session.details()`` keys (the client renames them).
+_API_KEYS = {
+    "interactive_timeout": "interactive_ttl",
+    "max_time": "max_ttl",
+    "active_timeout": "active_ttl",
+    "usage_time": "elapsed_time",
+}
 
 
 def session_json(record: SessionRecord, now: float) -> dict[str, Any]:
-    """``GET /sessions/{id}``: the keys ``Session.details()`` reads."""
-    dedicated = record.mode is SessionMode.DEDICATED
-    return {
-        "id": record.id,
-        "backend_name": record.device,
-        "interactive_ttl": record.interactive_ttl if dedicated else None,
-        "max_ttl": record.max_ttl,
-        "active_ttl": record.active_ttl if record.active_ttl is not None else record.max_ttl,
-        "state": _SESSION_STATES[record.state],
-        "accepting_jobs": record.accepting_jobs,
-        "last_job_started": iso_utc(record.last_job_started),
-        "last_job_completed": iso_utc(record.last_job_completed),
-        "started_at": iso_utc(record.started_at),
-        "closed_at": iso_utc(record.closed_at),
-        "activated_at": iso_utc(record.activated_at),
-        "mode": record.mode.value,
-        "elapsed_time": record.usage(now),
-        "timestamps": [
-            {"status": _SESSION_STATES[state], "timestamp": iso_utc(when)}
-            for state, when in record.timestamps
-        ],
-    }
+    """``GET /sessions/{id}``: the keys ``Session.details()`` reads (the one table of
+    :func:`~qsession_provider.core.dialect_words.ibm_details`, under the API's names)."""
+    return {_API_KEYS.get(key, key): value for key, value in ibm_details(record, now).items()}
