@@ -171,8 +171,9 @@ class Handle:
     __slots__ = ()
 
     def _handle_state(self) -> tuple[RuntimeAPI, Callable[..., Any], tuple[Any, ...]]:
-        """``(runtime, restore, state)``: unpickling calls ``restore(runtime', *state)``."""
-        raise NotImplementedError
+        """``(runtime, restore, state)``: unpickling calls ``restore(runtime', *state)``.
+        Every face class that mixes this in defines it (an abstract method of the mixin)."""
+        raise NotImplementedError(f"{type(self).__name__} does not say how it is pickled")
 
     def __reduce__(self) -> tuple[Any, ...]:
         runtime, restore, state = self._handle_state()
