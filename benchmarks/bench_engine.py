@@ -1,23 +1,39 @@
 """Engine benchmark: this package vs Qiskit Aer and qsim on the same circuits, in one run.
 
-Workloads (n qubits):
+Workloads (n qubits, all seeded):
 
 - ``qft``: textbook QFT (H, controlled phases, final swaps);
 - ``brickwork``: depth 20 of random U3 on every qubit, then CZ on alternating neighbours;
 - ``pairs``: depth 20 of n/2 random two-qubit gates (cx, cz, cp, rzz, swap, rxx) on random
-  pairs of qubits, each followed by random ry/rz rotations on both.
+  pairs of qubits, each followed by random ry/rz rotations on both;
+- ``randu``: depth 12 of a random U (3 random angles) on every qubit, then CZ, CX or RZZ
+  (random choice, random angle) on n/2 disjoint random pairs (a random permutation paired up).
 
 Each is timed end to end from a framework circuit (Qiskit for Aer and us, Cirq for qsim) to
-the final state vector (``state``) and to 1,000 measured shots (``shots``). Our rows reuse the
-compiled structure (as a session does); ``qsession cold`` (complex128) compiles every time
-(fusion and tiling included), as for a circuit seen once. Every row shows
-seconds, the ratio to Aer, the ratio to qsim with 2 threads, and the time in "passes": one
-read+write sweep over a complex128 state of that size, measured in the same run (numpy
+the final state vector (``state``) and to 1,000 measured shots (``shots``). Rows:
+
+- ``aer (c128)``: ``AerSimulator(method="statevector")``, ``run(...).result()``;
+- ``qsession defaults``: what a user gets without settings. ``shots``: ``SamplerV2`` in a
+  ``Session`` on ``QiskitRuntimeService(store=<temp dir>/jobs.db).backend("statevector")``
+  (the default SQLite store; translation, runtime, store and result decoding included),
+  ``result()[0].data.meas.get_counts()``; ``state``: ``StatevectorSimulator()`` (precision
+  ``auto``: final states in complex128, wide circuits sampled in complex64);
+- ``qsession (c128)``, ``qsession (c64)``: the raw engine at a forced precision, reusing the
+  compiled structure (as a session does); ``qsession cold`` (complex128) compiles every
+  time (fusion and tiling included), as for a circuit seen once;
+- ``qsim t=1 (c64)``: qsim's defaults on one thread; ``qsim t=2 f=K (c64)``: 2 threads,
+  ``max_fused_gate_size=K`` for K = 2 (qsim's default), 3, 4, 5.
+
+Every row shows seconds, the ratio to Aer, the ratio to the best of the ``qsim t=2 f=K``
+rows ("vs qsim best", which K won is printed after each group), and the time in "passes":
+one read+write sweep over a complex128 state of that size, measured in the same run (numpy
 in-place multiply), so "deep circuits within 15 passes per 20 layers" reads off directly.
+Engines take turns round after round and each keeps its best time (noisy machines).
 
     python benchmarks/bench_engine.py               # 20, 22, 24, 26 qubits
     python benchmarks/bench_engine.py --quick       # 20 and 22 qubits, fewer repeats (< 3 min)
     python benchmarks/bench_engine.py --sizes 24 --workloads brickwork --modes state
+    python benchmarks/bench_engine.py --sizes 26 --rounds 1     # Aer at 26 qubits is slow
     python benchmarks/bench_engine.py --memory      # peak RSS of a fresh process, 26/28/30 q
     python benchmarks/bench_engine.py --memory --quick   # 26 and 28 qubits only
 
@@ -89,10 +105,27 @@ def pairs_ops(n: int, depth: int, seed: int = 2) -> list[Op]:
     return ops
 
 
+def randu_ops(n: int, depth: int, seed: int = 3) -> list[Op]:
+    """``depth`` layers of a random U on every qubit, then CZ, CX or RZZ (random angle) on
+    n/2 disjoint random pairs (a random permutation of the qubits, paired up)."""
+    rng = np.random.default_rng(seed)
+    ops: list[Op] = []
+    for _ in range(depth):
+        for q in range(n):
+            ops.append(("u", (q,), tuple(float(a) for a in rng.uniform(0, 2 * np.pi, 3))))
+        order = [int(q) for q in rng.permutation(n)]
+        for a, b in zip(order[0::2], order[1::2]):
+            name = ("cz", "cx", "rzz")[rng.integers(3)]
+            params = (float(rng.uniform(0, 2 * np.pi)),) if name == "rzz" else ()
+            ops.append((name, (a, b), params))
+    return ops
+
+
 WORKLOADS: dict[str, Callable[[int], list[Op]]] = {
     "qft": qft_ops,
     "brickwork": lambda n: brickwork_ops(n, 20),
     "pairs": lambda n: pairs_ops(n, 20),
+    "randu": lambda n: randu_ops(n, 12),
 }
 
 
@@ -171,25 +204,55 @@ def pass_time(n: int) -> float:
     return best_time(lambda: np.multiply(state, 1.0 + 0j, out=state), 3)
 
 
-def runners(n: int, ops: list[Op], mode: str, engines: set[str]) -> dict[str, Callable[[], object]]:
+class Defaults:
+    """What a user gets without settings: one service on the default SQLite store (in a
+    temporary directory), a ``Session`` per workload on the ``statevector`` backend."""
+
+    def __init__(self) -> None:
+        import tempfile
+
+        from qsession_provider.qiskit import QiskitRuntimeService
+
+        self._dir = tempfile.TemporaryDirectory(prefix="bench_engine_")
+        self.service = QiskitRuntimeService(store=Path(self._dir.name) / "jobs.db")
+        self.sessions: list[object] = []
+
+    def sampler(self):  # noqa: ANN201
+        from qsession_provider.qiskit import SamplerV2, Session
+
+        session = Session(backend=self.service.backend("statevector"))
+        self.sessions.append(session)
+        return SamplerV2(mode=session)
+
+    def close_sessions(self) -> None:
+        while self.sessions:
+            self.sessions.pop().close()  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        self.close_sessions()
+        self._dir.cleanup()
+
+
+def runners(
+    n: int, ops: list[Op], mode: str, engines: set[str], defaults: Defaults | None
+) -> dict[str, Callable[[], object]]:
     from qsession_provider.qiskit import circuit_to_ir
     from qsession_provider.sim import StatevectorSimulator
 
     shots = mode == "shots"
     qc = to_qiskit(n, ops, measure=shots)
     out: dict[str, Callable[[], object]] = {}
-    if "aer" in engines:
-        from qiskit_aer import AerSimulator
-
-        aer = AerSimulator(method="statevector")
-        if shots:
-            out["aer (c128)"] = lambda: aer.run(qc, shots=SHOTS).result().get_counts()
-        else:
-            aer_qc = qc.copy()
-            aer_qc.save_statevector()
-            out["aer (c128)"] = lambda: aer.run(aer_qc).result().get_statevector()
+    if "qsession" in engines:
+        if shots and defaults is not None:
+            sampler = defaults.sampler()
+            out["qsession defaults"] = lambda: (
+                sampler.run([qc], shots=SHOTS).result()[0].data.meas.get_counts()
+            )
+        elif not shots:
+            default = StatevectorSimulator()
+            out["qsession defaults"] = lambda: default.final_state(circuit_to_ir(qc))
     for label, engine, kwargs in (
-        ("qsession (c128)", "qsession", {}),
+        ("qsession (c128)", "qsession", {"precision": "double"}),
         ("qsession (c64)", "qsession", {"precision": "single"}),
         ("qsession unfused", "qsession-unfused", {"fusion": False}),
     ):
@@ -203,23 +266,46 @@ def runners(n: int, ops: list[Op], mode: str, engines: set[str]) -> dict[str, Ca
     if "qsession" in engines:
         # A fresh simulator every time: compilation (fusion, tiling) counted too, as for a
         # circuit seen once. The rows above reuse the compiled structure, as sessions do.
-        if shots:
-            out["qsession cold"] = lambda: StatevectorSimulator().sample(circuit_to_ir(qc), SHOTS)
-        else:
-            out["qsession cold"] = lambda: StatevectorSimulator().final_state(circuit_to_ir(qc))
-    if "qsim" in engines:
-        try:
-            import qsimcirq
-        except ImportError:
-            return out
-        cc = to_cirq(n, ops, measure=shots)
-        for threads in (1, 2):
-            sim = qsimcirq.QSimSimulator(qsimcirq.QSimOptions(cpu_threads=threads))
+        def cold() -> object:
+            sim = StatevectorSimulator(precision="double")
             if shots:
-                out[f"qsim t={threads} (c64)"] = lambda sim=sim: sim.run(cc, repetitions=SHOTS)
+                return sim.sample(circuit_to_ir(qc), SHOTS)
+            return sim.final_state(circuit_to_ir(qc))
+
+        out["qsession cold"] = cold
+    try:
+        import qsimcirq
+    except ImportError:
+        qsimcirq = None  # rows without qsim
+    if "qsim" in engines and qsimcirq is not None:
+        cc = to_cirq(n, ops, measure=shots)
+        configs = [("qsim t=1 (c64)", 1, 2)] + [
+            (f"qsim t=2 f={f} (c64)", 2, f) for f in QSIM_FUSION
+        ]
+        for label, threads, fused in configs:
+            options = qsimcirq.QSimOptions(cpu_threads=threads, max_fused_gate_size=fused)
+            sim = qsimcirq.QSimSimulator(options)
+            if shots:
+                out[label] = lambda sim=sim: sim.run(cc, repetitions=SHOTS)
             else:
-                out[f"qsim t={threads} (c64)"] = lambda sim=sim: sim.simulate(cc).final_state_vector
+                out[label] = lambda sim=sim: sim.simulate(cc).final_state_vector
+    if "aer" in engines:
+        # Last: the engine that runs after Aer is measurably slower (its threads and memory
+        # linger), and from 24 qubits Aer runs in the first round only.
+        from qiskit_aer import AerSimulator
+
+        aer = AerSimulator(method="statevector")
+        if shots:
+            out["aer (c128)"] = lambda: aer.run(qc, shots=SHOTS).result().get_counts()
+        else:
+            aer_qc = qc.copy()
+            aer_qc.save_statevector()
+            out["aer (c128)"] = lambda: aer.run(aer_qc).result().get_statevector()
     return out
+
+
+#: qsim's max_fused_gate_size values timed with 2 threads ("vs qsim best": the best of them)
+QSIM_FUSION = (2, 3, 4, 5)
 
 
 #: pause before each timed run: idle OpenMP threads of the engine that ran before (Aer, qsim)
@@ -235,6 +321,11 @@ def timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - t0
 
 
+def _slow(engine: str, n: int) -> bool:
+    """Rows timed once from 24 qubits (tens of seconds a run, or not compared against)."""
+    return n >= 24 and engine.startswith(("aer", "qsession unfused", "qsim t=1"))
+
+
 def run_speed(args: argparse.Namespace) -> None:
     from qsession_provider.sim import load_kernel
 
@@ -242,42 +333,61 @@ def run_speed(args: argparse.Namespace) -> None:
     sizes = args.sizes or ([20, 22] if args.quick else [20, 22, 24, 26])
     engines = set(args.engines)
     print(f"cores={os.cpu_count()} simd={kernel.simd_level()} threads={kernel.get_num_threads()}")
-    header = f"{'workload':<10}{'mode':<6}{'n':>3}  {'engine':<18}{'seconds':>9}"
-    print(f"{header}{'vs aer':>8}{'vs qsim2':>9}{'passes':>8}")
-    for n in sizes:
-        sweep = pass_time(n)
-        print(f"# n={n}: one complex128 read+write pass = {sweep * 1e3:.2f} ms")
-        for name in args.workloads:
-            ops = WORKLOADS[name](n)
-            for mode in args.modes:
-                rounds = args.rounds or (2 if args.quick else 3 if n <= 24 else 2)
-                fns = runners(n, ops, mode, engines)
-                # Engines take turns, round after round, and each keeps its best time: on a
-                # shared machine a burst of load then hurts one round, not one engine. Odd
-                # rounds run in reverse order, so no engine always follows the same one (the
-                # engine after Aer runs measurably slower: its threads and memory linger).
-                times: dict[str, float] = {}
-                for engine, fn in fns.items():
-                    slow = engine.startswith(("aer", "qsession unfused")) and n >= 24
-                    if not slow:
-                        fn()  # warm-up: imports, caches, page faults
-                for r in range(rounds):
-                    turns = list(fns.items())
-                    for engine, fn in reversed(turns) if r % 2 else turns:
-                        slow = engine.startswith(("aer", "qsession unfused")) and n >= 24
-                        if slow and r > 0:
-                            continue  # tens of seconds a run: once is enough
-                        times[engine] = min(times.get(engine, float("inf")), timed(fn))
-                aer = times.get("aer (c128)")
-                qsim2 = times.get("qsim t=2 (c64)")
-                for engine, t in times.items():
-                    vs_aer = f"{t / aer:7.2f}x" if aer else f"{'-':>8}"
-                    vs_qsim = f"{t / qsim2:8.2f}x" if qsim2 else f"{'-':>9}"
-                    print(
-                        f"{name:<10}{mode:<6}{n:>3}  {engine:<18}{t:>9.4f}{vs_aer}{vs_qsim}"
-                        f"{t / sweep:>8.1f}",
-                        flush=True,
+    header = f"{'workload':<10}{'mode':<6}{'n':>3}  {'engine':<20}{'seconds':>9}"
+    print(f"{header}{'vs aer':>8}{'vs qsim best':>13}{'passes':>8}")
+    defaults = Defaults() if "qsession" in engines and "shots" in args.modes else None
+    try:
+        for n in sizes:
+            sweep = pass_time(n)
+            print(f"# n={n}: one complex128 read+write pass = {sweep * 1e3:.2f} ms")
+            for name in args.workloads:
+                ops = WORKLOADS[name](n)
+                for mode in args.modes:
+                    rounds = args.rounds or (
+                        2 if args.quick else 5 if n <= 22 else 3 if n <= 24 else 2
                     )
+                    fns = runners(n, ops, mode, engines, defaults)
+                    _report(name, mode, n, sweep, _time_rounds(fns, rounds, n))
+                    if defaults is not None:
+                        defaults.close_sessions()
+    finally:
+        if defaults is not None:
+            defaults.close()
+
+
+def _time_rounds(fns: dict[str, Callable[[], object]], rounds: int, n: int) -> dict[str, float]:
+    """Best time of each engine over ``rounds`` rounds, engines taking turns.
+
+    On a shared machine a burst of load then hurts one round, not one engine. Odd rounds
+    run in reverse order, so no engine always follows the same one (the engine after Aer
+    runs measurably slower: its threads and memory linger).
+    """
+    times: dict[str, float] = {}
+    for engine, fn in fns.items():
+        if not _slow(engine, n):
+            fn()  # warm-up: imports, caches, page faults
+    for r in range(rounds):
+        turns = list(fns.items())
+        for engine, fn in reversed(turns) if r % 2 else turns:
+            if _slow(engine, n) and r > 0:
+                continue  # once is enough
+            times[engine] = min(times.get(engine, float("inf")), timed(fn))
+    return times
+
+
+def _report(name: str, mode: str, n: int, sweep: float, times: dict[str, float]) -> None:
+    aer = times.get("aer (c128)")
+    qsims = {k: t for k, t in times.items() if k.startswith("qsim t=2 ")}
+    best = min(qsims, key=qsims.__getitem__) if qsims else None
+    for engine, t in times.items():
+        vs_aer = f"{t / aer:7.2f}x" if aer else f"{'-':>8}"
+        vs_qsim = f"{t / qsims[best]:12.2f}x" if best else f"{'-':>13}"
+        print(
+            f"{name:<10}{mode:<6}{n:>3}  {engine:<20}{t:>9.4f}{vs_aer}{vs_qsim}{t / sweep:>8.1f}",
+            flush=True,
+        )
+    if best:
+        print(f"# {name} {mode} n={n}: qsim best is {best}", flush=True)
 
 
 # -- memory ---------------------------------------------------------------------------------
@@ -354,7 +464,7 @@ def main() -> None:
         nargs="*",
         default=["aer", "qsession", "qsim"],
         choices=["aer", "qsession", "qsession-unfused", "qsim"],
-        help="engines to time (qsession = complex128 and complex64 rows)",
+        help="engines to time (qsession = defaults, complex128, complex64 and cold rows)",
     )
     parser.add_argument("--rounds", type=int, help="timing rounds per engine (best is kept)")
     parser.add_argument("--memory", action="store_true", help="peak RSS mode (fresh processes)")

@@ -268,7 +268,11 @@ def run_result(
                 header=_header(circuit),
                 name=circuit.name,
                 seed_simulator=seed,
-                metadata={k: entry[k] for k in ("method", "noise") if k in entry},  # as Aer's
+                metadata={
+                    k: entry[k]
+                    for k in ("method", "noise", "simulation_precision")  # as Aer's, + ours
+                    if k in entry
+                },
             )
         )
     return Result(
@@ -284,11 +288,16 @@ def run_result(
 
 def _method(entry: Mapping[str, Any]) -> dict[str, Any]:
     """``{"simulator_metadata": {"method": ...}}`` when a method other than the statevector
-    ran (a statevector pub's metadata stays exactly that of Qiskit's reference primitives)."""
+    ran, or the statevector sampled in single precision (``"simulation_precision":
+    "single"``); a complex128 statevector pub's metadata stays exactly that of Qiskit's
+    reference primitives."""
     method = entry.get("method")
-    if method is None or method == "statevector" and "noise" not in entry:
+    single = entry.get("simulation_precision")
+    if not single and (method is None or method == "statevector" and "noise" not in entry):
         return {}
-    found = {"method": str(method)}
+    found = {"method": str(method or "statevector")}
     if "noise" in entry:
         found["noise_model"] = str(entry["noise"])
+    if single:
+        found["simulation_precision"] = str(single)
     return {"simulator_metadata": found}

@@ -12,6 +12,10 @@ into its own containers (``PrimitiveResult``, ``Result``, ``cirq.Result``):
 
 Registers are :class:`~qsession_provider.core.ir.bits.PackedBits` of the register's size
 (Qiskit's ``BitArray`` layout), kept packed through the store to the faces.
+
+A sampler pub or ``run`` result sampled in complex64 (``precision="single"``, or
+``"auto"`` on a wide circuit: :mod:`.precision`) carries ``"simulation_precision":
+"single"``; complex128 results carry no such key.
 """
 
 from __future__ import annotations
@@ -86,8 +90,10 @@ def _run_statevector(program_id: str, payload: Payload, simulator: Any) -> dict[
         rng = simulator.job_random.generator(payload.seed)
         results = []
         for circuit in payload.circuits:
-            registers = _packed(simulator.sample(circuit, payload.shots, None, rng))
-            results.append({"registers": registers, "shots": payload.shots, "name": circuit.name})
+            target = simulator.sampling_simulator(circuit)
+            registers = _packed(target.sample(circuit, payload.shots, None, rng))
+            entry = {"registers": registers, "shots": payload.shots, "name": circuit.name}
+            results.append(_mark_precision(entry, target))
         return {"results": results}
     raise InputError(f"circuit {program_id!r} cannot run a {type(payload).__name__}")
 
@@ -110,14 +116,22 @@ def _one_row(values: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(values, dtype=float)
 
 
+def _mark_precision(entry: dict[str, Any], target: StatevectorSimulator) -> dict[str, Any]:
+    """``entry``, saying ``"simulation_precision": "single"`` if ``target`` sampled it so."""
+    if target.precision == "single":
+        entry["simulation_precision"] = "single"
+    return entry
+
+
 def _sample_pub(
-    sim: StatevectorSimulator, pub: SamplerPub, rng: np.random.Generator
+    sampler: StatevectorSimulator, pub: SamplerPub, rng: np.random.Generator
 ) -> dict[str, Any]:
     circuit = pub.circuit
+    sim = sampler.sampling_simulator(circuit)  # complex64 for wide circuits on "auto"
     compiled = sim.compiled_for(circuit)
     if pub.values.ndim == 1:  # one parameter set (or none): the bits are the registers
         bits = sim.sample_compiled(compiled, pub.shots, _one_row(pub.values), rng)
-        return {"registers": _packed(bits), "shots": pub.shots}
+        return _mark_precision({"registers": _packed(bits), "shots": pub.shots}, sim)
     shape = pub.shape
     data = {
         name: np.zeros((*shape, pub.shots, num_bytes(size)), dtype=np.uint8)
@@ -128,7 +142,7 @@ def _sample_pub(
         for name, arr in bits.items():
             data[name][index] = PackedBits.from_bits(arr).data
     registers = {name: PackedBits(circuit.registers[name], arr) for name, arr in data.items()}
-    return {"registers": registers, "shots": pub.shots}
+    return _mark_precision({"registers": registers, "shots": pub.shots}, sim)
 
 
 def _packed(registers: dict[str, np.ndarray]) -> dict[str, PackedBits]:

@@ -89,8 +89,12 @@ class StateMemory:
         if need > limit:
             raise ResourceTooLargeError(
                 f"{what} needs a {width}-qubit {self.dtype.name} statevector of {_gib(need)}, but "
-                f"only {_gib(limit)} is available; use precision='single' to halve it, "
-                "or fewer qubits"
+                f"only {_gib(limit)} is available; "
+                + (
+                    "use precision='single' to halve it, or fewer qubits"
+                    if self.dtype.itemsize > 8
+                    else "use fewer qubits"
+                )
             )
 
     def zero_state(self, width: int) -> np.ndarray:

@@ -8,6 +8,11 @@ samples all shots in one pass (:mod:`.sampling`), evaluates Pauli sums from X/Z 
 once per observable list (:mod:`.expectation`), or returns the state. Mid-circuit
 measurements, resets and classically conditioned gates run on per-shot branches
 (:mod:`.branches`).
+
+Precision (:mod:`.precision`): ``auto`` (the default) computes in complex128 except when
+sampling circuits of :data:`~.precision.AUTO_SINGLE_FROM` qubits or more, which a
+complex64 twin of the simulator (its own compile caches) samples, where shot noise dwarfs
+the rounding; ``double`` and ``single`` force one precision everywhere.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import numpy as np
 from ..core.ir.circuit import Circuit
 from ..core.ir.observables import PauliSum
 from ..core.ir.params import ParamExpr
+from ..core.ir.payload import touched_qubits
 from ..errors import InputError, InvalidCircuitError
 from .branches import run_branches
 from .compiler import CompiledCircuit, compile_circuit
@@ -30,6 +36,7 @@ from .fusion_policy import FusionOptions
 from .kernels import load_kernel
 from .memory import StateMemory, aligned_zeros, scatter_into
 from .plan import Plan
+from .precision import AUTO_SINGLE_FROM, resolve_precision
 from .rng import JobRandom
 from .sampling import (
     FEW_SHOTS,
@@ -43,7 +50,7 @@ from .sampling import (
 
 __all__ = ["StatevectorSimulator"]
 
-_DTYPES = {"double": np.complex128, "single": np.complex64}
+_DTYPES = {"auto": np.complex128, "double": np.complex128, "single": np.complex64}
 _PROGRAMS_KEPT = 64  # circuits whose compiled form is found by identity
 _OBSERVABLE_LISTS_KEPT = 32  # observable lists whose Pauli tables are kept
 
@@ -70,7 +77,10 @@ class StatevectorSimulator:
     """Exact statevector simulation of :class:`Circuit` objects.
 
     Args:
-        precision: ``"double"`` (complex128, default) or ``"single"`` (complex64).
+        precision: ``"auto"`` (default: complex128, but circuits of 16 qubits or more are
+            sampled in complex64, see :mod:`~qsession_provider.sim.precision`),
+            ``"double"`` (complex128 everywhere) or ``"single"`` (complex64 everywhere);
+            default from the ``QSESSION_PRECISION`` environment variable, else ``"auto"``.
         kernel: ``"c"`` (default) or ``"reference"`` (pure numpy); default from
             the ``QSESSION_KERNEL`` environment variable.
         max_memory: refuse states larger than this many bytes; default: the memory
@@ -93,17 +103,15 @@ class StatevectorSimulator:
     def __init__(
         self,
         *,
-        precision: str = "double",
+        precision: str | None = None,
         kernel: str | None = None,
         max_memory: int | None = None,
         cache_size: int = 256,
         fusion: bool | int | FusionOptions = True,
         tiling: bool = True,
     ) -> None:
-        if precision not in _DTYPES:
-            raise InputError(f"precision must be 'double' or 'single', got {precision!r}")
-        self.precision = precision
-        self.dtype = np.dtype(_DTYPES[precision])
+        self.precision = resolve_precision(precision)
+        self.dtype = np.dtype(_DTYPES[self.precision])
         self.kernel = load_kernel(kernel)
         self.memory = StateMemory(self.dtype, max_memory)
         self.job_random = JobRandom()  # the generators of this simulator's jobs (execute)
@@ -125,6 +133,9 @@ class StatevectorSimulator:
         self._tables: dict[int, tuple[CompiledCircuit, TerminalLookup | None]] = {}
         self._scratch = threading.local()
         self._by_circuit: dict[int, tuple[Circuit, tuple[Any, ...], CompiledCircuit]] = {}
+        # precision="auto": the complex64 twin that samples wide circuits (made on first use)
+        self._twin_args = (kernel, cache_size, fusion, tiling)
+        self._single: StatevectorSimulator | None = None
 
     @property
     def max_memory(self) -> int | None:
@@ -134,6 +145,32 @@ class StatevectorSimulator:
     @max_memory.setter
     def max_memory(self, value: int | None) -> None:
         self.memory.max_memory = value
+        if self._single is not None:
+            self._single.max_memory = value
+
+    def sampling_simulator(self, circuit: Circuit) -> StatevectorSimulator:
+        """The simulator that samples ``circuit``: this one, or with ``precision="auto"``
+        its complex64 twin when the circuit touches :data:`~.precision.AUTO_SINGLE_FROM`
+        qubits or more. Its ``precision`` says which ran (``"single"`` for the twin)."""
+        if self.precision != "auto" or touched_qubits(circuit) < AUTO_SINGLE_FROM:
+            return self
+        single = self._single
+        if single is None:
+            kernel, cache_size, fusion, tiling = self._twin_args
+            made = StatevectorSimulator(
+                precision="single",
+                kernel=kernel,
+                max_memory=self.memory.max_memory,
+                cache_size=cache_size,
+                fusion=fusion,
+                tiling=tiling,
+            )
+            made.job_random = self.job_random
+            with self._lock:
+                if self._single is None:
+                    self._single = made
+                single = self._single
+        return single
 
     # -- compilation -------------------------------------------------------------------
     def compile(self, circuit: Circuit) -> CompiledCircuit:
@@ -209,14 +246,18 @@ class StatevectorSimulator:
         """Sample ``shots`` shots; returns register name -> ``(shots, size)`` uint8 bits.
 
         Column ``j`` of a register's array is bit ``j`` of that register. The same seed
-        gives the same shots.
+        gives the same shots (with the same precision). With ``precision="auto"``, wide
+        circuits are sampled by :meth:`sampling_simulator` (complex64).
         """
         if isinstance(shots, bool) or not isinstance(shots, (int, np.integer)) or shots <= 0:
             raise InputError(f"shots must be a positive integer, got {shots!r}")
-        compiled = self.compiled_for(circuit)
+        if not isinstance(circuit, Circuit):
+            raise InputError(f"expected a Circuit, got {type(circuit).__name__}")
+        target = self.sampling_simulator(circuit)
+        compiled = target.compiled_for(circuit)
         vals = self._values(circuit, values)
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        return self.sample_compiled(compiled, int(shots), vals, rng)
+        return target.sample_compiled(compiled, int(shots), vals, rng)
 
     def sample_compiled(
         self,
@@ -226,7 +267,8 @@ class StatevectorSimulator:
         rng: np.random.Generator,
     ) -> dict[str, np.ndarray]:
         """:meth:`sample` for a compiled circuit and checked ``values`` (a mapping, or an
-        array in ``compiled.parameters`` order)."""
+        array in ``compiled.parameters`` order), in this simulator's own dtype (no
+        automatic choice: that is :meth:`sampling_simulator`'s)."""
         vals = values
         if not compiled.branching and compiled.terminal:
             lookup = self._terminal_lookup(compiled)
