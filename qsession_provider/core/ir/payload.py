@@ -145,7 +145,7 @@ def check_hermitian(observable: PauliSum, what: str = "observable") -> None:
     Raises:
         InputError: ``what`` names the observable, the Pauli string and its coefficient.
     """
-    if all(t.coeff.imag == 0 for t in observable.terms):
+    if observable.real_coefficients:
         return
     combined: dict[tuple[tuple[int, str], ...], complex] = {}
     for t in observable.terms:
