@@ -49,6 +49,7 @@ __all__ = [
     "from_jsonable",
     "circuit_text",
     "Interner",
+    "PayloadText",
 ]
 
 _TAGS = (
@@ -306,6 +307,27 @@ compact = json.JSONEncoder(separators=(",", ":")).encode
 def _plain(data: Any) -> str:
     """``json.dumps`` text of data that ``to_jsonable`` leaves as it is (a tag's content)."""
     return compact(data)
+
+
+class PayloadText(str):
+    """A payload's encoded text that names the parts of it a store may keep once.
+
+    ``shared`` holds substrings of the text (the encoded texts of the payload's large
+    circuits): a VQE loop submits the same circuit job after job, and a store that keeps
+    each such part once writes a few hundred bytes per job instead of the whole circuit
+    (the SQLite store does: :mod:`qsession_provider.core.store.payload_parts`). Any other
+    store keeps the text as it is: it is a ``str``.
+    """
+
+    shared: tuple[str, ...]
+
+    def __new__(cls, text: str, shared: tuple[str, ...] = ()) -> PayloadText:
+        obj = super().__new__(cls, text)
+        obj.shared = shared
+        return obj
+
+    def __reduce__(self) -> Any:
+        return (PayloadText, (str(self), self.shared))
 
 
 def circuit_text(circuit: Circuit) -> str:

@@ -35,6 +35,8 @@ __all__ = [
     "check_seed",
     "check_hermitian",
     "touched_qubits",
+    "shared_texts",
+    "SHARED_TEXT_MIN",
     "BYTES_PER_SHOT",
     "BYTES_PER_RESULT_BIT",
     "machine_memory",
@@ -85,6 +87,25 @@ def _touched(operations: tuple[Any, ...]) -> int:
         if not isinstance(op, Barrier):
             used.update(op.all_qubits)
     return len(used)
+
+
+#: Encoded circuits at least this long are worth storing once (:func:`shared_texts`).
+SHARED_TEXT_MIN = 1024
+
+
+def shared_texts(payload: Any) -> tuple[str, ...]:
+    """The encoded texts of ``payload``'s circuits of at least :data:`SHARED_TEXT_MIN`
+    characters, each once (they are substrings of the payload's encoded text, kept on the
+    circuits: :func:`~.encoding.circuit_text`); () for a payload of another kind."""
+    circuits = getattr(payload, "circuits", None) if isinstance(payload, _PayloadBase) else None
+    if not circuits:
+        return ()
+    out: dict[int, str] = {}
+    for circuit in circuits:
+        text = circuit_text(circuit)
+        if len(text) >= SHARED_TEXT_MIN:
+            out.setdefault(id(text), text)
+    return tuple(out.values())
 
 
 def check_seed(seed: Any, what: str = "seed") -> int | None:
