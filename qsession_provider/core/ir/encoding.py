@@ -48,6 +48,7 @@ __all__ = [
     "to_jsonable",
     "from_jsonable",
     "circuit_text",
+    "pauli_sum_text",
     "Interner",
     "PayloadText",
 ]
@@ -231,7 +232,7 @@ def _write(obj: Any, out: list[str]) -> None:
         out.append(circuit_text(obj))
     elif isinstance(obj, PauliSum):
         out.append('{"__paulisum__":')
-        out.append(_pauli_sum_text(obj))
+        out.append(pauli_sum_text(obj))
         out.append("}")
     elif isinstance(obj, NoiseModel):
         out.append('{"__noise__":')
@@ -313,10 +314,11 @@ class PayloadText(str):
     """A payload's encoded text that names the parts of it a store may keep once.
 
     ``shared`` holds substrings of the text (the encoded texts of the payload's large
-    circuits): a VQE loop submits the same circuit job after job, and a store that keeps
-    each such part once writes a few hundred bytes per job instead of the whole circuit
-    (the SQLite store does: :mod:`qsession_provider.core.store.payload_parts`). Any other
-    store keeps the text as it is: it is a ``str``.
+    circuits and observables): a VQE loop submits the same circuit and Hamiltonian job
+    after job, and a store that keeps each such part once writes a few hundred bytes per
+    job instead of the whole circuit (the SQLite store does:
+    :mod:`qsession_provider.core.store.payload_parts`). Any other store keeps the text as
+    it is: it is a ``str``.
     """
 
     shared: tuple[str, ...]
@@ -363,7 +365,7 @@ def _operations_text(circuit: Circuit) -> str:
     )
 
 
-def _pauli_sum_text(pauli_sum: PauliSum) -> str:
+def pauli_sum_text(pauli_sum: PauliSum) -> str:
     """The encoded terms of ``pauli_sum``, cached on it (see the module docstring)."""
     terms = pauli_sum.terms
     cached = pauli_sum._encoded

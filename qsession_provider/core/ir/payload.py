@@ -20,7 +20,7 @@ import numpy as np
 
 from ...errors import InputError
 from .circuit import Barrier, Circuit
-from .encoding import circuit_text, dumps
+from .encoding import circuit_text, dumps, pauli_sum_text
 from .observables import PauliSum
 
 __all__ = [
@@ -94,15 +94,18 @@ SHARED_TEXT_MIN = 1024
 
 
 def shared_texts(payload: Any) -> tuple[str, ...]:
-    """The encoded texts of ``payload``'s circuits of at least :data:`SHARED_TEXT_MIN`
-    characters, each once (they are substrings of the payload's encoded text, kept on the
-    circuits: :func:`~.encoding.circuit_text`); () for a payload of another kind."""
-    circuits = getattr(payload, "circuits", None) if isinstance(payload, _PayloadBase) else None
-    if not circuits:
+    """The encoded texts of ``payload``'s circuits and observables of at least
+    :data:`SHARED_TEXT_MIN` characters, each once: substrings of the payload's encoded
+    text, kept on the circuits and Pauli sums (:func:`~.encoding.circuit_text`,
+    :func:`~.encoding.pauli_sum_text`); () for a payload of another kind."""
+    if not isinstance(payload, _PayloadBase):
         return ()
+    texts = [circuit_text(circuit) for circuit in payload.circuits]  # type: ignore[attr-defined]
+    for pub in getattr(payload, "pubs", ()):
+        if isinstance(pub, EstimatorPub):
+            texts += [pauli_sum_text(item) for item in pub.observables.flat]
     out: dict[int, str] = {}
-    for circuit in circuits:
-        text = circuit_text(circuit)
+    for text in texts:
         if len(text) >= SHARED_TEXT_MIN:
             out.setdefault(id(text), text)
     return tuple(out.values())

@@ -69,10 +69,30 @@ def split_parts(payload: str, hashes: PartHashes) -> tuple[str, dict[str, str]]:
     new: dict[str, str] = {}
     for part in shared:
         digest = hashes.hash_of(part)
-        text = text.replace(part, MARK + digest + MARK)
+        text = _replace(text, part, MARK + digest + MARK)
         if digest not in hashes.stored:
             new[digest] = part
     return text, new
+
+
+def _replace(text: str, part: str, token: str) -> str:
+    """``text.replace(part, token)``, found by a short prefix then compared whole:
+    ``str.replace`` prepares its whole (kilobytes long) needle on every call."""
+    prefix = part[:64]
+    pieces: list[str] = []
+    start = 0
+    at = text.find(prefix)
+    while at >= 0:
+        if text.startswith(part, at):
+            pieces += (text[start:at], token)
+            start = at + len(part)
+            at = text.find(prefix, start)
+        else:
+            at = text.find(prefix, at + 1)
+    if not pieces:
+        return text
+    pieces.append(text[start:])
+    return "".join(pieces)
 
 
 def join_parts(stored: str, fetch: Callable[[list[str]], dict[str, str]]) -> str:

@@ -25,7 +25,7 @@ from qsession_provider.core.job import JobRecord, JobStatus
 from qsession_provider.core.runtime import checks
 from qsession_provider.core.runtime.runtime import Runtime
 from qsession_provider.core.store.memory import MemoryStore
-from qsession_provider.core.store.payload_parts import MARK
+from qsession_provider.core.store.payload_parts import MARK, PartHashes, join_parts, split_parts
 from qsession_provider.core.store.sqlite import SQLiteStore
 from qsession_provider.errors import StoreError
 from qsession_provider.plugins.builtin import statevector_device
@@ -149,3 +149,17 @@ def test_other_stores_keep_the_text_as_it_is() -> None:
     text = checks.encode(estimator_payload(ansatz(), 1), "payload")
     store.add_job(JobRecord("j", "estimator", "sv", JobStatus.QUEUED, 1.0), text, fresh=True)
     assert store.get_payload("j") == text and MARK not in store.get_payload("j")
+
+
+def test_every_occurrence_of_a_part_is_replaced_and_near_misses_are_kept() -> None:
+    part = "P" * 70 + "-end"
+    near = "P" * 70 + "-not"  # the same 64-character prefix, another text
+    text = PayloadText(f"[{part},{near},{part}]", (part,))
+    hashes = PartHashes()
+    stored, new = split_parts(text, hashes)
+    digest = hashes.hash_of(part)
+    assert stored == f"[{MARK}{digest}{MARK},{near},{MARK}{digest}{MARK}]"
+    assert new == {digest: part}
+    assert join_parts(stored, lambda wanted: {d: new[d] for d in wanted}) == text
+    hashes.mark_stored([digest])
+    assert split_parts(text, hashes) == (stored, {})  # a stored part is not sent again
