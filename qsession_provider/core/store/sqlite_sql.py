@@ -37,6 +37,9 @@ from .protocol import JobQuery, RecordQuery, SessionQuery
 _log = logging.getLogger("qsession_provider.store")
 
 SCHEMA_VERSION = 3
+#: The oldest schema a read-only open reads without migrating it: version 3 only adds
+#: ``payload_parts``, which a version-2 store's whole payloads do not use.
+READ_ONLY_FROM = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

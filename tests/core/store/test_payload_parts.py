@@ -163,3 +163,24 @@ def test_every_occurrence_of_a_part_is_replaced_and_near_misses_are_kept() -> No
     assert join_parts(stored, lambda wanted: {d: new[d] for d in wanted}) == text
     hashes.mark_stored([digest])
     assert split_parts(text, hashes) == (stored, {})  # a stored part is not sent again
+
+
+def test_a_version_2_store_is_read_read_only_without_migrating(tmp_path: Any) -> None:
+    path = tmp_path / "v2.sqlite3"
+    store = SQLiteStore(path)
+    store.add_job(JobRecord("old", "echo", "sv", JobStatus.QUEUED, 1.0), '{"k":1}', fresh=True)
+    store.close()
+    db = sqlite3.connect(path)
+    db.execute("DROP TABLE payload_parts")
+    db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    db.commit()
+    db.close()
+    reader = SQLiteStore(path, read_only=True)
+    assert reader.get_payload("old") == '{"k":1}'
+    reader.close()
+    writer = SQLiteStore(path)  # opening for writing migrates it
+    big = checks.encode(estimator_payload(ansatz(), 1), "payload")
+    writer.add_job(JobRecord("new", "estimator", "sv", JobStatus.QUEUED, 2.0), big, fresh=True)
+    writer.flush()
+    assert writer.get_payload("new") == big and writer.get_payload("old") == '{"k":1}'
+    writer.close()
