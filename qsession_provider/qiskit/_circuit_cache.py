@@ -44,11 +44,9 @@ another thread during it is the same race as one just after the check.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,6 +91,25 @@ class _Entry:
         self.circuit = circuit
         #: The Qiskit circuit's parameter names in its (sorted) order, once asked for.
         self.names: tuple[str, ...] | None = None
+
+
+class _Scope:
+    """The ``with`` block of :meth:`CircuitCache.scope` (nested blocks join the outermost)."""
+
+    __slots__ = ("_scopes", "_outer")
+
+    def __init__(self, scopes: threading.local) -> None:
+        self._scopes = scopes
+        self._outer = True
+
+    def __enter__(self) -> None:
+        self._outer = getattr(self._scopes, "seen", None) is None
+        if self._outer:
+            self._scopes.seen = {}
+
+    def __exit__(self, *exc: object) -> None:
+        if self._outer:
+            self._scopes.seen = None
 
 
 def _cheap_fields(circuit: QuantumCircuit, data: Any) -> tuple[Any, ...]:
@@ -151,17 +168,10 @@ class CircuitCache:
         self._misses = 0
         self._scopes = threading.local()  # ``seen``: id -> entry validated in this scope
 
-    @contextlib.contextmanager
-    def scope(self) -> Iterator[None]:
-        """Validate each circuit once in this block (this thread; see the module docstring)."""
-        outer = getattr(self._scopes, "seen", None)
-        if outer is None:
-            self._scopes.seen = {}
-        try:
-            yield
-        finally:
-            if outer is None:
-                self._scopes.seen = None
+    def scope(self) -> _Scope:
+        """Validate each circuit once in the ``with`` block (this thread; see the module
+        docstring)."""
+        return _Scope(self._scopes)
 
     def get(self, circuit: QuantumCircuit) -> Circuit:
         """The translation of ``circuit``, from the cache when the circuit is unchanged.

@@ -100,10 +100,20 @@ def shared_texts(payload: Any) -> tuple[str, ...]:
     :func:`~.encoding.pauli_sum_text`); () for a payload of another kind."""
     if not isinstance(payload, _PayloadBase):
         return ()
-    texts = [circuit_text(circuit) for circuit in payload.circuits]  # type: ignore[attr-defined]
+    # An operation encodes to more than 36 characters, a Pauli term to more than 16: smaller
+    # circuits and sums are passed over without looking at their text (a tiny job's).
+    texts = [
+        circuit_text(circuit)
+        for circuit in payload.circuits  # type: ignore[attr-defined]
+        if len(circuit.operations) * 36 >= SHARED_TEXT_MIN
+    ]
     for pub in getattr(payload, "pubs", ()):
         if isinstance(pub, EstimatorPub):
-            texts += [pauli_sum_text(item) for item in pub.observables.flat]
+            texts += [
+                pauli_sum_text(item)
+                for item in pub.observables.flat
+                if len(item.terms) * 16 >= SHARED_TEXT_MIN
+            ]
     out: dict[int, str] = {}
     for text in texts:
         if len(text) >= SHARED_TEXT_MIN:
