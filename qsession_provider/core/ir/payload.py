@@ -519,9 +519,11 @@ def _method_json(method: str | None) -> dict[str, Any]:
 
 def _check_noise(noise: Any, where: str) -> None:
     """Refuse a ``noise`` that is not None, False or a :class:`NoiseModel`."""
+    if noise is None or noise is False:  # the usual case, without the import below
+        return
     from .noise import NoiseModel
 
-    if noise is not None and noise is not False and not isinstance(noise, NoiseModel):
+    if not isinstance(noise, NoiseModel):
         raise InputError(
             f"{where}: noise must be None (the device's), False (ideal) or a NoiseModel, "
             f"got {type(noise).__name__}"
