@@ -16,15 +16,17 @@ every job, exact expectation values:
   ``BackendEstimatorV2``, which measures shots (precision 1/64, so 4096 shots per basis),
   so it cannot be exact: listed for information, not a peer.
 
-The goal: ours at most 1/5 of the best peer's (Aer, ``StatevectorEstimator``) time per job.
+The goal (issue 21, round 2): ours with the SQLite store at most 0.07x the best peer's
+(Aer, ``StatevectorEstimator``) time per job (round 1 asked for 0.2x).
 
 **Goal 3 - throughput.** Tiny sequential sampler jobs (a 2-qubit Bell circuit, 16 shots):
 ours (``SamplerV2`` in a ``Session``, SQLite store) against Aer's bare
 ``AerSimulator().run(circuit, shots=16).result()`` (the goal's reference), the same with
 ``AerSimulator(max_parallel_threads=1)`` (faster for tiny jobs, and far less hurt when
 another process holds a core: a stricter reference, reported too), Aer's ``SamplerV2``,
-qiskit's ``StatevectorSampler`` and qiskit-ibm-runtime local mode. The goal: ours at least
-1.5x the jobs per second of Aer's bare ``backend.run``.
+qiskit's ``StatevectorSampler`` and qiskit-ibm-runtime local mode. The goal (issue 21,
+round 2): ours at least 2.0x the jobs per second of Aer's ``backend.run`` with one thread,
+reported against its default threading too (round 1 asked for 1.5x of the default).
 
 **Method.** Contestants run in interleaved rounds (each for ``--seconds`` per round, after
 a warm-up), so a busy machine slows every contestant of a round alike; each figure is the
@@ -82,6 +84,10 @@ from qiskit.quantum_info import SparsePauliOp  # noqa: E402
 NUM_QUBITS = 12
 NUM_TERMS = 50
 TINY_SHOTS = 16
+#: Issue 21's targets: estimator jobs <= this fraction of the best peer's time (SQLite store);
+#: tiny jobs >= this many times the jobs per second of Aer's backend.run with one thread.
+ESTIMATOR_GOAL = 0.07
+TINY_GOAL = 2.0
 Job = Callable[[int], Any]  # runs job number k to completion
 
 
@@ -511,11 +517,11 @@ def report_goal2(times: dict[str, list[float]], peers: dict[str, bool]) -> None:
     for ours in (name for name in times if name.startswith("ours")):
         per_round = [o / min(times[p][r] for p in peer_names) for r, o in enumerate(times[ours])]
         ratio = best[ours] / best[best_peer]
-        verdict = "met" if ratio <= 0.2 else "NOT met"
+        verdict = "met" if ratio <= ESTIMATOR_GOAL else "NOT met"
         print(
             f"  {ours}: {ratio:.3f} of the best peer ({best_peer}) from the best rounds, "
             f"per-round median {statistics.median(per_round):.3f} "
-            f"[{min(per_round):.3f}-{max(per_round):.3f}] -> goal (<= 0.2) {verdict}"
+            f"[{min(per_round):.3f}-{max(per_round):.3f}] -> goal (<= {ESTIMATOR_GOAL}) {verdict}"
         )
 
 
@@ -533,11 +539,11 @@ def report_goal3(times: dict[str, list[float]], is_aer_run: dict[str, bool]) -> 
     for aer in runs:
         per_round = [times[aer][r] / o for r, o in enumerate(times[ours])]
         ratio = rate[ours] / rate[aer]
-        verdict = "met" if ratio >= 1.5 else "NOT met"
+        goal = f"goal (>= {TINY_GOAL}x) {'met' if ratio >= TINY_GOAL else 'NOT met'}"
         print(
             f"  {ours}: {ratio:.2f}x {aer} from the best rounds, per-round median "
             f"{statistics.median(per_round):.2f}x [{min(per_round):.2f}-{max(per_round):.2f}] "
-            f"-> goal (>= 1.5x) {verdict}"
+            f"-> {goal if '1 thread' in aer else 'reported'}"
         )
 
 

@@ -35,6 +35,11 @@ apart from its Rust storage (e.g. ``data[i].operation.params[0][0, 0] = ...`` on
 
 The cache holds at most ``maxsize`` circuits (least recently used evicted first). Entries
 of circuits that were garbage-collected are dropped on the next call.
+
+One submission looks a circuit up more than once (its pubs are coerced, then translated):
+inside :meth:`CircuitCache.scope` a circuit is validated once per thread, and later lookups
+in the same scope reuse that entry. The scope lasts one ``run()`` call; a mutation from
+another thread during it is the same race as one just after the check.
 """
 
 from __future__ import annotations
@@ -67,7 +72,7 @@ class CacheStats:
 class _Entry:
     """One cached translation and the snapshot that validates it."""
 
-    __slots__ = ("ref", "cheap", "cregs", "metadata", "snapshot", "circuit")
+    __slots__ = ("ref", "cheap", "cregs", "metadata", "snapshot", "circuit", "names")
 
     def __init__(
         self,
@@ -84,6 +89,27 @@ class _Entry:
         self.metadata = metadata
         self.snapshot = snapshot
         self.circuit = circuit
+        #: The Qiskit circuit's parameter names in its (sorted) order, once asked for.
+        self.names: tuple[str, ...] | None = None
+
+
+class _Scope:
+    """The ``with`` block of :meth:`CircuitCache.scope` (nested blocks join the outermost)."""
+
+    __slots__ = ("_scopes", "_outer")
+
+    def __init__(self, scopes: threading.local) -> None:
+        self._scopes = scopes
+        self._outer = True
+
+    def __enter__(self) -> None:
+        self._outer = getattr(self._scopes, "seen", None) is None
+        if self._outer:
+            self._scopes.seen = {}
+
+    def __exit__(self, *exc: object) -> None:
+        if self._outer:
+            self._scopes.seen = None
 
 
 def _cheap_fields(circuit: QuantumCircuit, data: Any) -> tuple[Any, ...]:
@@ -140,6 +166,12 @@ class CircuitCache:
         self._dead: list[int] = []
         self._hits = 0
         self._misses = 0
+        self._scopes = threading.local()  # ``seen``: id -> entry validated in this scope
+
+    def scope(self) -> _Scope:
+        """Validate each circuit once in the ``with`` block (this thread; see the module
+        docstring)."""
+        return _Scope(self._scopes)
 
     def get(self, circuit: QuantumCircuit) -> Circuit:
         """The translation of ``circuit``, from the cache when the circuit is unchanged.
@@ -154,12 +186,35 @@ class CircuitCache:
             InputError: ``circuit`` is not a ``QuantumCircuit``.
             InvalidCircuitError: the circuit cannot be translated (see ``circuit_to_ir``).
         """
+        entry = self._entry(circuit)
+        return entry.circuit if entry is not None else circuit_to_ir(circuit)
+
+    def parameter_names(self, circuit: QuantumCircuit) -> tuple[str, ...]:
+        """``tuple(p.name for p in circuit.parameters)``, kept with the circuit's entry.
+
+        Raises:
+            InputError, InvalidCircuitError: as :meth:`get`.
+        """
+        entry = self._entry(circuit)
+        if entry is None:
+            return tuple(param.name for param in circuit.parameters)
+        if entry.names is None:
+            entry.names = tuple(param.name for param in circuit.parameters)
+        return entry.names
+
+    def _entry(self, circuit: QuantumCircuit) -> _Entry | None:
+        """The valid entry of ``circuit``, translating it if needed (None: not cacheable)."""
         if not isinstance(circuit, QuantumCircuit):
             raise InputError(f"expected a QuantumCircuit, got {type(circuit).__name__}")
         data = getattr(circuit, "_data", None)
         if self.maxsize == 0 or data is None or not hasattr(data, "copy"):
-            return circuit_to_ir(circuit)
+            return None
         key = id(circuit)
+        seen = getattr(self._scopes, "seen", None)
+        if seen is not None:
+            entry = seen.get(key)
+            if entry is not None and entry.ref() is circuit:
+                return entry
         cheap = _cheap_fields(circuit, data)
         with self._lock:
             self._purge()
@@ -170,7 +225,9 @@ class CircuitCache:
                 if self._entries.get(key) is entry:
                     self._entries.move_to_end(key)
                 self._hits += 1
-            return entry.circuit
+            if seen is not None:
+                seen[key] = entry
+            return entry
         with self._lock:
             self._misses += 1
         # Snapshot before translating: a concurrent mutation then makes the entry stale
@@ -180,12 +237,15 @@ class CircuitCache:
         metadata = dict(circuit.metadata) if isinstance(circuit.metadata, dict) else None
         translated = circuit_to_ir(circuit)
         ref = weakref.ref(circuit, self._make_callback(key))
+        entry = _Entry(ref, cheap, cregs, metadata, snapshot, translated)
         with self._lock:
-            self._entries[key] = _Entry(ref, cheap, cregs, metadata, snapshot, translated)
+            self._entries[key] = entry
             self._entries.move_to_end(key)
             while len(self._entries) > self.maxsize:
                 self._entries.popitem(last=False)
-        return translated
+        if seen is not None:
+            seen[key] = entry
+        return entry
 
     @staticmethod
     def _valid(entry: _Entry, circuit: QuantumCircuit, cheap: tuple[Any, ...]) -> bool:

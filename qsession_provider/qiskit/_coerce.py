@@ -39,13 +39,19 @@ from qiskit.circuit import QuantumCircuit
 from qiskit.primitives.containers import BindingsArray, EstimatorPub, ObservablesArray
 from qiskit.quantum_info import SparseObservable, SparsePauliOp
 
+from ..errors import QSessionError
+from ._circuit_cache import CircuitCache
 from ._translations import CoercedObservableCache
 
 __all__ = ["coerce_estimator_pub"]
 
 
 def coerce_estimator_pub(
-    pub: Any, precision: float | None = None, *, cache: CoercedObservableCache | None = None
+    pub: Any,
+    precision: float | None = None,
+    *,
+    cache: CoercedObservableCache | None = None,
+    circuits: CircuitCache | None = None,
 ) -> EstimatorPub:
     """``EstimatorPub.coerce(pub, precision)``, faster for ``(circuit, observable, ...)``.
 
@@ -53,6 +59,8 @@ def coerce_estimator_pub(
         pub: an estimator pub-like.
         precision: the precision of a pub that sets none.
         cache: coerced observables to reuse (None: coerce every observable).
+        circuits: translated circuits, whose entries keep the parameter names (None: read
+            them from the circuit every time).
 
     Raises:
         ValueError, TypeError: exactly as ``EstimatorPub.coerce``.
@@ -80,7 +88,7 @@ def coerce_estimator_pub(
         if not isinstance(values, (BindingsArray, Mapping)):
             # The names BindingsArray would take from the Parameters (its ``_param_name``),
             # without its per-parameter isinstance check against an ABC.
-            values = {tuple(param.name for param in circuit.parameters): values}
+            values = {_parameter_names(circuit, circuits): values}
         parameter_values = BindingsArray.coerce(values)
     else:
         parameter_values = None
@@ -95,6 +103,17 @@ def coerce_estimator_pub(
     )
     _validate(coerced)
     return coerced
+
+
+def _parameter_names(circuit: QuantumCircuit, circuits: CircuitCache | None) -> tuple[str, ...]:
+    """The circuit's parameter names; from ``circuits`` when it can translate the circuit
+    (one that cannot fails later, where it is translated, with the pub's index)."""
+    if circuits is not None:
+        try:
+            return circuits.parameter_names(circuit)
+        except QSessionError:
+            pass
+    return tuple(param.name for param in circuit.parameters)
 
 
 def _validate(pub: EstimatorPub) -> None:

@@ -14,6 +14,7 @@ them into what its users catch.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -81,24 +82,45 @@ def parameter_values(
     """
     if not isinstance(bindings, BindingsArray):
         raise InputError(f"parameter values must be a BindingsArray, got {type(bindings).__name__}")
-    names = [name for key in bindings.data for name in key]
-    if len(names) != circuit.num_parameters or len(set(names)) != len(names):
+    keys = tuple(bindings.data)
+    # One key (a VQE loop binds the same names every job): its columns are cached.
+    names, repeated, missing, columns = (_columns if len(keys) == 1 else _find_columns)(
+        keys, translated.parameters
+    )
+    if len(names) != circuit.num_parameters or repeated:
         expected = sorted(p.name for p in circuit.parameters)
         raise InputError(
             f"parameter values bind {sorted(names)} but circuit {_circuit_label(circuit)} "
             f"has parameters {expected}"
         )
-    position = {name: i for i, name in enumerate(names)}
-    missing = [name for name in translated.parameters if name not in position]
     if missing:
         raise InputError(
-            f"parameter values give no value for {missing} of circuit {_circuit_label(circuit)} "
-            f"(bound: {sorted(names)})"
+            f"parameter values give no value for {list(missing)} of circuit "
+            f"{_circuit_label(circuit)} (bound: {sorted(names)})"
         )
     if not translated.parameters:
         return np.zeros((*bindings.shape, 0), dtype=float)
-    full = bindings.as_array()
-    return np.ascontiguousarray(full[..., [position[name] for name in translated.parameters]])
+    return np.ascontiguousarray(bindings.as_array()[..., columns])
+
+
+def _find_columns(
+    keys: tuple[tuple[str, ...], ...], parameters: tuple[str, ...]
+) -> tuple[tuple[str, ...], bool, tuple[str, ...], np.ndarray | None]:
+    """``(names, repeated, missing, columns)``: the names ``keys`` bind (in order), whether
+    one repeats, those of ``parameters`` they do not bind, and where each parameter sits
+    among the names (None if one is missing)."""
+    names = tuple(name for key in keys for name in key)
+    position = {name: i for i, name in enumerate(names)}
+    repeated = len(position) != len(names)
+    missing = tuple(name for name in parameters if name not in position)
+    if missing:
+        return names, repeated, missing, None
+    columns = np.array([position[name] for name in parameters], dtype=np.intp)
+    columns.flags.writeable = False  # shared by the cache below
+    return names, repeated, missing, columns
+
+
+_columns = functools.lru_cache(maxsize=256)(_find_columns)
 
 
 def sampler_payload(

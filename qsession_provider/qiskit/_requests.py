@@ -172,9 +172,11 @@ def coerce_estimator_pubs(
         IBMInputValueError: not an iterable of pubs (a bare circuit: qiskit's hint to wrap
             it in ``[]``), no pubs, or an invalid pub (named).
     """
-    observables = cache.coerced_observables
+    observables, circuits = cache.coerced_observables, cache.circuits
     return _coerce_each(
-        lambda pub: coerce_estimator_pub(pub, precision, cache=observables), pubs, "estimator"
+        lambda pub: coerce_estimator_pub(pub, precision, cache=observables, circuits=circuits),
+        pubs,
+        "estimator",
     )
 
 

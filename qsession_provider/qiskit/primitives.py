@@ -238,9 +238,10 @@ class SamplerV2(_Primitive, BaseSamplerV2):
             IBMRuntimeError: ``"The session is closed."``
         """
         options = self._primitive_options()
-        coerced = coerce_sampler_pubs(pubs, default_shots(options, shots))
-        validate_classical_registers(coerced)  # IBM's checks (and its no-register warning)
-        return self._submit(coerced, options)
+        with self._backend.translations.circuits.scope():  # each circuit validated once
+            coerced = coerce_sampler_pubs(pubs, default_shots(options, shots))
+            validate_classical_registers(coerced)  # IBM's checks (and its no-register warning)
+            return self._submit(coerced, options)
 
 
 class EstimatorV2(_Primitive, BaseEstimatorV2):
@@ -300,8 +301,9 @@ class EstimatorV2(_Primitive, BaseEstimatorV2):
         """
         options = self._primitive_options()
         default = default_precision(options, precision)
-        coerced = coerce_estimator_pubs(pubs, default, self._backend.translations)
-        return self._submit(coerced, options)
+        with self._backend.translations.circuits.scope():  # each circuit validated once
+            coerced = coerce_estimator_pubs(pubs, default, self._backend.translations)
+            return self._submit(coerced, options)
 
 
 #: Aliases, as in qiskit-ibm-runtime.

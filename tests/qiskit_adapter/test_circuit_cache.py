@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
@@ -111,3 +112,46 @@ def test_cache_thread_safe() -> None:
     with ThreadPoolExecutor(8) as pool:
         assert all(pool.map(work, range(400)))
     assert len(cache) <= 4
+
+
+def test_a_scope_validates_each_circuit_once_and_a_later_mutation_is_seen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cache = CircuitCache()
+    qc = QuantumCircuit(2)
+    theta = Parameter("theta")
+    qc.ry(theta, 0)
+    qc.cx(0, 1)
+    checks: list[int] = []
+    valid = CircuitCache._valid
+
+    def counted(*args: Any) -> bool:
+        checks.append(1)
+        return bool(valid(*args))
+
+    monkeypatch.setattr(CircuitCache, "_valid", staticmethod(counted))
+    first = cache.get(qc)
+    with cache.scope():
+        with cache.scope():  # a nested block joins the outer one
+            assert cache.get(qc) is first
+        assert cache.parameter_names(qc) == ("theta",)
+        assert cache.get(qc) is first
+    assert len(checks) == 1  # one validation in the whole block
+    assert cache.get(qc) is first and len(checks) == 2  # outside: every lookup validates
+    qc.rz(Parameter("phi"), 1)
+    with cache.scope():
+        assert cache.parameter_names(qc) == ("phi", "theta")  # sorted, as circuit.parameters
+        assert cache.get(qc) is not first and len(cache.get(qc).operations) == 3
+
+
+def test_parameter_names_of_an_untranslatable_circuit_fall_back_in_coercion() -> None:
+    from qiskit.quantum_info import SparsePauliOp
+
+    from qsession_provider.qiskit._coerce import coerce_estimator_pub
+
+    qc = QuantumCircuit(1)
+    qc.append(Gate("mystery", 1, [Parameter("a")]), [0])
+    pub = coerce_estimator_pub(
+        (qc, SparsePauliOp("Z"), [0.5]), 0.0, circuits=CircuitCache()
+    )  # coercion does not translate: the unknown gate fails later, where it is translated
+    assert pub.parameter_values.num_parameters == 1

@@ -109,11 +109,11 @@ def test_a_short_job_answers_final_in_one_round_trip_without_moving_the_clock(
     client = _client(runtime, submit_wait=1.0)
     settles = Settles(client)
     t0 = runtime.clock.now()
-    # 12 qubits: above the size run at submission, so the executor computes it.
-    data = _post(client, payload=sampler_text(qubits=12, seed=3))
+    # 13 qubits: above the size run at submission (12), so the executor computes it.
+    data = _post(client, payload=sampler_text(qubits=13, seed=3))
     assert data["job"]["status"] == "DONE"
     bits = loads(data["result"])["pubs"][0]["registers"]["c"].unpack()
-    assert bits.shape == (16, 12) and {tuple(row) for row in bits} <= {(0,) * 12, (1,) * 12}
+    assert bits.shape == (16, 13) and {tuple(row) for row in bits} <= {(0,) * 13, (1,) * 13}
     assert runtime.clock.now() == t0  # the wait was passive: real time only
     # At most one wait, of the configured length (a fast executor may finish the job before
     # the server gets to wait for it).
@@ -131,7 +131,7 @@ def test_a_job_longer_than_the_wait_answers_promptly_and_is_waited_for_as_before
     pool = client.app.state.qsession.executor = CountingPool()  # type: ignore[attr-defined]
     t0 = runtime.clock.now()
     started = time.monotonic()
-    data = _post(client, device="slow", payload=sampler_text(qubits=12))
+    data = _post(client, device="slow", payload=sampler_text(qubits=13))
     assert time.monotonic() - started < 10.0
     job = data["job"]
     assert job["status"] == "RUNNING" and data["result"] is None
@@ -153,7 +153,7 @@ def test_queued_and_modelled_jobs_are_not_waited_for(runtime: Runtime, gate: Gat
     assert falcon["status"] in ("QUEUED", "RUNNING")
     assert settles.calls == []
     # The slow device's one slot is taken by the first job: the second one queues.
-    wide = sampler_text(qubits=12)  # not tiny: not computed at submission
+    wide = sampler_text(qubits=13)  # not tiny: not computed at submission
     first = _post(client, device="slow", payload=wide)["job"]
     assert first["status"] == "RUNNING" and len(settles.calls) == 1
     second = _post(client, device="slow", payload=wide)["job"]
@@ -167,7 +167,7 @@ def test_queued_and_modelled_jobs_are_not_waited_for(runtime: Runtime, gate: Gat
 def test_submit_wait_zero_answers_at_once(runtime: Runtime, gate: Gate) -> None:
     client = _client(runtime, submit_wait=0)
     settles = Settles(client)
-    assert _post(client, device="slow", payload=sampler_text(qubits=12))["job"]["status"] == (
+    assert _post(client, device="slow", payload=sampler_text(qubits=13))["job"]["status"] == (
         "RUNNING"
     )
     assert settles.calls == []

@@ -48,7 +48,9 @@ __all__ = [
     "to_jsonable",
     "from_jsonable",
     "circuit_text",
+    "pauli_sum_text",
     "Interner",
+    "PayloadText",
 ]
 
 _TAGS = (
@@ -230,7 +232,7 @@ def _write(obj: Any, out: list[str]) -> None:
         out.append(circuit_text(obj))
     elif isinstance(obj, PauliSum):
         out.append('{"__paulisum__":')
-        out.append(_pauli_sum_text(obj))
+        out.append(pauli_sum_text(obj))
         out.append("}")
     elif isinstance(obj, NoiseModel):
         out.append('{"__noise__":')
@@ -308,6 +310,28 @@ def _plain(data: Any) -> str:
     return compact(data)
 
 
+class PayloadText(str):
+    """A payload's encoded text that names the parts of it a store may keep once.
+
+    ``shared`` holds substrings of the text (the encoded texts of the payload's large
+    circuits and observables): a VQE loop submits the same circuit and Hamiltonian job
+    after job, and a store that keeps each such part once writes a few hundred bytes per
+    job instead of the whole circuit (the SQLite store does:
+    :mod:`qsession_provider.core.store.payload_parts`). Any other store keeps the text as
+    it is: it is a ``str``.
+    """
+
+    shared: tuple[str, ...]
+
+    def __new__(cls, text: str, shared: tuple[str, ...] = ()) -> PayloadText:
+        obj = super().__new__(cls, text)
+        obj.shared = shared
+        return obj
+
+    def __reduce__(self) -> Any:
+        return (PayloadText, (str(self), self.shared))
+
+
 def circuit_text(circuit: Circuit) -> str:
     """``dumps(circuit)``, kept on the circuit (see the module docstring)."""
     head = (
@@ -341,7 +365,7 @@ def _operations_text(circuit: Circuit) -> str:
     )
 
 
-def _pauli_sum_text(pauli_sum: PauliSum) -> str:
+def pauli_sum_text(pauli_sum: PauliSum) -> str:
     """The encoded terms of ``pauli_sum``, cached on it (see the module docstring)."""
     terms = pauli_sum.terms
     cached = pauli_sum._encoded

@@ -85,13 +85,14 @@ class PauliSum:
         terms: the terms; an empty sum is the zero operator.
     """
 
-    __slots__ = ("terms", "_encoded", "_max_qubit")
+    __slots__ = ("terms", "_encoded", "_max_qubit", "_real")
 
     def __init__(self, terms: Iterable[PauliTerm] = ()) -> None:
         self.terms: tuple[PauliTerm, ...] = tuple(terms)
         #: ``(terms, text)``: the encoded terms, kept by ``encoding.dumps``.
         self._encoded: tuple[tuple[PauliTerm, ...], str] | None = None
         self._max_qubit: tuple[tuple[PauliTerm, ...], int] | None = None
+        self._real: tuple[tuple[PauliTerm, ...], bool] | None = None
         for t in self.terms:
             if not isinstance(t, PauliTerm):
                 raise InvalidCircuitError(f"{t!r} is not a PauliTerm")
@@ -113,6 +114,16 @@ class PauliSum:
         found = self._max_qubit
         if found is None or found[0] is not terms:  # terms are immutable; computed once
             found = self._max_qubit = (terms, max((t.max_qubit for t in terms), default=-1))
+        return found[1]
+
+    @property
+    def real_coefficients(self) -> bool:
+        """True if every term's coefficient is real (computed once: a VQE loop's
+        Hamiltonian is checked every job)."""
+        terms = self.terms
+        found = self._real
+        if found is None or found[0] is not terms:
+            found = self._real = (terms, all(t.coeff.imag == 0 for t in terms))
         return found[1]
 
     def to_json(self) -> list[Any]:

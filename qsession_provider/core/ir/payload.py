@@ -20,7 +20,7 @@ import numpy as np
 
 from ...errors import InputError
 from .circuit import Barrier, Circuit
-from .encoding import circuit_text, dumps
+from .encoding import circuit_text, dumps, pauli_sum_text
 from .observables import PauliSum
 
 __all__ = [
@@ -35,6 +35,8 @@ __all__ = [
     "check_seed",
     "check_hermitian",
     "touched_qubits",
+    "shared_texts",
+    "SHARED_TEXT_MIN",
     "BYTES_PER_SHOT",
     "BYTES_PER_RESULT_BIT",
     "machine_memory",
@@ -85,6 +87,38 @@ def _touched(operations: tuple[Any, ...]) -> int:
         if not isinstance(op, Barrier):
             used.update(op.all_qubits)
     return len(used)
+
+
+#: Encoded circuits at least this long are worth storing once (:func:`shared_texts`).
+SHARED_TEXT_MIN = 1024
+
+
+def shared_texts(payload: Any) -> tuple[str, ...]:
+    """The encoded texts of ``payload``'s circuits and observables of at least
+    :data:`SHARED_TEXT_MIN` characters, each once: substrings of the payload's encoded
+    text, kept on the circuits and Pauli sums (:func:`~.encoding.circuit_text`,
+    :func:`~.encoding.pauli_sum_text`); () for a payload of another kind."""
+    if not isinstance(payload, _PayloadBase):
+        return ()
+    # An operation encodes to more than 36 characters, a Pauli term to more than 16: smaller
+    # circuits and sums are passed over without looking at their text (a tiny job's).
+    texts = [
+        circuit_text(circuit)
+        for circuit in payload.circuits  # type: ignore[attr-defined]
+        if len(circuit.operations) * 36 >= SHARED_TEXT_MIN
+    ]
+    for pub in getattr(payload, "pubs", ()):
+        if isinstance(pub, EstimatorPub):
+            texts += [
+                pauli_sum_text(item)
+                for item in pub.observables.flat
+                if len(item.terms) * 16 >= SHARED_TEXT_MIN
+            ]
+    out: dict[int, str] = {}
+    for text in texts:
+        if len(text) >= SHARED_TEXT_MIN:
+            out.setdefault(id(text), text)
+    return tuple(out.values())
 
 
 def check_seed(seed: Any, what: str = "seed") -> int | None:
@@ -145,7 +179,7 @@ def check_hermitian(observable: PauliSum, what: str = "observable") -> None:
     Raises:
         InputError: ``what`` names the observable, the Pauli string and its coefficient.
     """
-    if all(t.coeff.imag == 0 for t in observable.terms):
+    if observable.real_coefficients:
         return
     combined: dict[tuple[tuple[int, str], ...], complex] = {}
     for t in observable.terms:
@@ -485,9 +519,11 @@ def _method_json(method: str | None) -> dict[str, Any]:
 
 def _check_noise(noise: Any, where: str) -> None:
     """Refuse a ``noise`` that is not None, False or a :class:`NoiseModel`."""
+    if noise is None or noise is False:  # the usual case, without the import below
+        return
     from .noise import NoiseModel
 
-    if noise is not None and noise is not False and not isinstance(noise, NoiseModel):
+    if not isinstance(noise, NoiseModel):
         raise InputError(
             f"{where}: noise must be None (the device's), False (ideal) or a NoiseModel, "
             f"got {type(noise).__name__}"

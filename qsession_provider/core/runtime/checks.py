@@ -14,8 +14,8 @@ from typing import Any
 from ...errors import InputError, StoreError
 from ..calibrations import CALIBRATION_PROGRAM, calibration_payload
 from ..clock import parse_duration
-from ..ir.encoding import Interner, dumps, loads
-from ..ir.payload import PROGRAMS, payload_from_json
+from ..ir.encoding import Interner, PayloadText, dumps, loads
+from ..ir.payload import PROGRAMS, payload_from_json, shared_texts
 from ..job_record import JobStatus
 
 __all__ = [
@@ -148,13 +148,23 @@ def statuses(status: Any) -> frozenset[JobStatus]:
 
 
 def encode(value: Any, what: str) -> str:
+    """The text a store keeps for ``value`` (a payload): a
+    :class:`~qsession_provider.core.ir.encoding.PayloadText` naming its large circuits'
+    texts when it has some (a store may keep those once).
+
+    Raises:
+        InputError: ``value`` holds what the encoding cannot store (``what`` names it).
+    """
     try:
         text = getattr(value, "to_json_text", None)
         if text is not None:
-            return str(text())
-        return dumps(value.to_json() if hasattr(value, "to_json") else value)
+            encoded = str(text())
+        else:
+            encoded = dumps(value.to_json() if hasattr(value, "to_json") else value)
     except StoreError as exc:
         raise InputError(f"the {what} cannot be stored: {exc}") from None
+    shared = shared_texts(value)
+    return PayloadText(encoded, shared) if shared else encoded
 
 
 #: Largest job or session metadata accepted: characters of its encoded JSON text (1 MiB).

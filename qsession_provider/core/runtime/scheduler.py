@@ -58,8 +58,11 @@ from .transitions import JobTransitions
 __all__ = ["INLINE_MAX_SHOTS", "INLINE_MAX_WORK", "SMALL_JOB_WORK", "Scheduler", "SessionHooks"]
 
 
-#: Largest ``num_executions * 2**num_qubits`` of a job run at submission (module docstring).
-INLINE_MAX_WORK = 1 << 10
+#: Largest ``num_executions * 2**num_qubits`` of a job run at submission (module docstring):
+#: up to 12 qubits, one execution. Handing a job to the pool costs ~45 us of wall time and
+#: ~90 us of CPU (a worker wakes and takes the GIL) - what such a job's engine run costs
+#: (a 12-qubit, 50-term estimator job: ~100 us), so the pool's parallelism cannot pay.
+INLINE_MAX_WORK = 1 << 12
 #: Largest ``num_executions * 2**num_qubits`` of a job stored QUEUED -> final (module docstring).
 SMALL_JOB_WORK = 1 << 14
 #: Largest ``total_shots`` of a sampler/run job run at submission.

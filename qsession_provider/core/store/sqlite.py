@@ -74,6 +74,7 @@ from ...errors import (
 from ..ir.encoding import to_jsonable
 from ..job_record import JobRecord, JobStatus
 from ..session import SessionRecord, SessionState
+from .payload_parts import PartHashes, join_parts
 from .postgres_open import is_postgres_url
 from .processes import ProcessRecord
 from .protocol import Adoption, JobQuery, OrphanReport, SessionQuery
@@ -236,6 +237,8 @@ class SQLiteStore(SQLiteTokens):
         self._jobs: dict[str, tuple[Any, tuple[str, ...], Any, Any]] = {}
         #: Sessions written here, not committed closed yet: id -> state.
         self._sessions: dict[str, SessionState] = {}
+        #: Large circuits of payloads, stored once (payload_parts.py).
+        self._parts = PartHashes()
         self._writes = GroupCommit(self._commit, self._committed, background=self.write_behind)
         if self.write_behind:
             _OPEN.add(self)
@@ -347,7 +350,7 @@ class SQLiteStore(SQLiteTokens):
             cur = self._db.cursor()
             self._begin(cur)
             try:
-                apply_writes(cur, group)
+                inserted = apply_writes(cur, group, self._parts)
                 self._db.execute("COMMIT")
             except BaseException as error:
                 # Whatever failed (SQLite, or text it cannot encode), no transaction stays
@@ -357,6 +360,7 @@ class SQLiteStore(SQLiteTokens):
                 if isinstance(error, StoreError) or not isinstance(error, Exception):
                     raise
                 raise StoreError(f"cannot write to store {self.location}: {error}") from error
+            self._parts.mark_stored(inserted)
 
     def _committed(self, group: list[Write], stored: bool) -> None:
         """Forget the rows whose final state is now stored, and those whose write failed
@@ -467,7 +471,13 @@ class SQLiteStore(SQLiteTokens):
         rows = self._read("SELECT payload FROM job_data WHERE job_id = ?", (job_id,))
         if not rows:
             raise JobNotFoundError(f"no job with id {job_id!r}")
-        return str(rows[0][0])
+        return join_parts(str(rows[0][0]), self._read_parts)
+
+    def _read_parts(self, hashes: list[str]) -> dict[str, str]:
+        """Payload parts by hash (:mod:`.payload_parts`)."""
+        marks = ",".join("?" * len(hashes))
+        rows = self._read(f"SELECT hash, text FROM payload_parts WHERE hash IN ({marks})", hashes)
+        return {str(digest): str(text) for digest, text in rows}
 
     def get_result(self, job_id: str) -> str | None:
         rows = self._read("SELECT result FROM job_data WHERE job_id = ?", (job_id,))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 
 from ...errors import StoreError
-from .sqlite_sql import SCHEMA_VERSION
+from .sqlite_sql import READ_ONLY_FROM, SCHEMA_VERSION
 
 __all__ = ["open_error", "check_ours", "check_schema_version"]
 
@@ -69,8 +69,9 @@ def check_ours(location: str, db: sqlite3.Connection) -> bool:
 
 
 def check_schema_version(location: str, db: sqlite3.Connection, *, read_only: bool) -> None:
-    """Refuse a store of a schema this package cannot read (newer, or older when it cannot
-    be migrated because the store is opened ``read_only``).
+    """Refuse a store of a schema this package cannot read (newer, or older than
+    :data:`~.sqlite_sql.READ_ONLY_FROM` when it cannot be migrated because the store is
+    opened ``read_only``).
 
     Raises:
         StoreError: naming the path and both versions.
@@ -82,7 +83,7 @@ def check_schema_version(location: str, db: sqlite3.Connection, *, read_only: bo
             f"the store at {location} has schema version {version}, newer than this "
             f"qsession_provider understands ({SCHEMA_VERSION}); upgrade the package"
         )
-    if read_only and version < SCHEMA_VERSION:
+    if read_only and version < READ_ONLY_FROM:
         raise StoreError(
             f"the store at {location} has schema version {version}, older than this "
             f"qsession_provider reads ({SCHEMA_VERSION}), and is opened read-only; open it "

@@ -8,7 +8,9 @@ record), so an update rewrites the row and never an index entry. Status filters 
 owner, user (but the embedded user ""), session, time and tag filters do not.
 
 Schema versions: 1, the first; 2 adds the ``user`` column of jobs and sessions (NULL for
-embedded use, with partial indexes) and the ``tokens`` table. A store file written by an
+embedded use, with partial indexes) and the ``tokens`` table; 3 adds ``payload_parts``, the
+large circuits of payloads stored once (:mod:`.payload_parts`: a payload may then name
+them, which a version-2 reader would not understand). A store file written by an
 older version is migrated when it is opened (:data:`MIGRATIONS`, in the opening
 transaction).
 
@@ -29,11 +31,15 @@ from ..clock import RealClock
 from ..ir.encoding import compact
 from ..job_record import FINAL_STATES, PENDING_STATES, JobRecord
 from ..session import SessionRecord, SessionState
+from .payload_parts import PartHashes, split_parts
 from .protocol import JobQuery, RecordQuery, SessionQuery
 
 _log = logging.getLogger("qsession_provider.store")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+#: The oldest schema a read-only open reads without migrating it: version 3 only adds
+#: ``payload_parts``, which a version-2 store's whole payloads do not use.
+READ_ONLY_FROM = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -60,6 +66,7 @@ CREATE TABLE IF NOT EXISTS job_data (
     payload TEXT NOT NULL,
     result TEXT
 );
+CREATE TABLE IF NOT EXISTS payload_parts (hash TEXT PRIMARY KEY, text TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS job_tags (
     job_id TEXT NOT NULL,
     tag TEXT NOT NULL,
@@ -104,6 +111,7 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE jobs ADD COLUMN user TEXT",
         "ALTER TABLE sessions ADD COLUMN user TEXT",
     ),
+    2: ("CREATE TABLE IF NOT EXISTS payload_parts (hash TEXT PRIMARY KEY, text TEXT NOT NULL)",),
 }
 
 #: Indexes on columns a migration may have added: created after migrating. The ``user``
@@ -179,8 +187,14 @@ def record_text(record: JobRecord | SessionRecord, metadata: Any) -> str:
     return record.to_json_text(metadata=metadata)
 
 
-def apply_writes(cur: sqlite3.Cursor, writes: Iterable[JobWrite | SessionWrite]) -> None:
-    """Apply coalesced writes inside the caller's transaction.
+def apply_writes(
+    cur: sqlite3.Cursor,
+    writes: Iterable[JobWrite | SessionWrite],
+    parts: PartHashes | None = None,
+) -> list[str]:
+    """Apply coalesced writes inside the caller's transaction; return the hashes of the
+    payload parts it inserted (``parts``: keep large circuits once, see
+    :mod:`.payload_parts`; None: store payloads whole).
 
     An update that would move a stored final job (or a closed session) is skipped and
     logged: another process finalised it first, and final states never change.
@@ -193,7 +207,7 @@ def apply_writes(cur: sqlite3.Cursor, writes: Iterable[JobWrite | SessionWrite])
             (new_jobs if write.payload is not None else job_updates).append(write)
         else:
             session_updates.append(write)
-    insert_jobs(cur, new_jobs)
+    inserted = insert_jobs(cur, new_jobs, parts)
     for write in job_updates:
         text = record_text(write.record, write.metadata)
         if not update_job_row(
@@ -208,10 +222,15 @@ def apply_writes(cur: sqlite3.Cursor, writes: Iterable[JobWrite | SessionWrite])
     for s in session_updates:
         if not update_session_row(cur, s.record, text=record_text(s.record, s.metadata)):
             _log.warning("session %s was closed in the store by another process", s.record.id)
+    return inserted
 
 
-def insert_jobs(cur: sqlite3.Cursor, writes: Sequence[JobWrite]) -> None:
-    """INSERT new jobs (rows, payloads and results, tags), a chunk of rows per statement."""
+def insert_jobs(
+    cur: sqlite3.Cursor, writes: Sequence[JobWrite], parts: PartHashes | None = None
+) -> list[str]:
+    """INSERT new jobs (rows, payloads and results, tags), a chunk of rows per statement;
+    with ``parts``, each payload's large circuits once (returns the part hashes inserted)."""
+    inserted: dict[str, str] = {}
     for start in range(0, len(writes), _INSERT_CHUNK):
         chunk = writes[start : start + _INSERT_CHUNK]
         rows: list[Any] = []
@@ -219,7 +238,11 @@ def insert_jobs(cur: sqlite3.Cursor, writes: Sequence[JobWrite]) -> None:
         for w in chunk:
             r = w.record
             rows += (*job_columns(r), record_text(r, w.metadata))
-            data += (r.id, w.payload, w.result)
+            payload = w.payload
+            if parts is not None and payload is not None:
+                payload, new = split_parts(payload, parts)
+                inserted.update(new)
+            data += (r.id, payload, w.result)
         n = len(chunk)
         cur.execute(
             f"INSERT INTO jobs ({_JOB_INSERT_COLUMNS}) VALUES "
@@ -233,6 +256,11 @@ def insert_jobs(cur: sqlite3.Cursor, writes: Sequence[JobWrite]) -> None:
     tags = [(w.record.id, tag) for w in writes for tag in w.record.tags]
     if tags:
         cur.executemany("INSERT OR IGNORE INTO job_tags (job_id, tag) VALUES (?, ?)", tags)
+    if inserted:
+        cur.executemany(
+            "INSERT OR IGNORE INTO payload_parts (hash, text) VALUES (?, ?)", inserted.items()
+        )
+    return list(inserted)
 
 
 def update_job_row(

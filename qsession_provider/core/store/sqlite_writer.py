@@ -157,14 +157,16 @@ class GroupCommit:
             return
         if self.background and self._failing is None:
             waiting = self._waiting
-            if not waiting:
+            first = not waiting  # the writer sleeps only while nothing waits
+            if first:
                 self._since = _now()
             for key, write in writes.items():
                 merge_write(waiting, key, write)
             self._published += 1
             if self._thread is None:  # idle, or gone (a failed writer clears it): start one
                 self._start()
-            self.cv.notify_all()
+            if first:
+                self.cv.notify_all()
             if threading.current_thread() is not self._thread:
                 if len(waiting) >= BACKLOG:
                     self._catch_up()

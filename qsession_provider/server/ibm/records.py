@@ -44,6 +44,8 @@ _STATUS = {
     JobStatus.ERROR: "Failed",
     JobStatus.CANCELLED: "Cancelled",
 }
+
+
 def program_of(record: Any) -> str:
     """The IBM program id of a job: the primitive its Qiskit description names (an
     ``executor`` job runs our ``sampler`` program), else the core program id."""

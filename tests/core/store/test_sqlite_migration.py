@@ -170,9 +170,9 @@ def test_a_version_1_store_is_migrated_when_opened(tmp_path: Any) -> None:
     write_v1_store(path)
     store = SQLiteStore(path)
     version, job_columns, session_columns, names = schema_of(path)
-    assert version == str(SCHEMA_VERSION) == "2"
+    assert version == str(SCHEMA_VERSION) == "3"
     assert "user" in job_columns and "user" in session_columns
-    assert {"jobs_by_user", "sessions_by_user", "tokens"} <= names
+    assert {"jobs_by_user", "sessions_by_user", "tokens", "payload_parts"} <= names
     # Old rows read back as they were, with the embedded user "".
     assert store.get_job(JOB.id) == JOB and store.get_job(JOB.id).user == ""
     assert store.get_session(SESSION.id) == SESSION
@@ -191,7 +191,7 @@ def test_a_version_1_store_is_migrated_when_opened(tmp_path: Any) -> None:
     store.close()
     # Opening again changes nothing.
     again = SQLiteStore(path)
-    assert schema_of(path)[0] == "2"
+    assert schema_of(path)[0] == "3"
     assert again.get_job("new-job") == new and again.tokens() == [token]
     again.close()
 
@@ -227,7 +227,7 @@ def test_two_processes_opening_an_old_store_at_once_migrate_it_once(tmp_path: An
     for t in threads:
         t.join()
     assert errors == [] and len(opened) == 4
-    assert schema_of(path)[0] == "2"
+    assert schema_of(path)[0] == "3"
     for store in opened:
         assert store.get_job(JOB.id) == JOB
         store.close()
