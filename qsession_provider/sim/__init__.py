@@ -7,7 +7,8 @@ C extension ``qsession_provider.sim._kernel`` (sources in ``csrc/``; numpy refer
 - ``execute``: neutral payloads (sampler, estimator, run) -> neutral result dicts;
   ``rng``: the generators jobs draw from;
 - ``simulator``: :class:`StatevectorSimulator` (compile cache, states, public API);
-  ``sampling``, ``expectation``, ``branches`` (mid-circuit measurement), ``memory``;
+  ``precision`` (``auto``: complex64 only for sampling wide circuits), ``sampling``,
+  ``expectation``, ``branches`` (mid-circuit measurement), ``memory``;
 - ``compiler``: a circuit -> :class:`CompiledCircuit` of ``steps`` and ``plan`` objects;
   ``fusion`` and ``fusion_policy`` decide blocks and tiles, ``binding`` binds values;
 - ``kernels``: which kernel module runs (C or the numpy reference).
