@@ -31,7 +31,7 @@ in-place multiply), so "deep circuits within 15 passes per 20 layers" reads off 
 Engines take turns round after round and each keeps its best time (noisy machines).
 
     python benchmarks/bench_engine.py               # 20, 22, 24, 26 qubits
-    python benchmarks/bench_engine.py --quick       # 20 and 22 qubits, fewer repeats (< 3 min)
+    python benchmarks/bench_engine.py --quick       # 20 and 22 qubits, two rounds (about 4 min)
     python benchmarks/bench_engine.py --sizes 24 --workloads brickwork --modes state
     python benchmarks/bench_engine.py --sizes 26 --rounds 1     # Aer at 26 qubits is slow
     python benchmarks/bench_engine.py --memory      # peak RSS of a fresh process, 26/28/30 q
@@ -453,7 +453,7 @@ def run_memory(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer sizes and repeats (< 3 min)")
+    parser.add_argument("--quick", action="store_true", help="20 and 22 qubits, 2 rounds (~4 min)")
     parser.add_argument("--sizes", type=int, nargs="*", help="qubit counts")
     parser.add_argument("--workloads", nargs="*", default=list(WORKLOADS), choices=list(WORKLOADS))
     parser.add_argument(
