@@ -11,8 +11,8 @@ Schema versions: 1, the first; 2 adds the ``user`` column of jobs and sessions (
 embedded use, with partial indexes) and the ``tokens`` table; 3 adds ``payload_parts``, the
 large circuits of payloads stored once (:mod:`.payload_parts`: a payload may then name
 them, which a version-2 reader would not understand). A store file written by an
-older version is migrated when it is opened (:data:`MIGRATIONS`, in the opening
-transaction).
+older version is migrated when it is opened for writing (:data:`MIGRATIONS`, in the opening
+transaction); opened read-only, a version-2 file is read as it is (:data:`READ_ONLY_FROM`).
 
 :func:`apply_writes` applies a group of coalesced writes (:class:`JobWrite`,
 :class:`SessionWrite`) in few statements: one multi-row ``INSERT`` per table for the new
