@@ -77,6 +77,8 @@ FLUSH_LIMIT = 120.0
 CLOSE_LIMIT = 30.0
 #: Seconds between checks, while a flush waits, that the writer thread is still alive.
 WATCH = 1.0
+#: Shortest wait for the lock of the writes in a flush (the writer holds it for moments).
+LOCK_WAIT_MIN = 0.1
 
 #: The monotonic time bounded waits measure (a test can replace it with a virtual clock).
 _now = time.monotonic
@@ -261,10 +263,17 @@ class GroupCommit:
         Raises:
             StoreError: a write failed for good since the last flush (it was dropped and
                 logged), the store fails (writes are held: see the module docstring), or
-                ``timeout`` seconds passed first.
+                ``timeout`` seconds passed first (waiting for the writer, or for the lock
+                of the writes, which a thread stopped inside a write could keep: the wait
+                at exit must end).
         """
         limit = FLUSH_LIMIT if timeout is None else timeout
-        with self.cv:
+        if not self.lock.acquire(timeout=max(limit, LOCK_WAIT_MIN)):
+            raise StoreError(
+                f"timed out after {limit:g} s waiting for the lock of the store's writes "
+                "(a thread holds it: one stopped inside a write, or waiting on this one)"
+            )
+        try:  # holding the lock is holding ``cv``
             target = self._published
             if self._done < target:
                 self._flushing += 1
@@ -276,6 +285,8 @@ class GroupCommit:
             if self._held:
                 self._commit_held({})
             error, self._last_error = self._last_error, None
+        finally:
+            self.lock.release()
         if error is not None:
             raise error
 

@@ -322,3 +322,19 @@ def test_writes_older_than_max_lag_are_committed_before_the_next_publish_returns
         assert {j.id for j in reader.query_jobs(JobQuery())} == {"young", "still-young", "late"}
     finally:
         reader.close()
+
+
+def test_a_flush_whose_lock_is_kept_gives_up_with_a_clear_error(store: SQLiteStore) -> None:
+    # A thread stopped inside a write (or the one flushing, re-entered from a signal
+    # handler) keeps the lock of the writes: the flush at exit must end, not hang.
+    store.add_job(job("kept"), "{}")
+    store.flush()
+    assert store._writes.lock.acquire(timeout=1)  # as the stopped thread would hold it
+    try:
+        with pytest.raises(StoreError, match="waiting for the lock of the store's writes"):
+            store.flush(timeout=0)
+    finally:
+        store._writes.lock.release()
+    store.add_job(job("after"), "{}")
+    store.flush()  # the store goes on
+    assert store.get_job("after").id == "after" and store.get_job("kept").id == "kept"
