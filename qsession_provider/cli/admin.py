@@ -9,7 +9,7 @@ import time
 from rich.console import Console
 
 from ..core.calibrations import CalibrationSchedule
-from ..core.store.postgres_open import open_store
+from ..core.store.postgres_open import is_postgres_url, open_store, redact_url
 from ..core.store.sqlite import resolve_store_path
 from ..core.user import TokenRecord, hash_token, new_token
 from ..errors import InputError, QSessionError
@@ -30,8 +30,9 @@ def plugins(args: argparse.Namespace, out: Console) -> None:
 
 
 def store(args: argparse.Namespace, out: Console) -> None:
-    """``qsession store``: where the store is."""
-    out.print(resolve_store_path(args.store), soft_wrap=True)
+    """``qsession store``: where the store is (a PostgreSQL URL without its password)."""
+    location = resolve_store_path(args.store)
+    out.print(redact_url(location) if is_postgres_url(location) else location, soft_wrap=True)
 
 
 def serve(args: argparse.Namespace, out: Console) -> None:

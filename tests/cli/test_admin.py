@@ -28,6 +28,16 @@ def test_store_prints_where_the_store_is(
     assert capsys.readouterr().out.strip() == str(path.resolve())
 
 
+def test_store_prints_a_postgresql_url_without_its_password(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = "postgresql://alice:s3cret@db.example:5432/jobs?sslmode=require&password=other"
+    assert main(["--store", url, "store"]) == 0
+    out = capsys.readouterr().out.strip()
+    assert out == "postgresql://alice:***@db.example:5432/jobs?sslmode=require&password=***"
+    assert "s3cret" not in out and "other" not in out
+
+
 def test_bad_limit_is_refused_as_usage(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["jobs", "--limit", "0"])

@@ -227,13 +227,14 @@ class Runtime(JobsAPI, SessionsAPI, OrphanAdoption):
             if runtime is not None and not runtime.closed:
                 if clock is not None and clock is not runtime.clock:
                     raise QSessionError(
-                        f"the runtime for store {location} already runs on {runtime.clock!r}; "
+                        f"the runtime for store {runtime.location} already runs on "
+                        f"{runtime.clock!r}; "
                         "pass the same clock (or none), or use another store path for an "
                         "independent timeline"
                     )
                 if policy is not None and policy is not runtime.policy:
                     raise QSessionError(
-                        f"the runtime for store {location} already uses scheduling policy "
+                        f"the runtime for store {runtime.location} already uses scheduling policy "
                         f"{runtime.policy!r}"
                     )
                 return runtime

@@ -4,8 +4,12 @@
 queries :class:`JobQuery` and :class:`SessionQuery`), :class:`MemoryStore` the
 in-memory store and test double, :class:`SQLiteStore` the embedded file store with its SQL
 (:mod:`.sqlite_sql`), write-behind writer (:mod:`.sqlite_writer`), sweep of dead processes'
-work (:mod:`.sqlite_sweep`) and token table (:mod:`.sqlite_tokens`); :mod:`.processes` is
-the registry of the processes sharing a store.
+work (:mod:`.sqlite_sweep`), token table (:mod:`.sqlite_tokens`) and payload parts kept
+once (:mod:`.payload_parts`). :class:`~.postgres.PostgresStore` (:mod:`.postgres`, imported
+only for a ``postgresql://`` location: psycopg is an extra) serves a PostgreSQL database
+with the same contract; :func:`~.postgres_open.open_store` picks the store for a location
+and :func:`~.postgres_open.redact_url` is how a URL is shown (without its password).
+:mod:`.processes` is the registry of the processes sharing a store.
 """
 
 from __future__ import annotations

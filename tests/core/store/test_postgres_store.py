@@ -24,7 +24,7 @@ from qsession_provider.core.session import CloseReason, SessionMode, SessionReco
 from qsession_provider.core.store.postgres import PostgresStore
 from qsession_provider.core.store.processes import ProcessRecord
 from qsession_provider.core.store.protocol import JobQuery
-from qsession_provider.errors import StoreError
+from qsession_provider.errors import QSessionError, StoreError
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -419,4 +419,18 @@ def test_jobs_of_a_live_runtime_are_not_orphaned(open_pg: Any, payload: Any) -> 
         assert second.job(pending.id).result() == {}
     finally:
         second.shutdown()
+        first.shutdown()
+
+
+def test_runtime_messages_name_a_postgresql_store_without_its_password(
+    postgres_url: str,
+) -> None:
+    url = postgres_url + "&password=s3cret"  # trust authentication never asks for it
+    first = Runtime.for_store(url, clock=VirtualClock(start=0))
+    try:
+        with pytest.raises(QSessionError, match="already runs on") as caught:
+            Runtime.for_store(url, clock=VirtualClock(start=0))
+        assert "s3cret" not in str(caught.value) and "password=***" in str(caught.value)
+        assert "s3cret" not in repr(first) and "s3cret" not in first.location
+    finally:
         first.shutdown()
